@@ -1,0 +1,287 @@
+package converse
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/modelwatch/modelwatch/internal/apierror"
+)
+
+// Decode parses a Converse request body and checks it with Validate.
+// Malformed JSON and values of the wrong type are ValidationExceptions that
+// say where the problem is.
+func Decode(body []byte) (*Request, error) {
+	var req Request
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, apierror.New(apierror.Validation, "The request body is empty. Provide a JSON body with a messages field.")
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, JSONError(err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// JSONError turns an encoding/json error into a ValidationException that
+// names the offending field without leaking Go type names.
+func JSONError(err error) *apierror.Error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "the request body"
+		}
+		return apierror.New(apierror.Validation, "Malformed request: the value at '%s' has the wrong type (found a JSON %s).", field, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return apierror.New(apierror.Validation, "Malformed request: the body is not valid JSON (error at byte %d).", syntaxErr.Offset)
+	}
+	return apierror.New(apierror.Validation, "Malformed request: the body could not be parsed as JSON.")
+}
+
+var (
+	toolNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+	imageFormats    = map[string]bool{"png": true, "jpeg": true, "gif": true, "webp": true}
+)
+
+// Validate applies the checks Bedrock makes on every Converse request before
+// it reaches a model: the service-model constraints (reported in AWS's
+// "1 validation error detected" form) and Converse's conversation rules.
+// Model-specific limits (maximum output tokens, supported content) are
+// checked by the gateway, which knows the model.
+func (r *Request) Validate() error {
+	if len(r.Messages) == 0 && len(r.PromptVariables) == 0 {
+		return apierror.New(apierror.Validation, "A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+	}
+	usesTools := false
+	for i, m := range r.Messages {
+		if m.Role != RoleUser && m.Role != RoleAssistant {
+			return apierror.ConstraintViolation(m.Role, fmt.Sprintf("messages.%d.member.role", i+1), "Member must satisfy enum value set: [user, assistant]")
+		}
+		if i == 0 && m.Role != RoleUser {
+			return apierror.New(apierror.Validation, "A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+		}
+		if i > 0 && r.Messages[i-1].Role == m.Role {
+			return apierror.New(apierror.Validation, "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+		}
+		if len(m.Content) == 0 {
+			return apierror.New(apierror.Validation, "The content field in the Message object at messages.%d is empty. Add a ContentBlock object to the content field and try again.", i)
+		}
+		for j := range m.Content {
+			b := &m.Content[j]
+			at := fmt.Sprintf("messages.%d.content.%d", i, j)
+			if err := b.validate(at); err != nil {
+				return err
+			}
+			if b.ToolUse != nil || b.ToolResult != nil {
+				usesTools = true
+			}
+		}
+	}
+	for i, s := range r.System {
+		n := 0
+		if s.Text != nil {
+			n++
+			if strings.TrimSpace(*s.Text) == "" {
+				return apierror.New(apierror.Validation, "The text field in the SystemContentBlock object at system.%d is blank. Add text to the text field, and try again.", i)
+			}
+		}
+		if len(s.GuardContent) > 0 {
+			n++
+		}
+		if s.CachePoint != nil {
+			n++
+		}
+		if n != 1 {
+			return unionError(fmt.Sprintf("system.%d", i), "SystemContentBlock", n)
+		}
+	}
+	if err := r.InferenceConfig.validate(); err != nil {
+		return err
+	}
+	if r.ToolConfig != nil {
+		if err := r.ToolConfig.validate(); err != nil {
+			return err
+		}
+	} else if usesTools {
+		return apierror.New(apierror.Validation, "The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+	}
+	if len(r.RequestMetadata) > 16 {
+		return apierror.ConstraintViolation("map", "requestMetadata", "Member must have length less than or equal to 16")
+	}
+	for k, v := range r.RequestMetadata {
+		if len(k) < 1 || len(k) > 256 {
+			return apierror.ConstraintViolation(k, "requestMetadata", "Map keys must have length between 1 and 256")
+		}
+		if len(v) > 256 {
+			return apierror.ConstraintViolation(v, "requestMetadata."+k, "Member must have length less than or equal to 256")
+		}
+	}
+	if r.PerformanceConfig != nil && r.PerformanceConfig.Latency != "" &&
+		r.PerformanceConfig.Latency != "standard" && r.PerformanceConfig.Latency != "optimized" {
+		return apierror.ConstraintViolation(r.PerformanceConfig.Latency, "performanceConfig.latency", "Member must satisfy enum value set: [standard, optimized]")
+	}
+	if len(r.AdditionalModelRequestFields) > 0 && !isJSONObject(r.AdditionalModelRequestFields) {
+		return apierror.New(apierror.Validation, "The additionalModelRequestFields field must be a JSON object.")
+	}
+	return nil
+}
+
+func (b *ContentBlock) validate(at string) error {
+	if n := b.members(); n != 1 {
+		return unionError(at, "ContentBlock", n)
+	}
+	switch {
+	case b.Text != nil:
+		if strings.TrimSpace(*b.Text) == "" {
+			return apierror.New(apierror.Validation, "The text field in the ContentBlock object at %s is blank. Add text to the text field, and try again.", at)
+		}
+	case b.Image != nil:
+		return b.Image.validate(at + ".image")
+	case b.ToolUse != nil:
+		if b.ToolUse.ToolUseID == "" || b.ToolUse.Name == "" {
+			return apierror.New(apierror.Validation, "The toolUse field in the ContentBlock object at %s must have a toolUseId and a name.", at)
+		}
+		if len(b.ToolUse.Input) > 0 && !isJSONObject(b.ToolUse.Input) {
+			return apierror.New(apierror.Validation, "The input field of the toolUse at %s must be a JSON object.", at)
+		}
+	case b.ToolResult != nil:
+		if b.ToolResult.ToolUseID == "" {
+			return apierror.New(apierror.Validation, "The toolResult field in the ContentBlock object at %s must have a toolUseId.", at)
+		}
+		if s := b.ToolResult.Status; s != "" && s != "success" && s != "error" {
+			return apierror.ConstraintViolation(s, at+".toolResult.status", "Member must satisfy enum value set: [success, error]")
+		}
+		for k, c := range b.ToolResult.Content {
+			if c.Image != nil {
+				if err := c.Image.validate(fmt.Sprintf("%s.toolResult.content.%d.image", at, k)); err != nil {
+					return err
+				}
+			}
+		}
+	case b.Document != nil:
+		if b.Document.Name == "" {
+			return apierror.New(apierror.Validation, "The document at %s must have a name.", at)
+		}
+	}
+	return nil
+}
+
+func (img *ImageBlock) validate(at string) error {
+	if !imageFormats[img.Format] {
+		return apierror.ConstraintViolation(img.Format, at+".format", "Member must satisfy enum value set: [png, jpeg, gif, webp]")
+	}
+	if len(img.Source.Bytes) == 0 && len(img.Source.S3Location) == 0 {
+		return apierror.New(apierror.Validation, "The image at %s has no source. Provide the image bytes and try again.", at)
+	}
+	return nil
+}
+
+func (c *InferenceConfig) validate() error {
+	if c == nil {
+		return nil
+	}
+	if c.MaxTokens != nil && *c.MaxTokens < 1 {
+		return apierror.ConstraintViolation(strconv.Itoa(*c.MaxTokens), "inferenceConfig.maxTokens", "Member must have value greater than or equal to 1")
+	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"temperature", c.Temperature}, {"topP", c.TopP}} {
+		if f.v == nil {
+			continue
+		}
+		if *f.v < 0 {
+			return apierror.ConstraintViolation(formatFloat(*f.v), "inferenceConfig."+f.name, "Member must have value greater than or equal to 0")
+		}
+		if *f.v > 1 {
+			return apierror.ConstraintViolation(formatFloat(*f.v), "inferenceConfig."+f.name, "Member must have value less than or equal to 1")
+		}
+	}
+	if len(c.StopSequences) > 2500 {
+		return apierror.ConstraintViolation("list", "inferenceConfig.stopSequences", "Member must have length less than or equal to 2500")
+	}
+	for i, s := range c.StopSequences {
+		if s == "" {
+			return apierror.ConstraintViolation(s, fmt.Sprintf("inferenceConfig.stopSequences.%d.member", i+1), "Member must have length greater than or equal to 1")
+		}
+	}
+	return nil
+}
+
+func (t *ToolConfig) validate() error {
+	if len(t.Tools) == 0 {
+		return apierror.ConstraintViolation("[]", "toolConfig.tools", "Member must have length greater than or equal to 1")
+	}
+	names := map[string]bool{}
+	for i, tool := range t.Tools {
+		n := 0
+		if tool.ToolSpec != nil {
+			n++
+		}
+		if tool.CachePoint != nil {
+			n++
+		}
+		if len(tool.SystemTool) > 0 {
+			n++
+		}
+		if n != 1 {
+			return unionError(fmt.Sprintf("toolConfig.tools.%d", i), "Tool", n)
+		}
+		spec := tool.ToolSpec
+		if spec == nil {
+			continue
+		}
+		if len(spec.Name) < 1 || len(spec.Name) > 64 || !toolNamePattern.MatchString(spec.Name) {
+			return apierror.ConstraintViolation(spec.Name, fmt.Sprintf("toolConfig.tools.%d.member.toolSpec.name", i+1), "Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+")
+		}
+		if names[spec.Name] {
+			return apierror.New(apierror.Validation, "The toolConfig field contains duplicate tool names: %s. Make sure each tool has a unique name and try again.", spec.Name)
+		}
+		names[spec.Name] = true
+		if !isJSONObject(spec.InputSchema.JSON) {
+			return apierror.New(apierror.Validation, "The inputSchema of the tool %s must be a JSON schema object in the json field.", spec.Name)
+		}
+	}
+	if c := t.ToolChoice; c != nil {
+		n := 0
+		if c.Auto != nil {
+			n++
+		}
+		if c.Any != nil {
+			n++
+		}
+		if c.Tool != nil {
+			n++
+			if !names[c.Tool.Name] {
+				return apierror.New(apierror.Validation, "The tool %s named in toolConfig.toolChoice is not defined in toolConfig.tools.", c.Tool.Name)
+			}
+		}
+		if n != 1 {
+			return unionError("toolConfig.toolChoice", "ToolChoice", n)
+		}
+	}
+	return nil
+}
+
+func unionError(at, shape string, n int) error {
+	if n == 0 {
+		return apierror.New(apierror.Validation, "The %s object at %s has no supported member set. Set exactly one member and try again.", shape, at)
+	}
+	return apierror.New(apierror.Validation, "The %s object at %s has %d members set, but it is a union. Set exactly one member and try again.", shape, at, n)
+}
+
+func isJSONObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 1 && raw[0] == '{'
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -1,0 +1,227 @@
+package bedrockapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/gateway"
+	"github.com/modelwatch/modelwatch/internal/invocation"
+)
+
+// Header names exactly as Bedrock writes them. They are set directly in the
+// header map so Go does not re-case them; SDKs match them case-insensitively
+// but byte-for-byte comparisons should hold.
+const (
+	headerRequestID   = "x-amzn-RequestId"
+	headerErrorType   = "x-amzn-ErrorType"
+	headerInputTokens = "X-Amzn-Bedrock-Input-Token-Count"
+	headerOutputToken = "X-Amzn-Bedrock-Output-Token-Count"
+	headerCacheRead   = "X-Amzn-Bedrock-Cache-Read-Input-Token-Count"
+	headerCacheWrite  = "X-Amzn-Bedrock-Cache-Write-Input-Token-Count"
+	headerLatency     = "X-Amzn-Bedrock-Invocation-Latency"
+	headerPerfLatency = "X-Amzn-Bedrock-Performanceconfig-Latency"
+	headerServiceTier = "X-Amzn-Bedrock-Service-Tier"
+	headerMetadata    = "X-Amzn-Bedrock-Request-Metadata"
+	contentTypeJSON   = "application/json"
+)
+
+// Options configure the handler.
+type Options struct {
+	// MaxRequestBytes caps request bodies.
+	MaxRequestBytes int64
+	// Region is the serving region, used in model ARNs.
+	Region string
+	Logger *slog.Logger
+}
+
+// Handler serves the Bedrock API. It is an http.Handler.
+type Handler struct {
+	gw   *gateway.Gateway
+	opts Options
+}
+
+// New returns a Handler serving calls through gw.
+func New(gw *gateway.Gateway, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Handler{gw: gw, opts: opts}
+}
+
+// runtimeOps maps the last path segment of /model/{modelId}/{action} to the
+// operation.
+var runtimeOps = map[string]invocation.Operation{
+	"invoke":   invocation.InvokeModel,
+	"converse": invocation.Converse,
+}
+
+// ServeHTTP routes on the escaped path: model IDs arrive percent-encoded
+// (":" as %3A, and "/" inside ARNs as %2F), and splitting the decoded path
+// would cut ARNs apart.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	switch {
+	case strings.HasPrefix(path, "/model/"):
+		rest := path[len("/model/"):]
+		i := strings.LastIndexByte(rest, '/')
+		if i <= 0 {
+			break
+		}
+		op, ok := runtimeOps[rest[i+1:]]
+		if !ok || r.Method != http.MethodPost {
+			break
+		}
+		h.serveRuntime(w, r, op, rest[:i])
+		return
+	case path == "/foundation-models" && r.Method == http.MethodGet:
+		h.listFoundationModels(w, r)
+		return
+	case strings.HasPrefix(path, "/foundation-models/") && r.Method == http.MethodGet:
+		h.getFoundationModel(w, r, path[len("/foundation-models/"):])
+		return
+	}
+	w.Header()[headerRequestID] = []string{newRequestID()}
+	writeError(w, apierror.New(apierror.UnknownOperation, "The operation %s %s is not supported.", r.Method, path))
+}
+
+// serveRuntime runs one model call and writes its response or error.
+func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invocation.Operation, escapedID string) {
+	modelID, uerr := url.PathUnescape(escapedID)
+	if uerr != nil {
+		modelID = escapedID
+	}
+	call := h.gw.Begin(r, invocation.APIBedrock, op, modelID)
+	w.Header()[headerRequestID] = []string{call.RequestID()}
+	ctx := r.Context()
+	var out []byte
+	var err error = apierror.New(apierror.Validation, "The provided model identifier is invalid.")
+	if uerr == nil {
+		out, err = h.runtimeCall(ctx, w, r, call, op)
+	}
+	if err != nil {
+		h.fail(ctx, w, call, err)
+		return
+	}
+	h.succeed(ctx, w, call, out)
+}
+
+// runtimeCall authenticates, reads the body, resolves the model and runs
+// the operation, returning the response body.
+func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation) ([]byte, error) {
+	if err := call.Check(r); err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r, h.opts.MaxRequestBytes)
+	if err != nil {
+		return nil, err
+	}
+	call.SetInput(inputContentType(r), body)
+	if err := call.Authenticate(body); err != nil {
+		return nil, err
+	}
+	model, err := call.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	if op == invocation.Converse {
+		return h.converse(ctx, call, model, body)
+	}
+	return h.invokeModel(ctx, w.Header(), r, call, model, body)
+}
+
+// succeed finishes the call and writes a 200 JSON response.
+func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentTypeJSON)
+	hdr.Set("Content-Length", strconv.Itoa(len(out)))
+	call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: out}, nil)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// fail finishes the call with an error and writes it in Bedrock's shape.
+func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
+	e := apierror.From(err)
+	body := errorBody(e)
+	call.Finish(ctx, e.Status(), invocation.Body{ContentType: contentTypeJSON, Data: body}, e)
+	writeErrorBody(w, e, body)
+}
+
+// errorJSON is the restJson1 error body; ModelErrorException adds the
+// upstream status and the model.
+type errorJSON struct {
+	Message            string `json:"message"`
+	OriginalStatusCode int    `json:"originalStatusCode,omitempty"`
+	ResourceName       string `json:"resourceName,omitempty"`
+	OriginalMessage    string `json:"originalMessage,omitempty"`
+}
+
+func errorBody(e *apierror.Error) []byte {
+	b, _ := json.Marshal(errorJSON{
+		Message:            e.Message,
+		OriginalStatusCode: e.OriginalStatusCode,
+		ResourceName:       e.ResourceName,
+		OriginalMessage:    e.OriginalMessage,
+	})
+	return b
+}
+
+func writeError(w http.ResponseWriter, e *apierror.Error) { writeErrorBody(w, e, errorBody(e)) }
+
+func writeErrorBody(w http.ResponseWriter, e *apierror.Error, body []byte) {
+	hdr := w.Header()
+	hdr[headerErrorType] = []string{string(e.Code)}
+	hdr.Set("Content-Type", contentTypeJSON)
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status())
+	_, _ = w.Write(body)
+}
+
+// readBody reads the whole request body, refusing more than limit bytes
+// without reading them.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := func() error {
+		// The rest of the body is not read, so the connection cannot be reused.
+		w.Header().Set("Connection", "close")
+		return apierror.New(apierror.Validation, "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to %d", limit)
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge()
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = 4096 // chunked: grow as needed
+	}
+	buf := make([]byte, 0, size+1) // +1 so a complete read needs no regrowth to see EOF
+	for {
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, tooLarge()
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, apierror.New(apierror.Validation, "The request body could not be read completely: the connection was closed or timed out before the body ended.")
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
+func inputContentType(r *http.Request) string {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return contentTypeJSON
+}

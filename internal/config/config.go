@@ -1,0 +1,399 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/modelwatch/modelwatch/internal/auth"
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/family"
+	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+)
+
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+// Config is the complete configuration of a modelwatch server.
+type Config struct {
+	// Listen is the HTTP listen address. Binding beyond loopback requires
+	// at least one principal under Auth.
+	Listen string `yaml:"listen"`
+	// DataDir holds all state of the embedded defaults.
+	DataDir string `yaml:"dataDir"`
+	// AccountID and Region appear in identities, ARNs and invocation logs.
+	AccountID string `yaml:"accountId"`
+	Region    string `yaml:"region"`
+
+	Log    Log    `yaml:"log"`
+	TLS    TLS    `yaml:"tls"`
+	Limits Limits `yaml:"limits"`
+	Auth   Auth   `yaml:"auth"`
+
+	// Providers are the model backends models can be routed to.
+	Providers []Provider `yaml:"providers"`
+	// Models is the catalog.
+	Models []Model `yaml:"models"`
+}
+
+// Log configures the server's own log (not invocation logging).
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// TLS makes the server speak HTTPS. Both files must be given, or neither.
+type TLS struct {
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Limits bound what one request may cost the server.
+type Limits struct {
+	// MaxRequestBytes caps a request body (Bedrock's InvokeModel limit is
+	// 25,000,000 bytes).
+	MaxRequestBytes int64 `yaml:"maxRequestBytes"`
+	// ReadHeaderTimeout and ReadTimeout bound slow clients; IdleTimeout
+	// closes idle keep-alive connections.
+	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
+	ReadTimeout       time.Duration `yaml:"readTimeout"`
+	IdleTimeout       time.Duration `yaml:"idleTimeout"`
+	// ShutdownTimeout bounds how long SIGTERM waits for in-flight calls and
+	// observers.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+}
+
+// Auth lists the principals allowed to call modelwatch.
+type Auth struct {
+	Principals []auth.Principal `yaml:"principals"`
+}
+
+// Provider types.
+const (
+	ProviderSimulator = "simulator"
+)
+
+// Provider is a configured model backend.
+type Provider struct {
+	// Name is how models refer to the provider.
+	Name string `yaml:"name"`
+	// Type selects the implementation: simulator.
+	Type string `yaml:"type"`
+}
+
+// Model is a catalog entry plus its provider-specific settings.
+type Model struct {
+	catalog.Model `yaml:",inline"`
+	// Simulator configures the simulated behaviour when the model's
+	// provider is a simulator.
+	Simulator simulator.ModelSettings `yaml:"simulator"`
+}
+
+// Default returns the embedded defaults.
+func Default() *Config {
+	var c Config
+	if err := decodeStrict(defaultsYAML, &c); err != nil {
+		panic("config: embedded defaults are invalid: " + err.Error())
+	}
+	return &c
+}
+
+// Load returns the defaults with the YAML file at path applied on top. An
+// empty path returns the defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	return LoadOnto(Default(), path)
+}
+
+// LoadOnto applies the YAML file at path on top of c and returns c.
+func LoadOnto(c *Config, path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.apply(data); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// apply decodes a YAML document on top of c.
+func (c *Config) apply(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return errors.New("the top level must be a mapping")
+	}
+	if err := expandEnv(root); err != nil {
+		return err
+	}
+	var models, providers *yaml.Node
+	rest := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		switch k, v := root.Content[i], root.Content[i+1]; k.Value {
+		case "models":
+			models = v
+		case "providers":
+			providers = v
+		case "defaultCatalog":
+			var keep bool
+			if err := v.Decode(&keep); err != nil {
+				return fmt.Errorf("defaultCatalog: %w", err)
+			}
+			if !keep {
+				c.Models = nil
+			}
+		default:
+			rest.Content = append(rest.Content, k, v)
+		}
+	}
+	if err := decodeNodeStrict(rest, c); err != nil {
+		return err
+	}
+	if providers != nil {
+		if err := mergeByKey(providers, "name", &c.Providers, func(p *Provider) string { return p.Name }); err != nil {
+			return fmt.Errorf("providers: %w", err)
+		}
+	}
+	if models != nil {
+		if err := mergeByKey(models, "id", &c.Models, func(m *Model) string { return m.ID }); err != nil {
+			return fmt.Errorf("models: %w", err)
+		}
+	}
+	return nil
+}
+
+// mergeByKey decodes each entry of a YAML sequence on top of the existing
+// entry with the same key, or appends it, so that overriding one field of a
+// built-in entry does not require restating the others.
+func mergeByKey[T any](seq *yaml.Node, key string, list *[]T, keyOf func(*T) string) error {
+	if seq.Kind != yaml.SequenceNode {
+		return errors.New("must be a list")
+	}
+	for i, item := range seq.Content {
+		var probe map[string]any
+		if err := item.Decode(&probe); err != nil {
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
+		k, _ := probe[key].(string)
+		if k == "" {
+			return fmt.Errorf("entry %d has no %s", i, key)
+		}
+		idx := -1
+		for j := range *list {
+			if keyOf(&(*list)[j]) == k {
+				idx = j
+				break
+			}
+		}
+		var entry T
+		if idx >= 0 {
+			entry = (*list)[idx]
+		}
+		if err := decodeNodeStrict(item, &entry); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		if idx >= 0 {
+			(*list)[idx] = entry
+		} else {
+			*list = append(*list, entry)
+		}
+	}
+	return nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+// decodeNodeStrict decodes a node rejecting unknown fields (yaml.Node.Decode
+// cannot), so that a misspelt key is an error rather than silently ignored.
+func decodeNodeStrict(n *yaml.Node, v any) error {
+	data, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(data, v)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${NAME} in string scalars with the environment
+// variable's value. It works on parsed scalars, not on the raw text, so a
+// value with YAML-significant characters cannot change the document's shape.
+func expandEnv(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!str" || n.Tag == "") && strings.Contains(n.Value, "${") {
+		var missing []string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				missing = append(missing, name)
+			}
+			return v
+		})
+		if len(missing) > 0 {
+			return fmt.Errorf("line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+		}
+		n.Style = yaml.DoubleQuotedStyle // keep the expanded value a string
+	}
+	for _, c := range n.Content {
+		if err := expandEnv(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}$`)
+)
+
+// Validate checks the configuration and fills derived defaults (model
+// families, upstream model names). Every problem is reported, one per line.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("dataDir: must be set")
+	}
+	if !accountPattern.MatchString(c.AccountID) {
+		bad("accountId: %q must be 12 digits", c.AccountID)
+	}
+	if !regionPattern.MatchString(c.Region) {
+		bad("region: %q is not an AWS region name", c.Region)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level: %q must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format: %q must be text or json", c.Log.Format)
+	}
+	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		bad("tls: certFile and keyFile must both be set")
+	}
+	if c.Limits.MaxRequestBytes <= 0 {
+		bad("limits.maxRequestBytes: must be positive")
+	}
+	if _, err := auth.New(c.Auth.Principals, auth.Options{AccountID: c.AccountID, Region: c.Region}); err != nil {
+		bad("auth: %v", err)
+	}
+
+	providers := map[string]string{}
+	for i, p := range c.Providers {
+		switch {
+		case p.Name == "":
+			bad("providers[%d]: name must be set", i)
+		case providers[p.Name] != "":
+			bad("providers: %q is defined twice", p.Name)
+		}
+		if p.Type != ProviderSimulator {
+			bad("providers[%s]: unknown type %q (known: simulator)", p.Name, p.Type)
+		}
+		providers[p.Name] = p.Type
+	}
+
+	for i := range c.Models {
+		m := &c.Models[i]
+		where := fmt.Sprintf("models[%s]", m.ID)
+		if m.ID == "" {
+			bad("models[%d]: id must be set", i)
+			continue
+		}
+		if m.Family == "" {
+			m.Family = family.ForModelID(m.ID)
+		}
+		if _, ok := family.Lookup(m.Family); !ok {
+			bad("%s: unknown family %q; set family to one of %s", where, m.Family, strings.Join(family.Names(), ", "))
+		}
+		if m.UpstreamModel == "" {
+			m.UpstreamModel = m.ID
+		}
+		if m.Name == "" {
+			m.Name = m.ID
+		}
+		if len(m.InputModalities) == 0 {
+			m.InputModalities = []string{"TEXT"}
+		}
+		if len(m.OutputModalities) == 0 {
+			m.OutputModalities = []string{"TEXT"}
+		}
+		if m.Timeout == 0 {
+			m.Timeout = 2 * time.Minute
+		}
+		typ, ok := providers[m.Provider]
+		if !ok {
+			bad("%s: provider %q is not defined under providers", where, m.Provider)
+		}
+		if !m.Embedding() {
+			if m.MaxOutputTokens <= 0 {
+				bad("%s: maxOutputTokens must be positive", where)
+			}
+			if m.DefaultMaxTokens <= 0 || m.DefaultMaxTokens > m.MaxOutputTokens {
+				m.DefaultMaxTokens = min(m.MaxOutputTokens, 4096)
+			}
+		}
+		if typ == ProviderSimulator {
+			if err := m.Simulator.Validate(); err != nil {
+				bad("%s.simulator: %v", where, err)
+			}
+		}
+	}
+	if _, err := catalog.New(c.Region, c.AccountID, c.CatalogModels()); err != nil {
+		bad("%v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// CatalogModels returns the catalog entries of the configured models.
+func (c *Config) CatalogModels() []*catalog.Model {
+	out := make([]*catalog.Model, len(c.Models))
+	for i := range c.Models {
+		out[i] = &c.Models[i].Model
+	}
+	return out
+}
+
+// Loopback reports whether the listen address only accepts connections from
+// this machine.
+func (c *Config) Loopback() bool {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

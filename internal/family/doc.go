@@ -1,0 +1,31 @@
+// Package family holds the native InvokeModel body formats of the Bedrock
+// model families, their validation, and their translation to and from
+// modelwatch's neutral forms (converse.Request/Response for chat,
+// provider.EmbedRequest/EmbedResponse for embeddings).
+//
+// Sources, per family (one file each):
+//
+//   - anthropic.go: Anthropic Claude Messages API as Bedrock accepts it (Bedrock
+//     user guide, "Anthropic Claude Messages API"; Anthropic API reference for
+//     the model's own error wording).
+//   - titantext.go: Amazon Titan Text (Bedrock user guide, "Amazon Titan Text
+//     models").
+//   - titanembed.go: Amazon Titan Text Embeddings G1 and V2 (Bedrock user guide,
+//     "Amazon Titan Embeddings Text").
+//   - nova.go: Amazon Nova understanding models (Amazon Nova user guide,
+//     "Invoke API" request/response schema).
+//   - llama.go: Meta Llama (Bedrock user guide, "Meta Llama models"; Meta's
+//     Llama 3 prompt format for the chat template).
+//   - mistral.go: Mistral AI text completion (Bedrock user guide, "Mistral AI
+//     text completion"; Mistral's [INST] instruction format).
+//
+// Bedrock checks each native body against a JSON schema with the everit Java
+// library before the model sees it; schema.go reproduces that check and its
+// "Malformed input request: ..." messages, and each family declares its schema
+// as data. Checks the model makes itself (Anthropic's role rules, for
+// example) follow in the family's file, in the model's own wording.
+//
+// Streaming (InvokeModelWithResponseStream) chunk encoders are not built yet;
+// each family's file ends with a note on its chunk format and is where its
+// encoder belongs.
+package family

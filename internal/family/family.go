@@ -1,0 +1,220 @@
+package family
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/modelwatch/modelwatch/internal/apischema/converse"
+	"github.com/modelwatch/modelwatch/internal/provider"
+)
+
+// Family names, as used in catalog configuration.
+const (
+	Anthropic  = "anthropic"
+	TitanText  = "titan-text"
+	TitanEmbed = "titan-embed"
+	Nova       = "nova"
+	Llama      = "llama"
+	Mistral    = "mistral"
+)
+
+// ForModelID derives the family from a base Bedrock model ID (no
+// cross-region prefix, no ARN); it returns "" for an unknown ID.
+func ForModelID(id string) string {
+	switch {
+	case strings.HasPrefix(id, "anthropic."):
+		return Anthropic
+	case strings.HasPrefix(id, "amazon.titan-text"):
+		return TitanText
+	case strings.HasPrefix(id, "amazon.titan-embed-text"), strings.HasPrefix(id, "amazon.titan-embed-g1-text"):
+		return TitanEmbed
+	case strings.HasPrefix(id, "amazon.nova"):
+		// Canvas, Reel, Sonic and the multimodal embeddings speak other formats.
+		for _, other := range []string{"canvas", "reel", "sonic", "embed"} {
+			if strings.Contains(id, other) {
+				return ""
+			}
+		}
+		return Nova
+	case strings.HasPrefix(id, "meta.llama"):
+		return Llama
+	case strings.HasPrefix(id, "mistral."):
+		return Mistral
+	}
+	return ""
+}
+
+// Model carries what a codec needs to know about the model being served.
+type Model struct {
+	// ID is the base Bedrock model ID.
+	ID string
+	// MaxOutputTokens is the model's output limit (0: no limit known).
+	MaxOutputTokens int
+	// DefaultMaxTokens is the output budget when the request sets none
+	// (0: the family's documented default).
+	DefaultMaxTokens int
+}
+
+// Meta carries response details that are not in the neutral response.
+type Meta struct {
+	// RequestID is the gateway's request ID; Anthropic message IDs derive
+	// from it.
+	RequestID string
+	// ModelID is the base Bedrock model ID that served the call.
+	ModelID string
+}
+
+// ChatCodec translates a chat family's native bodies.
+type ChatCodec interface {
+	// DecodeChat validates a native request body and translates it into a
+	// neutral converse.Request. InferenceConfig is always set, with
+	// MaxTokens = the request's value or the model's default; StopSequences,
+	// Temperature and TopP are copied when given; parameters Converse has no
+	// field for (top_k, etc.) go into AdditionalModelRequestFields as a JSON
+	// object. Errors are *apierror.Error ValidationExceptions in Bedrock's
+	// wording.
+	DecodeChat(body []byte, m Model) (*converse.Request, error)
+	// EncodeChat renders the neutral response in the family's native
+	// response format. req is the request DecodeChat returned.
+	EncodeChat(req *converse.Request, resp *converse.Response, meta Meta) ([]byte, error)
+}
+
+// EmbedCall is a decoded native embedding request: the neutral request for
+// the provider, and the native output options the response encoding needs.
+type EmbedCall struct {
+	Request provider.EmbedRequest
+	// Float and Binary select the members of Titan V2's embeddingsByType.
+	Float, Binary bool
+}
+
+// EmbedCodec translates an embedding family's native bodies.
+type EmbedCodec interface {
+	// DecodeEmbed validates a native request body and translates it into a
+	// neutral embedding request plus the options of the native response.
+	DecodeEmbed(body []byte, m Model) (*EmbedCall, error)
+	// EncodeEmbed renders the neutral response in the family's native
+	// response format.
+	EncodeEmbed(call *EmbedCall, resp *provider.EmbedResponse, meta Meta) ([]byte, error)
+}
+
+// codecs implement exactly one of ChatCodec and EmbedCodec each, so callers
+// can type-switch on the value Lookup returns.
+var codecs = map[string]any{
+	Anthropic:  anthropicCodec{},
+	TitanText:  titanTextCodec{},
+	TitanEmbed: titanEmbedCodec{},
+	Nova:       novaCodec{},
+	Llama:      llamaCodec{},
+	Mistral:    mistralCodec{},
+}
+
+// Lookup returns the codec of a family: a value implementing either
+// ChatCodec or EmbedCodec.
+func Lookup(name string) (any, bool) {
+	c, ok := codecs[name]
+	return c, ok
+}
+
+// Names lists the known families, sorted.
+func Names() []string {
+	return []string{Anthropic, Llama, Mistral, Nova, TitanEmbed, TitanText}
+}
+
+// stopTable maps neutral stop reasons to a family's native ones; the zero key
+// "" holds the value for reasons the table does not list.
+type stopTable map[string]string
+
+func (t stopTable) native(reason string) string {
+	if s, ok := t[reason]; ok {
+		return s
+	}
+	return t[""]
+}
+
+// defaultMax is the output budget of a request that sets none: the model's
+// configured default, else the family's documented one, within the model's
+// limit.
+func defaultMax(m Model, familyDefault int) int {
+	if m.DefaultMaxTokens > 0 {
+		return m.DefaultMaxTokens
+	}
+	if m.MaxOutputTokens > 0 && m.MaxOutputTokens < familyDefault {
+		return m.MaxOutputTokens
+	}
+	return familyDefault
+}
+
+// marshal encodes without HTML escaping, as Bedrock's own encoder does, so
+// that "<" in generated text is not turned into \u003c.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// fields builds a small JSON object with keys in the order added, for
+// AdditionalModelRequestFields.
+type fields struct{ buf []byte }
+
+func (f *fields) add(key string, raw json.RawMessage) {
+	if len(raw) == 0 {
+		return
+	}
+	if f.buf == nil {
+		f.buf = append(f.buf, '{')
+	} else {
+		f.buf = append(f.buf, ',')
+	}
+	f.buf = append(f.buf, '"')
+	f.buf = append(f.buf, key...)
+	f.buf = append(f.buf, '"', ':')
+	f.buf = append(f.buf, raw...)
+}
+
+func (f *fields) raw() json.RawMessage {
+	if f.buf == nil {
+		return nil
+	}
+	return append(f.buf, '}')
+}
+
+// textMessage is a one-block user or assistant message.
+func textMessage(role, text string) converse.Message {
+	return converse.Message{Role: role, Content: []converse.ContentBlock{converse.TextBlock(text)}}
+}
+
+// turn is one speaker's text in a prompt template.
+type turn struct{ role, text string }
+
+// fromTurns turns a parsed prompt template into a Converse system prompt and
+// conversation: blank turns are dropped and consecutive turns of one role
+// merged. ok is false when no valid conversation (starting with a user turn)
+// results, and the caller then treats the prompt as a single user message.
+func fromTurns(turns []turn) (system []converse.SystemContentBlock, msgs []converse.Message, ok bool) {
+	for _, t := range turns {
+		if strings.TrimSpace(t.text) == "" {
+			continue
+		}
+		if t.role == "system" {
+			system = append(system, converse.SystemContentBlock{Text: &t.text})
+			continue
+		}
+		if n := len(msgs); n > 0 && msgs[n-1].Role == t.role {
+			msgs[n-1].Content = append(msgs[n-1].Content, converse.TextBlock(t.text))
+			continue
+		}
+		msgs = append(msgs, textMessage(t.role, t.text))
+	}
+	if len(msgs) == 0 || msgs[0].Role != converse.RoleUser {
+		return nil, nil, false
+	}
+	return system, msgs, true
+}
+
+// trimLeftSpace drops leading whitespace.
+func trimLeftSpace(s string) string { return strings.TrimLeft(s, " \t\r\n") }

@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/apischema/converse"
+	"github.com/modelwatch/modelwatch/internal/auth"
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/provider"
+)
+
+// StatusClientClosedRequest is recorded when the client went away before the
+// call finished (nginx's convention; nothing is sent).
+const StatusClientClosedRequest = 499
+
+// ErrorCodeClientClosed is the Invocation.ErrorCode of such a call.
+const ErrorCodeClientClosed = "ClientClosedRequest"
+
+// Options configure a Gateway.
+type Options struct {
+	Catalog   *catalog.Catalog
+	Auth      *auth.Authenticator
+	Providers map[string]provider.Provider
+	Observers []invocation.Observer
+	Logger    *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is safe for concurrent use.
+type Gateway struct {
+	catalog   *catalog.Catalog
+	auth      *auth.Authenticator
+	providers map[string]provider.Provider
+	observers []invocation.Observer
+	log       *slog.Logger
+	now       func() time.Time
+
+	observerPanics atomic.Int64
+	inFlight       atomic.Int64
+}
+
+// New returns a Gateway. Every catalog model's provider must be in
+// opts.Providers.
+func New(opts Options) (*Gateway, error) {
+	g := &Gateway{
+		catalog:   opts.Catalog,
+		auth:      opts.Auth,
+		providers: opts.Providers,
+		observers: opts.Observers,
+		log:       opts.Logger,
+		now:       opts.Now,
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	for _, m := range g.catalog.Models() {
+		if g.providers[m.Provider] == nil {
+			return nil, errors.New("gateway: model " + m.ID + " routes to unknown provider " + m.Provider)
+		}
+	}
+	return g, nil
+}
+
+// Catalog returns the model catalog.
+func (g *Gateway) Catalog() *catalog.Catalog { return g.catalog }
+
+// Auth returns the authenticator, for front-door operations that are not
+// model calls (listing models).
+func (g *Gateway) Auth() *auth.Authenticator { return g.auth }
+
+// Call is one runtime call in progress. It is used by one goroutine.
+type Call struct {
+	g        *Gateway
+	inv      *invocation.Invocation
+	pending  *auth.Pending
+	model    *catalog.Model
+	finished bool
+}
+
+// Begin starts a call: it assigns the request ID and records the arrival
+// time and client details.
+func (g *Gateway) Begin(r *http.Request, api invocation.API, op invocation.Operation, modelID string) *Call {
+	g.inFlight.Add(1)
+	return &Call{g: g, inv: &invocation.Invocation{
+		RequestID: uuid.NewString(),
+		API:       api,
+		Operation: op,
+		ModelID:   modelID,
+		SourceIP:  sourceIP(r.RemoteAddr),
+		UserAgent: r.UserAgent(),
+		Start:     g.now(),
+	}}
+}
+
+// RequestID returns the call's request ID.
+func (c *Call) RequestID() string { return c.inv.RequestID }
+
+// Start returns the time the call arrived.
+func (c *Call) Start() time.Time { return c.inv.Start }
+
+// Model returns the resolved model (nil before Resolve succeeds).
+func (c *Call) Model() *catalog.Model { return c.model }
+
+// Check runs the authentication checks that need no body. Call it before
+// reading the body so that unauthenticated clients cannot make the server
+// read large bodies.
+func (c *Call) Check(r *http.Request) error {
+	p, err := c.g.auth.Check(r)
+	if err != nil {
+		return err
+	}
+	c.pending = p
+	return nil
+}
+
+// Authenticate verifies the request's signature over the body and records
+// the principal.
+func (c *Call) Authenticate(body []byte) error {
+	if c.pending == nil {
+		return apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
+	}
+	id, err := c.pending.Verify(body)
+	if err != nil {
+		return err
+	}
+	c.inv.PrincipalName, c.inv.PrincipalARN = id.Name, id.ARN
+	c.inv.AuthMethod, c.inv.AccessKeyID = id.Method, id.AccessKeyID
+	return nil
+}
+
+// SetInput records the request body.
+func (c *Call) SetInput(contentType string, body []byte) {
+	c.inv.Input = invocation.Body{ContentType: contentType, Data: body}
+}
+
+// SetRequestMetadata records the caller's request metadata.
+func (c *Call) SetRequestMetadata(md map[string]string) { c.inv.RequestMetadata = md }
+
+// Resolve maps the call's model identifier to a catalog model.
+func (c *Call) Resolve() (*catalog.Model, error) {
+	res, err := c.g.catalog.Resolve(c.inv.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	c.model = res.Model
+	c.inv.CatalogModelID = res.Model.ID
+	c.inv.InferenceProfileID = res.ProfileID
+	c.inv.InferenceRegion = res.InferenceRegion
+	c.inv.Provider = res.Model.Provider
+	c.inv.UpstreamModel = res.Model.UpstreamModel
+	return res.Model, nil
+}
+
+// providerCall prepares the provider, the call description and a context
+// bounded by the model's timeout.
+func (c *Call) providerCall(ctx context.Context) (provider.Provider, provider.Call, context.Context, context.CancelFunc) {
+	m := c.model
+	p := c.g.providers[m.Provider]
+	pc := provider.Call{RequestID: c.inv.RequestID, ModelID: m.ID, UpstreamModel: m.UpstreamModel}
+	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
+	return p, pc, ctx, cancel
+}
+
+// Converse sends a validated chat request to the model's provider and
+// records the usage it reports.
+func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.Response, error) {
+	p, pc, ctx, cancel := c.providerCall(ctx)
+	defer cancel()
+	resp, err := p.Converse(ctx, pc, req)
+	if err != nil {
+		return nil, c.providerError(ctx, err)
+	}
+	c.inv.Usage = invocation.Usage{
+		InputTokens:           resp.Usage.InputTokens,
+		OutputTokens:          resp.Usage.OutputTokens,
+		CacheReadInputTokens:  resp.Usage.CacheReadInputTokens,
+		CacheWriteInputTokens: resp.Usage.CacheWriteInputTokens,
+	}
+	c.inv.StopReason = resp.StopReason
+	return resp, nil
+}
+
+// Embed sends an embedding request to the model's provider.
+func (c *Call) Embed(ctx context.Context, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
+	p, pc, ctx, cancel := c.providerCall(ctx)
+	defer cancel()
+	resp, err := p.Embed(ctx, pc, req)
+	if err != nil {
+		return nil, c.providerError(ctx, err)
+	}
+	c.inv.Usage = invocation.Usage{InputTokens: resp.InputTokens}
+	return resp, nil
+}
+
+// providerError normalises a provider failure: a passed deadline is a model
+// timeout whatever the provider said.
+func (c *Call) providerError(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &apierror.Error{Code: apierror.ModelTimeout, Message: "Model has timed out in processing the request. Try your request again.", Cause: err}
+	}
+	return err
+}
+
+// Finish completes the call and hands the Invocation to the observers. The
+// status is the HTTP status sent (or about to be sent) and output the
+// response body; err is the failure, if any. A call whose client has gone
+// away is recorded with StatusClientClosedRequest. Finish may be called once;
+// later calls do nothing.
+func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, err error) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	defer c.g.inFlight.Add(-1)
+	inv := c.inv
+	inv.End = c.g.now()
+	if inv.FirstByte.IsZero() && len(output.Data) > 0 {
+		inv.FirstByte = inv.End
+	}
+	inv.Output = output
+	inv.Status = status
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			inv.Status = StatusClientClosedRequest
+			inv.ErrorCode = ErrorCodeClientClosed
+			inv.ErrorMessage = "The client closed the connection before the response was complete."
+		} else {
+			e := apierror.From(err)
+			inv.ErrorCode, inv.ErrorMessage = string(e.Code), e.Message
+			if e.Cause != nil {
+				c.g.log.Warn("call failed", "request_id", inv.RequestID, "operation", inv.Operation,
+					"model_id", inv.ModelID, "error_code", e.Code, "cause", e.Cause)
+			}
+		}
+	}
+	for _, o := range c.g.observers {
+		c.g.observe(o, inv)
+	}
+}
+
+// observe runs one observer, so that a faulty observer can neither fail the
+// call nor stop the others.
+func (g *Gateway) observe(o invocation.Observer, inv *invocation.Invocation) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.observerPanics.Add(1)
+			g.log.Error("invocation observer panicked", "request_id", inv.RequestID, "panic", r)
+		}
+	}()
+	o.Observe(inv)
+}
+
+// InFlight returns the number of calls begun and not yet finished.
+func (g *Gateway) InFlight() int64 { return g.inFlight.Load() }
+
+// ObserverPanics counts observer panics since start.
+func (g *Gateway) ObserverPanics() int64 { return g.observerPanics.Load() }
+
+func sourceIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
+
+// Usage returns the usage the provider reported (zero before a provider call).
+func (c *Call) Usage() invocation.Usage { return c.inv.Usage }

@@ -1,0 +1,203 @@
+package invocation
+
+import "time"
+
+// Operation names the API operation of a call. Bedrock operations use
+// Bedrock's names, because they appear verbatim in invocation logs.
+type Operation string
+
+// Operations served by modelwatch.
+const (
+	InvokeModel                   Operation = "InvokeModel"
+	InvokeModelWithResponseStream Operation = "InvokeModelWithResponseStream"
+	Converse                      Operation = "Converse"
+	ConverseStream                Operation = "ConverseStream"
+	// ChatCompletions and Embeddings are the OpenAI-compatible API's
+	// operations (Bedrock has no names for them).
+	ChatCompletions Operation = "ChatCompletions"
+	Embeddings      Operation = "Embeddings"
+)
+
+// Streaming reports whether the operation returns its output as a stream.
+func (o Operation) Streaming() bool {
+	return o == InvokeModelWithResponseStream || o == ConverseStream
+}
+
+// API identifies the front door a call came through.
+type API string
+
+// Front doors.
+const (
+	APIBedrock API = "bedrock"
+	APIOpenAI  API = "openai"
+)
+
+// Auth methods recorded in Invocation.AuthMethod.
+const (
+	AuthSigV4     = "sigv4"
+	AuthBearer    = "bearer"
+	AuthAnonymous = "anonymous"
+)
+
+// Body is a request or response body exactly as it crossed the wire.
+type Body struct {
+	// ContentType is the MIME type of Data.
+	ContentType string
+	// Data is the raw bytes. Observers must not modify it.
+	Data []byte
+}
+
+// Usage is the token and image accounting of a call, as reported by the
+// model (the provider), never estimated by the front door.
+type Usage struct {
+	InputTokens           int
+	OutputTokens          int
+	CacheReadInputTokens  int
+	CacheWriteInputTokens int
+	OutputImages          int
+}
+
+// Total returns input plus output tokens (cache tokens are part of neither).
+func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
+
+// Outcome classifies a finished call the way Bedrock's metrics do.
+type Outcome int
+
+// Outcomes.
+const (
+	Success Outcome = iota
+	ClientError
+	ServerError
+	Throttled
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Success:
+		return "success"
+	case ClientError:
+		return "client_error"
+	case ServerError:
+		return "server_error"
+	case Throttled:
+		return "throttled"
+	}
+	return "unknown"
+}
+
+// Invocation is the complete record of one model call: who made it, what was
+// asked and answered, how long it took and how it ended. Every runtime call
+// produces exactly one, whether it succeeded or failed, including calls
+// refused before they reached a model (bad signature, unknown model, invalid
+// body); in those cases the fields that could not be determined are empty.
+type Invocation struct {
+	// RequestID is the UUID returned to the caller in x-amzn-RequestId.
+	RequestID string
+	// API is the front door the call came through.
+	API API
+	// Operation is the API operation.
+	Operation Operation
+
+	// ModelID is the model identifier exactly as the caller passed it (after
+	// URL decoding): a bare model ID, an inference profile ID or an ARN.
+	ModelID string
+	// CatalogModelID is the catalog entry the call resolved to (the base
+	// model ID). It is empty if the model could not be resolved. Metrics are
+	// labelled with it.
+	CatalogModelID string
+	// InferenceProfileID is set when the call named a cross-region inference
+	// profile; InferenceRegion is the region the profile routed it to.
+	InferenceProfileID string
+	InferenceRegion    string
+	// Provider is the name of the configured provider that answered, and
+	// UpstreamModel the model name it was asked for.
+	Provider      string
+	UpstreamModel string
+
+	// PrincipalName and PrincipalARN identify the authenticated caller;
+	// AuthMethod is one of AuthSigV4, AuthBearer or AuthAnonymous. All three
+	// are empty when authentication failed.
+	PrincipalName string
+	PrincipalARN  string
+	AuthMethod    string
+	// AccessKeyID is the access key a SigV4 request was signed with. Never a
+	// secret.
+	AccessKeyID string
+	// SourceIP and UserAgent describe the client connection.
+	SourceIP  string
+	UserAgent string
+	// RequestMetadata is Converse's requestMetadata or InvokeModel's
+	// X-Amzn-Bedrock-Request-Metadata header.
+	RequestMetadata map[string]string
+
+	// Input is the request body as received; Output the response body as
+	// sent (for a streamed call, the assembled output).
+	Input  Body
+	Output Body
+	// Usage is the token accounting reported by the model.
+	Usage Usage
+	// StopReason is the model's stop reason in Converse's vocabulary
+	// (end_turn, max_tokens, stop_sequence, tool_use, ...), when known.
+	StopReason string
+
+	// Start is when the request arrived; FirstByte when the first byte of
+	// the response (the first token of a stream) was produced; End when the
+	// response was complete.
+	Start     time.Time
+	FirstByte time.Time
+	End       time.Time
+
+	// Status is the HTTP status returned to the caller.
+	Status int
+	// ErrorCode is the exception name on failure (see package apierror) and
+	// empty on success; ErrorMessage is the message sent with it.
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// Latency is the time from the request's arrival to the response's end
+// (Bedrock's InvocationLatency).
+func (inv *Invocation) Latency() time.Duration { return inv.End.Sub(inv.Start) }
+
+// TimeToFirstByte is the time from the request's arrival to the first byte
+// of the response, or zero when no response body was produced.
+func (inv *Invocation) TimeToFirstByte() time.Duration {
+	if inv.FirstByte.IsZero() {
+		return 0
+	}
+	return inv.FirstByte.Sub(inv.Start)
+}
+
+// Outcome classifies the call: throttles (429) are counted apart from other
+// client errors, as Bedrock's InvocationThrottles metric does.
+func (inv *Invocation) Outcome() Outcome {
+	switch {
+	case inv.Status == 429:
+		return Throttled
+	case inv.Status >= 500:
+		return ServerError
+	case inv.Status >= 400:
+		return ClientError
+	}
+	return Success
+}
+
+// Observer receives every finished Invocation.
+//
+// Observe is called once per call on the serving goroutine after the
+// response has been produced and before its last byte is released to the
+// client, so that a durable observer has the record before the caller sees
+// success. Implementations must therefore return quickly and never block on
+// I/O or a slow destination: they copy what they need into their own queue or
+// spool. The Invocation and the byte slices it references must not be
+// modified; they may be retained.
+type Observer interface {
+	Observe(inv *Invocation)
+}
+
+// ObserverFunc adapts a function to the Observer interface.
+type ObserverFunc func(inv *Invocation)
+
+// Observe calls f(inv).
+func (f ObserverFunc) Observe(inv *Invocation) { f(inv) }

@@ -1,0 +1,146 @@
+package simulator
+
+import (
+	"unsafe"
+
+	"github.com/modelwatch/modelwatch/internal/apischema/converse"
+)
+
+// Input token accounting. Text of every kind is counted with CountTokens;
+// media, whose content the simulator cannot read, are estimated from their
+// size. The numbers are plausible, not exact to any real model.
+const (
+	// requestOverhead and messageOverhead stand for the role markers and
+	// separators a chat template adds.
+	requestOverhead = 1
+	messageOverhead = 3
+	// An image or video with inline bytes costs max(minMediaTokens,
+	// len(bytes)/mediaBytesPerToken); one in S3, whose size is unknown,
+	// costs unknownMediaTokens (about a one-megapixel image).
+	minMediaTokens     = 85
+	mediaBytesPerToken = 750
+	unknownMediaTokens = 1600
+	// A document costs its text's count, or ceil(len(bytes)/4) for
+	// binary sources, or unknownDocumentTokens when it is in S3; its name
+	// and context are counted as text.
+	documentBytesPerToken = 4
+	unknownDocumentTokens = 1000
+)
+
+// countInput returns the input token count of a request: the system
+// prompt, every message's content, the tool definitions (name, description
+// and input schema as JSON text) and the per-request and per-message
+// overheads. Raw JSON members (guard content, citations, search results,
+// audio, system tools, tool use inputs, JSON tool results) count as their
+// JSON text; cache points are free.
+func countInput(req *converse.Request) int {
+	n := requestOverhead
+	for i := range req.System {
+		b := &req.System[i]
+		if b.Text != nil {
+			n += CountTokens(*b.Text)
+		}
+		n += countRaw(b.GuardContent)
+	}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		n += messageOverhead
+		for j := range m.Content {
+			n += countBlock(&m.Content[j])
+		}
+	}
+	if req.ToolConfig != nil {
+		for i := range req.ToolConfig.Tools {
+			t := &req.ToolConfig.Tools[i]
+			if s := t.ToolSpec; s != nil {
+				n += CountTokens(s.Name) + CountTokens(s.Description) + countRaw(s.InputSchema.JSON)
+			}
+			n += countRaw(t.SystemTool)
+		}
+	}
+	return n
+}
+
+func countBlock(b *converse.ContentBlock) int {
+	n := 0
+	if b.Text != nil {
+		n += CountTokens(*b.Text)
+	}
+	if b.Image != nil {
+		n += mediaTokens(b.Image.Source)
+	}
+	if b.Document != nil {
+		n += documentTokens(b.Document)
+	}
+	if b.Video != nil {
+		n += mediaTokens(b.Video.Source)
+	}
+	if u := b.ToolUse; u != nil {
+		n += CountTokens(u.Name) + countRaw(u.Input)
+	}
+	if r := b.ToolResult; r != nil {
+		for i := range r.Content {
+			c := &r.Content[i]
+			n += countRaw(c.JSON) + countRaw(c.SearchResult)
+			if c.Text != nil {
+				n += CountTokens(*c.Text)
+			}
+			if c.Image != nil {
+				n += mediaTokens(c.Image.Source)
+			}
+			if c.Document != nil {
+				n += documentTokens(c.Document)
+			}
+			if c.Video != nil {
+				n += mediaTokens(c.Video.Source)
+			}
+		}
+	}
+	if rc := b.ReasoningContent; rc != nil {
+		if rc.ReasoningText != nil {
+			n += CountTokens(rc.ReasoningText.Text)
+		}
+		n += ceilDiv(len(rc.RedactedContent), documentBytesPerToken)
+	}
+	n += countRaw(b.GuardContent) + countRaw(b.CitationsContent) + countRaw(b.Audio) + countRaw(b.SearchResult)
+	return n
+}
+
+func mediaTokens(s converse.ImageSource) int {
+	if len(s.Bytes) == 0 {
+		return unknownMediaTokens
+	}
+	return max(minMediaTokens, len(s.Bytes)/mediaBytesPerToken)
+}
+
+func documentTokens(d *converse.DocumentBlock) int {
+	n := CountTokens(d.Name)
+	if d.Context != nil {
+		n += CountTokens(*d.Context)
+	}
+	switch {
+	case d.Source.Text != nil:
+		n += CountTokens(*d.Source.Text)
+	case len(d.Source.Content) > 0:
+		n += countRaw(d.Source.Content)
+	case len(d.Source.Bytes) > 0:
+		n += ceilDiv(len(d.Source.Bytes), documentBytesPerToken)
+	default:
+		n += unknownDocumentTokens
+	}
+	return n
+}
+
+// countRaw counts JSON text without copying it.
+func countRaw(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return CountTokens(unsafeString(b))
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// unsafeString views b as a string for read-only scanning; the string must
+// not outlive the call.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,233 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/apischema/converse"
+	"github.com/modelwatch/modelwatch/internal/provider"
+)
+
+// Options configure a Simulator.
+type Options struct {
+	// Rand is the source of randomness for error and throttle injection
+	// (and nothing else: replies are derived from the request). Nil means
+	// a generator seeded from the clock. The Simulator guards it with a
+	// mutex, so it must not be used elsewhere concurrently.
+	Rand *rand.Rand
+}
+
+// Simulator is the built-in model backend: a provider.Provider that
+// answers from the request itself, with configurable latency and failures.
+// It is safe for concurrent use.
+type Simulator struct {
+	models   map[string]*model
+	fallback *model
+
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+var _ provider.Provider = (*Simulator)(nil)
+
+// New returns a simulator serving the given models, keyed by catalog model
+// ID (provider.Call.ModelID). A call for a model not in the map behaves as
+// zero ModelSettings: no latency, no failures. The settings should have
+// passed Validate; out-of-range values are clamped.
+func New(models map[string]ModelSettings, opts Options) *Simulator {
+	s := &Simulator{
+		models:   make(map[string]*model, len(models)),
+		fallback: ModelSettings{}.resolve(),
+		rng:      opts.Rand,
+	}
+	for id, ms := range models {
+		s.models[id] = ms.resolve()
+	}
+	if s.rng == nil {
+		seed := uint64(time.Now().UnixNano())
+		s.rng = rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d))
+	}
+	return s
+}
+
+func (s *Simulator) model(id string) *model {
+	if m, ok := s.models[id]; ok {
+		return m
+	}
+	return s.fallback
+}
+
+// Converse answers a chat request: after the injected-failure draw, it
+// plans the reply, waits for the simulated latency and returns it. Errors
+// are *apierror.Error values: an injected failure, ModelTimeoutException
+// when ctx's deadline passes first, or, when ctx is canceled, an
+// InternalServerException that wraps context.Canceled.
+func (s *Simulator) Converse(ctx context.Context, call provider.Call, req *converse.Request) (*converse.Response, error) {
+	if req == nil {
+		return nil, apierror.New(apierror.Validation, "The request body is missing.")
+	}
+	m := s.model(call.ModelID)
+	if err := s.inject(m, call); err != nil {
+		return nil, err
+	}
+	p := m.plan(req)
+	if err := wait(ctx, p.latency()); err != nil {
+		return nil, err
+	}
+	return p.response(), nil
+}
+
+// plan returns the precomputed outcome of a Converse call without waiting
+// or injecting failures; streaming emits its pieces with its timing.
+func (s *Simulator) plan(call provider.Call, req *converse.Request) *plan {
+	return s.model(call.ModelID).plan(req)
+}
+
+// Embed returns one deterministic vector per input: the same text always
+// gets the same vector (seeded by a hash of the text), the values are drawn
+// from a normal distribution and scaled to a length of about one, or to
+// exactly one when Normalize is set. Latency is TimeToFirstToken.
+func (s *Simulator) Embed(ctx context.Context, call provider.Call, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
+	if req == nil || len(req.Inputs) == 0 {
+		return nil, apierror.New(apierror.Validation, "At least one input text is required.")
+	}
+	if len(req.Inputs) > maxEmbedInputs {
+		return nil, apierror.ConstraintViolation(strconv.Itoa(len(req.Inputs)), "inputs",
+			"Member must have length less than or equal to "+strconv.Itoa(maxEmbedInputs))
+	}
+	m := s.model(call.ModelID)
+	dims := m.dimensions
+	if req.Dimensions != 0 {
+		dims = req.Dimensions
+	}
+	if dims < 1 || dims > maxDimensions {
+		return nil, apierror.ConstraintViolation(strconv.Itoa(req.Dimensions), "dimensions",
+			"Member must have value between 1 and "+strconv.Itoa(maxDimensions))
+	}
+	if err := s.inject(m, call); err != nil {
+		return nil, err
+	}
+	resp := &provider.EmbedResponse{Embeddings: make([][]float32, len(req.Inputs))}
+	// One backing array for all vectors: one allocation instead of many.
+	backing := make([]float32, dims*len(req.Inputs))
+	var src rand.PCG
+	r := rand.New(&src)
+	for i, text := range req.Inputs {
+		v := backing[i*dims : (i+1)*dims : (i+1)*dims]
+		h := hashString(text)
+		src.Seed(h, h^0x6a09e667f3bcc909)
+		embed(v, r, req.Normalize)
+		resp.Embeddings[i] = v
+		resp.InputTokens += CountTokens(text)
+	}
+	if err := wait(ctx, m.ttft); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// embed fills v with normal values scaled by 1/sqrt(len): a vector of
+// length close to one, as unnormalised embeddings of real models roughly
+// are, or exactly one when normalize is set.
+func embed(v []float32, r *rand.Rand, normalize bool) {
+	scale := 1 / math.Sqrt(float64(len(v)))
+	var sum float64
+	for i := range v {
+		x := r.NormFloat64() * scale
+		sum += x * x
+		v[i] = float32(x)
+	}
+	if normalize && sum > 0 {
+		inv := 1 / math.Sqrt(sum)
+		for i := range v {
+			v[i] = float32(float64(v[i]) * inv)
+		}
+	}
+}
+
+// inject decides, before any waiting, whether this call fails with an
+// injected throttle or error. One draw covers both, so the rates partition
+// the calls exactly.
+func (s *Simulator) inject(m *model, call provider.Call) error {
+	if m.throttleRate == 0 && m.errorRate == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	u := s.rng.Float64()
+	s.mu.Unlock()
+	switch {
+	case u < m.throttleRate:
+		return apierror.New(apierror.Throttling, "Too many requests, please wait before trying again.")
+	case u < m.throttleRate+m.errorRate:
+		return injectedError(m.errorCode, call.ModelID)
+	}
+	return nil
+}
+
+// injectedError returns the failure Bedrock reports for the code.
+func injectedError(code apierror.Code, modelID string) *apierror.Error {
+	switch code {
+	case apierror.ServiceUnavailable:
+		return apierror.New(code, "Bedrock is unable to process your request.")
+	case apierror.ModelError:
+		return &apierror.Error{
+			Code:               code,
+			Message:            "The model returned an error while processing the request. Try your request again.",
+			OriginalStatusCode: 500,
+			ResourceName:       modelID,
+		}
+	case apierror.ModelTimeout:
+		return errModelTimeout(nil)
+	case apierror.ModelNotReady:
+		return apierror.New(code, "Model is not ready for inference. Wait and try your request again.")
+	case apierror.Validation:
+		return apierror.New(code, "Malformed input request, please reformat your input and try again.")
+	default:
+		return apierror.New(apierror.InternalServer, "The system encountered an unexpected error during processing. Try your request again.")
+	}
+}
+
+func errModelTimeout(cause error) *apierror.Error {
+	return &apierror.Error{
+		Code:    apierror.ModelTimeout,
+		Message: "Model has timed out in processing the request. Try your request again.",
+		Cause:   cause,
+	}
+}
+
+// wait sleeps for d unless ctx ends first. A passed deadline is the model
+// timing out; a cancellation keeps context.Canceled reachable through
+// errors.Is so that callers can tell the client went away.
+func wait(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctxError(ctx.Err())
+	}
+}
+
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errModelTimeout(err)
+	}
+	return &apierror.Error{
+		Code:    apierror.InternalServer,
+		Message: "The request was canceled before the model finished.",
+		Cause:   err,
+	}
+}

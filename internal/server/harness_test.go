@@ -1,0 +1,194 @@
+package server_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/config"
+	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+	"github.com/modelwatch/modelwatch/internal/server"
+)
+
+// recorder is an Observer that keeps every Invocation.
+type recorder struct {
+	mu   sync.Mutex
+	invs []*invocation.Invocation
+	shut bool
+}
+
+func (r *recorder) Observe(inv *invocation.Invocation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.invs = append(r.invs, inv)
+}
+
+func (r *recorder) Shutdown(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.shut = true
+	return nil
+}
+
+// byRequestID returns the invocations recorded with the request ID; exactly
+// one is expected for every call.
+func (r *recorder) byRequestID(t *testing.T, id string) *invocation.Invocation {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var found []*invocation.Invocation
+	for _, inv := range r.invs {
+		if inv.RequestID == id {
+			found = append(found, inv)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d invocations recorded for request %q, want exactly 1", len(found), id)
+	}
+	return found[0]
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.invs)
+}
+
+// Test-only models that exercise failure paths through the simulator.
+const (
+	modelThrottled  = "modelwatch.throttled-v1"
+	modelFailing    = "modelwatch.failing-v1"
+	modelModelError = "modelwatch.model-error-v1"
+	modelSlow       = "modelwatch.slow-v1"
+	haiku           = "anthropic.claude-3-haiku-20240307-v1:0"
+)
+
+func failureModels() []config.Model {
+	m := func(id string, s simulator.ModelSettings, timeout time.Duration) config.Model {
+		return config.Model{Model: catalog.Model{ID: id, Name: id, Vendor: "modelwatch", Family: "anthropic", Provider: "simulator",
+			MaxOutputTokens: 1000, DefaultMaxTokens: 100, Timeout: timeout, Streaming: true, Tools: true, SystemPrompt: true}, Simulator: s}
+	}
+	return []config.Model{
+		m(modelThrottled, simulator.ModelSettings{ThrottleRate: 1}, 0),
+		m(modelFailing, simulator.ModelSettings{ErrorRate: 1}, 0),
+		m(modelModelError, simulator.ModelSettings{ErrorRate: 1, ErrorCode: "ModelErrorException"}, 0),
+		m(modelSlow, simulator.ModelSettings{TimeToFirstToken: time.Minute}, 200*time.Millisecond),
+	}
+}
+
+// startServer runs a server on the embedded defaults (with simulated
+// latency removed, so the suite is fast) on a random loopback port.
+func startServer(t *testing.T, mutate func(*config.Config)) (*server.Server, *recorder) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	for i := range cfg.Models {
+		cfg.Models[i].Simulator.TimeToFirstToken = 0
+		cfg.Models[i].Simulator.TimePerOutputToken = 0
+	}
+	cfg.Models = append(cfg.Models, failureModels()...)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	rec := &recorder{}
+	srv, stop := runServer(t, cfg, rec)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	hc := http.DefaultClient
+	if cfg.TLS.Enabled() {
+		pem, err := os.ReadFile(cfg.TLS.CertFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
+	waitHealthy(t, srv.URL(), hc)
+	return srv, rec
+}
+
+// runServer starts a server with the observers; stop shuts it down as
+// SIGTERM would and returns Run's result.
+func runServer(t *testing.T, cfg *config.Config, observers ...invocation.Observer) (srv *server.Server, stop func() error) {
+	t.Helper()
+	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observers: observers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	return srv, func() error { cancel(); return <-done }
+}
+
+func waitHealthy(t *testing.T, base string, hc *http.Client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := hc.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s/healthz never answered 200", base)
+}
+
+// runtimeClient is an unmodified SDK client with an endpoint override. It
+// does not retry, so each call is one request, and it records the raw
+// response headers in the result metadata (read them with rawHeader).
+func runtimeClient(url, keyID, secret string, optFns ...func(*bedrockruntime.Options)) *bedrockruntime.Client {
+	return bedrockruntime.New(bedrockruntime.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		RetryMaxAttempts: 1,
+		APIOptions:       []func(*middleware.Stack) error{captureResponseHeaders},
+	}, optFns...)
+}
+
+type responseHeadersKey struct{}
+
+func captureResponseHeaders(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("captureResponseHeaders",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok {
+				md.Set(responseHeadersKey{}, resp.Header.Clone())
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+func controlClient(url, keyID, secret string) *bedrock.Client {
+	return bedrock.New(bedrock.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		RetryMaxAttempts: 1,
+	})
+}

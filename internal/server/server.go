@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/modelwatch/modelwatch/internal/auth"
+	"github.com/modelwatch/modelwatch/internal/bedrockapi"
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/config"
+	"github.com/modelwatch/modelwatch/internal/gateway"
+	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/provider"
+	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+)
+
+// Flusher is implemented by observers that buffer: Shutdown is called after
+// the last call has finished and must deliver or persist what is pending
+// before ctx ends.
+type Flusher interface {
+	Shutdown(ctx context.Context) error
+}
+
+// Options add to what the Config describes.
+type Options struct {
+	Logger *slog.Logger
+	// Observers receive every Invocation, after the built-in ones.
+	Observers []invocation.Observer
+}
+
+// Server is a configured modelwatch server.
+type Server struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	gw        *gateway.Gateway
+	observers []invocation.Observer
+	http      *http.Server
+	ln        net.Listener
+	lock      *os.File
+	ready     atomic.Bool
+}
+
+// New validates the configuration, prepares the data directory and binds
+// the listen address. It refuses to listen beyond loopback when no principal
+// is configured.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	authn, err := auth.New(cfg.Auth.Principals, auth.Options{AccountID: cfg.AccountID, Region: cfg.Region})
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.Loopback() && authn.Anonymous() {
+		return nil, fmt.Errorf("refusing to listen on %s without authentication: anyone who can reach it could call your models. "+
+			"Configure at least one principal under auth.principals in the config file (an access key pair for SigV4 clients "+
+			"or an API key for bearer clients; see README.md \"Authentication\"), or listen on 127.0.0.1", cfg.Listen)
+	}
+	cat, err := catalog.New(cfg.Region, cfg.AccountID, cfg.CatalogModels())
+	if err != nil {
+		return nil, err
+	}
+	providers, err := buildProviders(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, observers: opts.Observers}
+	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: providers, Observers: s.observers, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.lockDataDir(); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Region: cfg.Region, Logger: log}))
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Limits.ReadTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		s.unlock()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			s.unlock()
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	}
+	s.ln = ln
+	if !cfg.Loopback() && !cfg.TLS.Enabled() {
+		log.Warn("listening beyond loopback without TLS: signatures protect requests, but bodies and bearer keys travel in clear text", "listen", cfg.Listen)
+	}
+	return s, nil
+}
+
+func buildProviders(cfg *config.Config) (map[string]provider.Provider, error) {
+	out := map[string]provider.Provider{}
+	for _, p := range cfg.Providers {
+		switch p.Type {
+		case config.ProviderSimulator:
+			settings := map[string]simulator.ModelSettings{}
+			for _, m := range cfg.Models {
+				if m.Provider == p.Name {
+					settings[m.ID] = m.Simulator
+				}
+			}
+			out[p.Name] = simulator.New(settings, simulator.Options{})
+		default:
+			return nil, fmt.Errorf("provider %s: unknown type %q", p.Name, p.Type)
+		}
+	}
+	return out, nil
+}
+
+// Addr returns the bound listen address (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the base URL clients use.
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	return scheme + "://" + s.Addr()
+}
+
+// Gateway returns the gateway core.
+func (s *Server) Gateway() *gateway.Gateway { return s.gw }
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting connections, waits for in-flight calls (bounded by
+// limits.shutdownTimeout), then lets buffering observers flush.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.unlock()
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.ready.Store(true)
+	s.log.Info("modelwatch serving", "url", s.URL(), "region", s.cfg.Region, "models", len(s.cfg.Models),
+		"auth", map[bool]string{true: "anonymous (loopback)", false: "required"}[s.gw.Auth().Anonymous()], "data_dir", s.cfg.DataDir)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down: draining in-flight calls", "timeout", s.cfg.Limits.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := s.http.Shutdown(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("drain: %w", err))
+		s.http.Close()
+	}
+	for _, o := range s.observers {
+		if f, ok := o.(Flusher); ok {
+			if err := f.Shutdown(shutdownCtx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	s.log.Info("modelwatch stopped")
+	return errors.Join(errs...)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"stopping"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// lockDataDir creates the data directory and takes an exclusive lock on it,
+// so two servers never share (and corrupt) the same state.
+func (s *Server) lockDataDir() error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.cfg.DataDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("data dir %s is in use by another modelwatch process (lock: %w)", s.cfg.DataDir, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
+	s.lock = f
+	return nil
+}
+
+func (s *Server) unlock() {
+	if s.lock != nil {
+		_ = syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
+		s.lock.Close()
+		s.lock = nil
+	}
+}
