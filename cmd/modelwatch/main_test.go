@@ -3,11 +3,13 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,46 +28,9 @@ func TestServeOnDefaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "modelwatch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "MODELWATCH_LISTEN=127.0.0.1:0", "MODELWATCH_DATA_DIR="+dataDir)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var url string
-	urlRE := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
-	timeout := time.After(30 * time.Second)
-	for url == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("serve exited before it was ready")
-			}
-			if m := urlRE.FindStringSubmatch(l); m != nil {
-				url = m[1]
-			}
-		case <-timeout:
-			t.Fatal("serve did not report its URL")
-		}
-	}
+	cmd, url, lines := startServe(t, bin, "MODELWATCH_LISTEN=127.0.0.1:0", "MODELWATCH_DATA_DIR="+dataDir)
 	if _, err := os.Stat(dataDir); err != nil {
 		t.Errorf("data dir not created: %v", err)
 	}
@@ -95,7 +60,7 @@ func TestServeOnDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rest []string
-	for l := range lines {
+	for _, l := range lines.rest() {
 		rest = append(rest, l)
 	}
 	if err := cmd.Wait(); err != nil {
@@ -103,5 +68,94 @@ func TestServeOnDefaults(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(rest, "\n"), "modelwatch stopped") {
 		t.Errorf("no clean stop in the log:\n%s", strings.Join(rest, "\n"))
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary builds cmd/modelwatch once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "modelwatch-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "modelwatch")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// serveLog collects a running server's log lines.
+type serveLog struct {
+	lines chan string
+	// startup holds the lines logged until the server was ready.
+	startup []string
+}
+
+// rest waits for the process to close its stderr and returns the remaining lines.
+func (l serveLog) rest() []string {
+	var out []string
+	for line := range l.lines {
+		out = append(out, line)
+	}
+	return out
+}
+
+// startServe runs `modelwatch serve` with env added to the environment and
+// waits for it to report its URL. The process is killed at cleanup.
+func startServe(t *testing.T, bin string, env ...string) (*exec.Cmd, string, serveLog) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string, 10000)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // a test that stopped reading must not block the server
+			}
+		}
+		close(lines)
+	}()
+	urlRE := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+	timeout := time.After(30 * time.Second)
+	var seen []string
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve exited before it was ready:\n%s", strings.Join(seen, "\n"))
+			}
+			seen = append(seen, l)
+			if m := urlRE.FindStringSubmatch(l); m != nil {
+				return cmd, m[1], serveLog{lines: lines, startup: seen}
+			}
+		case <-timeout:
+			t.Fatalf("serve did not report its URL:\n%s", strings.Join(seen, "\n"))
+		}
 	}
 }

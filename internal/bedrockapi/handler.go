@@ -40,6 +40,9 @@ type Options struct {
 	// Region is the serving region, used in model ARNs.
 	Region string
 	Logger *slog.Logger
+	// Logging serves the invocation logging configuration API; nil answers
+	// it with AccessDeniedException.
+	Logging LoggingControl
 }
 
 // Handler serves the Bedrock API. It is an http.Handler.
@@ -80,6 +83,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		h.serveRuntime(w, r, op, rest[:i])
+		return
+	case path == loggingPath && (r.Method == http.MethodGet || r.Method == http.MethodPut || r.Method == http.MethodDelete):
+		h.serveLogging(w, r)
 		return
 	case path == "/foundation-models" && r.Method == http.MethodGet:
 		h.listFoundationModels(w, r)

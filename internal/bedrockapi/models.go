@@ -53,28 +53,28 @@ func (h *Handler) summary(m *catalog.Model) modelSummary {
 }
 
 // authenticateControl authenticates a control-plane request, which has no
-// Invocation.
-func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request) bool {
+// Invocation, and returns its body.
+func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	w.Header()[headerRequestID] = []string{newRequestID()}
 	p, err := h.gw.Auth().Check(r)
+	var body []byte
 	if err == nil {
-		var body []byte
 		if body, err = readBody(w, r, h.opts.MaxRequestBytes); err == nil {
 			_, err = p.Verify(body)
 		}
 	}
 	if err != nil {
 		writeError(w, apierror.From(err))
-		return false
+		return nil, false
 	}
-	return true
+	return body, true
 }
 
 var providerFilter = regexp.MustCompile(`^[A-Za-z0-9- ]{1,63}$`)
 
 // listFoundationModels serves ListFoundationModels with its four filters.
 func (h *Handler) listFoundationModels(w http.ResponseWriter, r *http.Request) {
-	if !h.authenticateControl(w, r) {
+	if _, ok := h.authenticateControl(w, r); !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -114,7 +114,7 @@ func (h *Handler) listFoundationModels(w http.ResponseWriter, r *http.Request) {
 // getFoundationModel serves GetFoundationModel for a model ID or
 // foundation-model ARN.
 func (h *Handler) getFoundationModel(w http.ResponseWriter, r *http.Request, escapedID string) {
-	if !h.authenticateControl(w, r) {
+	if _, ok := h.authenticateControl(w, r); !ok {
 		return
 	}
 	id, err := url.PathUnescape(escapedID)

@@ -29,6 +29,8 @@ const usage = `modelwatch — the Amazon Bedrock runtime API, invocation logging
 Usage:
   modelwatch serve [flags]            run the server (see modelwatch serve -h)
   modelwatch config validate [flags]  check a configuration and print a summary
+  modelwatch logs query [flags]       print logged invocations (filters: see modelwatch logs query -h)
+  modelwatch logs tail [flags]        follow invocations as they are logged
   modelwatch version                  print the version
 
 Every flag is also read from the environment as MODELWATCH_<FLAG> (for
@@ -53,12 +55,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 			return 2
 		}
 		err = validate(args[2:], stdout, stderr, env)
+	case "logs":
+		return logsMain(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprintf(stderr, "modelwatch: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	return exitCode(stderr, err)
+}
+
+// exitCode reports err and maps it to the process exit code.
+func exitCode(stderr io.Writer, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

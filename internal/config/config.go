@@ -16,6 +16,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/family"
+	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
 )
 
@@ -37,6 +38,11 @@ type Config struct {
 	TLS    TLS    `yaml:"tls"`
 	Limits Limits `yaml:"limits"`
 	Auth   Auth   `yaml:"auth"`
+
+	// InvocationLogging tunes the delivery of invocation logs. Whether
+	// logging is on, and where to, is set through Bedrock's
+	// PutModelInvocationLoggingConfiguration API, as on AWS.
+	InvocationLogging invocationlog.Settings `yaml:"invocationLogging"`
 
 	// Providers are the model backends models can be routed to.
 	Providers []Provider `yaml:"providers"`
@@ -304,6 +310,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxRequestBytes <= 0 {
 		bad("limits.maxRequestBytes: must be positive")
+	}
+	if err := c.InvocationLogging.Validate(); err != nil {
+		bad("%v", err)
 	}
 	if _, err := auth.New(c.Auth.Principals, auth.Options{AccountID: c.AccountID, Region: c.Region}); err != nil {
 		bad("auth: %v", err)

@@ -26,6 +26,14 @@ const StatusClientClosedRequest = 499
 // ErrorCodeClientClosed is the Invocation.ErrorCode of such a call.
 const ErrorCodeClientClosed = "ClientClosedRequest"
 
+// Admitter is implemented by observers that can refuse new calls: an
+// invocation log whose spool is full refuses calls it could not record rather
+// than serve them unlogged. Admit is called for every call after the model is
+// resolved and before the provider is called; it must be cheap.
+type Admitter interface {
+	Admit() error
+}
+
 // Options configure a Gateway.
 type Options struct {
 	Catalog   *catalog.Catalog
@@ -43,6 +51,7 @@ type Gateway struct {
 	auth      *auth.Authenticator
 	providers map[string]provider.Provider
 	observers []invocation.Observer
+	admitters []Admitter
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -63,6 +72,11 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if g.log == nil {
 		g.log = slog.Default()
+	}
+	for _, o := range g.observers {
+		if a, ok := o.(Admitter); ok {
+			g.admitters = append(g.admitters, a)
+		}
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -150,7 +164,8 @@ func (c *Call) SetInput(contentType string, body []byte) {
 // SetRequestMetadata records the caller's request metadata.
 func (c *Call) SetRequestMetadata(md map[string]string) { c.inv.RequestMetadata = md }
 
-// Resolve maps the call's model identifier to a catalog model.
+// Resolve maps the call's model identifier to a catalog model, then asks
+// the admitting observers whether the call may proceed.
 func (c *Call) Resolve() (*catalog.Model, error) {
 	res, err := c.g.catalog.Resolve(c.inv.ModelID)
 	if err != nil {
@@ -162,6 +177,14 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 	c.inv.InferenceRegion = res.InferenceRegion
 	c.inv.Provider = res.Model.Provider
 	c.inv.UpstreamModel = res.Model.UpstreamModel
+	if len(res.Model.OutputModalities) > 0 {
+		c.inv.OutputModality = res.Model.OutputModalities[0]
+	}
+	for _, a := range c.g.admitters {
+		if err := a.Admit(); err != nil {
+			return nil, err
+		}
+	}
 	return res.Model, nil
 }
 

@@ -114,6 +114,9 @@ type Invocation struct {
 	// UpstreamModel the model name it was asked for.
 	Provider      string
 	UpstreamModel string
+	// OutputModality is the catalog model's output modality (TEXT, IMAGE or
+	// EMBEDDING): what kind of data the output body carries.
+	OutputModality string
 
 	// PrincipalName and PrincipalARN identify the authenticated caller;
 	// AuthMethod is one of AuthSigV4, AuthBearer or AuthAnonymous. All three

@@ -24,6 +24,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
 	"github.com/modelwatch/modelwatch/internal/server"
+	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 
 // recorder is an Observer that keeps every Invocation.
@@ -99,6 +100,13 @@ func startServer(t *testing.T, mutate func(*config.Config)) (*server.Server, *re
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	// Hermetic unless a test points logging at MinIO: AWS variables of the
+	// machine running the tests must not send logs anywhere.
+	cfg.InvocationLogging.Store = objectstore.ModeLocal
+	cfg.InvocationLogging.FlushInterval = 100 * time.Millisecond
+	cfg.InvocationLogging.RetryMin = 50 * time.Millisecond
+	cfg.InvocationLogging.RetryMax = 500 * time.Millisecond
+	cfg.InvocationLogging.Spool.SegmentBytes = 4 << 20
 	for i := range cfg.Models {
 		cfg.Models[i].Simulator.TimeToFirstToken = 0
 		cfg.Models[i].Simulator.TimePerOutputToken = 0

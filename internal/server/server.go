@@ -12,6 +12,11 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/bedrockapi"
@@ -19,6 +24,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/provider"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
 )
@@ -46,6 +52,8 @@ type Server struct {
 	http      *http.Server
 	ln        net.Listener
 	lock      *os.File
+	logging   *invocationlog.Logger
+	registry  *prometheus.Registry
 	ready     atomic.Bool
 }
 
@@ -77,18 +85,30 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, observers: opts.Observers}
-	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: providers, Observers: s.observers, Logger: log})
-	if err != nil {
+	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := s.lockDataDir(); err != nil {
 		return nil, err
 	}
-	if err := s.lockDataDir(); err != nil {
+	s.logging, err = invocationlog.Open(invocationlog.Options{
+		DataDir: cfg.DataDir, AccountID: cfg.AccountID, Region: cfg.Region, Settings: cfg.InvocationLogging,
+		Registerer: s.registry, Logger: log,
+	})
+	if err != nil {
+		s.unlock()
+		return nil, err
+	}
+	s.observers = append([]invocation.Observer{s.logging}, opts.Observers...)
+	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: providers, Observers: s.observers, Logger: log})
+	if err != nil {
+		s.closeEarly()
 		return nil, err
 	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Region: cfg.Region, Logger: log}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Region: cfg.Region, Logger: log, Logging: s.logging}))
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
@@ -99,14 +119,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		s.unlock()
+		s.closeEarly()
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	if cfg.TLS.Enabled() {
 		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
 			ln.Close()
-			s.unlock()
+			s.closeEarly()
 			return nil, fmt.Errorf("tls: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
@@ -148,6 +168,15 @@ func (s *Server) URL() string {
 	}
 	return scheme + "://" + s.Addr()
 }
+
+// Config returns the server's configuration.
+func (s *Server) Config() *config.Config { return s.cfg }
+
+// Logging returns the invocation logger.
+func (s *Server) Logging() *invocationlog.Logger { return s.logging }
+
+// Registry returns the Prometheus registry served on /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Gateway returns the gateway core.
 func (s *Server) Gateway() *gateway.Gateway { return s.gw }
@@ -219,6 +248,14 @@ func (s *Server) lockDataDir() error {
 	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
 	s.lock = f
 	return nil
+}
+
+// closeEarly releases what New acquired when New fails.
+func (s *Server) closeEarly() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = s.logging.Shutdown(ctx)
+	s.unlock()
 }
 
 func (s *Server) unlock() {

@@ -1,0 +1,158 @@
+package invocationlog
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelwatch/modelwatch/internal/invocation"
+)
+
+func testInvocation() *invocation.Invocation {
+	return &invocation.Invocation{
+		RequestID:       "5c3b3f0e-2d0c-4a7a-9d1e-1f2a3b4c5d6e",
+		Operation:       invocation.Converse,
+		ModelID:         "us.amazon.nova-lite-v1:0",
+		InferenceRegion: "us-west-2",
+		PrincipalARN:    "arn:aws:iam::000000000000:user/alice",
+		RequestMetadata: map[string]string{"team": "search", "input": "{x"},
+		Input:           invocation.Body{ContentType: "application/json", Data: []byte("{\n  \"messages\": [{\"role\":\"user\",\"content\":[{\"text\":\"hi\"}]}]\n}")},
+		Output:          invocation.Body{ContentType: "application/json", Data: []byte(`{"output":{"message":{"role":"assistant","content":[{"text":"hello"}]}},"stopReason":"end_turn","usage":{"inputTokens":3,"outputTokens":5,"totalTokens":8}}`)},
+		Usage:           invocation.Usage{InputTokens: 3, OutputTokens: 5, CacheReadInputTokens: 1},
+		OutputModality:  "TEXT",
+		Start:           time.Date(2026, 11, 23, 10, 4, 5, 600e6, time.UTC),
+		Status:          200,
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestEntryRoundTripBuildsBedrockRecord(t *testing.T) {
+	cfg := &LoggingConfig{S3Config: &S3Config{BucketName: "logs"}}
+	b, err := encodeEntry(nil, 7, cfg, "123456789012", "us-east-1", testInvocation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := decodeEntry(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.gen != 7 || e.requestID != testInvocation().RequestID || !e.time.Equal(time.Date(2026, 11, 23, 10, 4, 5, 0, time.UTC)) {
+		t.Fatalf("header: %+v", e)
+	}
+	var buf bytes.Buffer
+	in := bodyRef{json: append([]byte(nil), compactBody(&buf, e.in)...)}
+	out := bodyRef{s3Path: "s3://logs/x_output.json.gz"}
+	line := appendRecord(nil, &e, in, out)
+	if bytes.ContainsRune(line, '\n') {
+		t.Fatalf("record line contains a newline: %s", line)
+	}
+	var r Record
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	want := Record{
+		SchemaType: "ModelInvocationLog", SchemaVersion: "1.0", Timestamp: "2026-11-23T10:04:05Z",
+		AccountID: "123456789012", Identity: Identity{ARN: "arn:aws:iam::000000000000:user/alice"}, Region: "us-east-1",
+		RequestID: testInvocation().RequestID, Operation: "Converse", ModelID: "us.amazon.nova-lite-v1:0",
+		InferenceRegion: "us-west-2", RequestMetadata: map[string]string{"team": "search", "input": "{x"},
+		Input: RecordInput{InputContentType: "application/json", InputTokenCount: 3, CacheReadInputTokenCount: 1,
+			InputBodyJSON: json.RawMessage(`{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`)},
+		Output: RecordOutput{OutputContentType: "application/json", OutputTokenCount: 5, OutputBodyS3Path: "s3://logs/x_output.json.gz"},
+	}
+	got, _ := json.Marshal(r)
+	exp, _ := json.Marshal(want)
+	if !bytes.Equal(got, exp) {
+		t.Fatalf("record\n got %s\nwant %s", got, exp)
+	}
+}
+
+func TestDataKindTogglesDropBodies(t *testing.T) {
+	f := false
+	image := testInvocation()
+	image.Input.Data = []byte(`{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"AAAA"}}}]}]}`)
+	embed := testInvocation()
+	embed.OutputModality = "EMBEDDING"
+	failed := testInvocation()
+	failed.OutputModality = "EMBEDDING"
+	failed.Status, failed.ErrorCode = 400, "ValidationException"
+	failed.Output.Data = []byte(`{"message":"bad"}`)
+	tests := []struct {
+		name          string
+		cfg           LoggingConfig
+		inv           *invocation.Invocation
+		wantIn, wantO bool
+	}{
+		{"defaults deliver everything", LoggingConfig{}, testInvocation(), true, true},
+		{"text off", LoggingConfig{TextDataDeliveryEnabled: &f}, testInvocation(), false, false},
+		{"image off keeps text output", LoggingConfig{ImageDataDeliveryEnabled: &f}, image, false, true},
+		{"image off, text input", LoggingConfig{ImageDataDeliveryEnabled: &f}, testInvocation(), true, true},
+		{"embedding off", LoggingConfig{EmbeddingDataDeliveryEnabled: &f}, embed, true, false},
+		{"error message is text", LoggingConfig{EmbeddingDataDeliveryEnabled: &f}, failed, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := encodeEntry(nil, 1, &tt.cfg, "000000000000", "us-east-1", tt.inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := decodeEntry(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(e.in) > 0) != tt.wantIn || (len(e.out) > 0) != tt.wantO {
+				t.Fatalf("input kept %v (want %v), output kept %v (want %v)", len(e.in) > 0, tt.wantIn, len(e.out) > 0, tt.wantO)
+			}
+			var buf bytes.Buffer
+			line := appendRecord(nil, &e, bodyRef{json: append([]byte(nil), compactBody(&buf, e.in)...)}, bodyRef{json: compactBody(&buf, e.out)})
+			var r Record
+			if err := json.Unmarshal(line, &r); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			if (r.Input.InputContentType != "") != tt.wantIn || (r.Output.OutputContentType != "") != tt.wantO {
+				t.Fatalf("content types do not follow the bodies: %s", line)
+			}
+			if r.Input.InputTokenCount != 3 || r.RequestID == "" {
+				t.Fatalf("metadata must always be delivered: %s", line)
+			}
+		})
+	}
+}
+
+func TestMalformedBodyIsRecordedAsString(t *testing.T) {
+	var buf bytes.Buffer
+	got := string(compactBody(&buf, []byte("not json\n{")))
+	if got != `"not json\n{"` {
+		t.Fatalf("got %s", got)
+	}
+	if compactBody(&buf, nil) != nil {
+		t.Fatal("empty body must be left out")
+	}
+}
+
+func TestDecodeEntryRejectsGarbage(t *testing.T) {
+	good, _ := encodeEntry(nil, 1, &LoggingConfig{}, "000000000000", "us-east-1", testInvocation())
+	for i := 0; i < len(good); i += 7 {
+		if _, err := decodeEntry(good[:i]); err == nil {
+			t.Fatalf("truncated entry (%d bytes) accepted", i)
+		}
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	good, _ := encodeEntry(nil, 1, &LoggingConfig{}, "000000000000", "us-east-1", testInvocation())
+	f.Add(good)
+	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEntry(b)
+		if err != nil {
+			return
+		}
+		line := appendRecord(nil, &e, bodyRef{}, bodyRef{})
+		_ = strings.Count(string(line), "{")
+	})
+}

@@ -1,0 +1,49 @@
+package invocationlog
+
+import "encoding/json"
+
+// Record is one ModelInvocationLog record as delivered (schemaType
+// ModelInvocationLog, schemaVersion 1.0). The request path encodes it with
+// the bodies left empty (so they are omitted) and delivery splices the
+// bodies in; input and output come last so that their splice points are
+// found by searching from the end.
+type Record struct {
+	SchemaType      string            `json:"schemaType"`
+	SchemaVersion   string            `json:"schemaVersion"`
+	Timestamp       string            `json:"timestamp"`
+	AccountID       string            `json:"accountId"`
+	Identity        Identity          `json:"identity"`
+	Region          string            `json:"region"`
+	RequestID       string            `json:"requestId"`
+	Operation       string            `json:"operation"`
+	ModelID         string            `json:"modelId"`
+	InferenceRegion string            `json:"inferenceRegion,omitempty"`
+	RequestMetadata map[string]string `json:"requestMetadata,omitempty"`
+	// ErrorCode is the exception name of a failed call.
+	ErrorCode string       `json:"errorCode,omitempty"`
+	Input     RecordInput  `json:"input"`
+	Output    RecordOutput `json:"output"`
+}
+
+// Identity is the caller.
+type Identity struct {
+	ARN string `json:"arn"`
+}
+
+// RecordInput is the request side of a record.
+type RecordInput struct {
+	InputContentType          string          `json:"inputContentType,omitempty"`
+	InputBodyJSON             json.RawMessage `json:"inputBodyJson,omitempty"`
+	InputBodyS3Path           string          `json:"inputBodyS3Path,omitempty"`
+	InputTokenCount           int             `json:"inputTokenCount"`
+	CacheReadInputTokenCount  int             `json:"cacheReadInputTokenCount"`
+	CacheWriteInputTokenCount int             `json:"cacheWriteInputTokenCount"`
+}
+
+// RecordOutput is the response side of a record.
+type RecordOutput struct {
+	OutputContentType string          `json:"outputContentType,omitempty"`
+	OutputBodyJSON    json.RawMessage `json:"outputBodyJson,omitempty"`
+	OutputBodyS3Path  string          `json:"outputBodyS3Path,omitempty"`
+	OutputTokenCount  int             `json:"outputTokenCount"`
+}

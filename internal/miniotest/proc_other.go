@@ -1,0 +1,9 @@
+//go:build !linux
+
+package miniotest
+
+import "os/exec"
+
+// setProcAttr does nothing outside Linux, which alone has a parent-death
+// signal.
+func setProcAttr(*exec.Cmd) {}

@@ -1,0 +1,228 @@
+package spool
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+)
+
+// Append adds a record to the spool and returns its position. When it
+// returns without error the record survives the death of the process; it
+// survives a power loss once the next background sync (or Sync) is done.
+//
+// In the common case Append makes no system call: it reserves a frame under
+// a short mutex and copies the record into the mapped segment. It returns
+// ErrFull while the spool is full (see Spool.Full), ErrTooLarge for a payload
+// that cannot fit in a segment, and ErrClosed after Close. It is safe for
+// concurrent use; records of one goroutine are stored in the order it
+// appended them.
+func (s *Spool) Append(payload []byte) (Pos, error) {
+	flen := int64(frameHeaderSize + len(payload))
+	alen := align8(flen)
+	if alen > s.opts.SegmentBytes-segHeaderSize {
+		return Pos{}, ErrTooLarge
+	}
+	ts := s.opts.Now().UnixNano()
+	becameFull := false
+	for {
+		if s.full.Load() {
+			if s.isClosed.Load() {
+				return Pos{}, ErrClosed
+			}
+			return Pos{}, ErrFull
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return Pos{}, ErrClosed
+		}
+		seg := s.active
+		if seg == nil || seg.end+alen > seg.size {
+			if s.spare == nil {
+				s.mu.Unlock()
+				if err := s.slowRotate(alen); err != nil {
+					return Pos{}, err
+				}
+				continue
+			}
+			seg, becameFull = s.rotateLocked()
+		}
+		off := seg.end
+		data := seg.data
+		// Reserve: the length word, busy, tells readers and recovery where
+		// the next frame starts even if this append never completes.
+		store32(data, off, uint32(flen)|busyBit)
+		seg.end = off + alen
+		seg.frames++
+		s.appended++
+		seg.inflight.Add(1)
+		s.mu.Unlock()
+
+		binary.LittleEndian.PutUint64(data[off+8:off+16], uint64(ts))
+		copy(data[off+frameHeaderSize:off+flen], payload)
+		store32(data, off+4, crc32.Checksum(data[off+8:off+flen], castagnoli))
+		store32(data, off, uint32(flen)) // complete: clear busy
+		seg.inflight.Add(-1)
+
+		if off>>kickShift != (off+alen)>>kickShift {
+			s.kickBackground() // keep the pages ahead prefaulted
+		}
+		if becameFull {
+			s.logBudgetFull()
+		}
+		s.events.Add(1)
+		if s.waiters.Load() > 0 {
+			s.cmu.Lock()
+			s.cond.Broadcast()
+			s.cmu.Unlock()
+		}
+		return Pos{seg.seq, off}, nil
+	}
+}
+
+// rotateLocked makes the spare the active segment. The old active segment's
+// end is final from now on; the zero word after its last frame marks it.
+// When the budget leaves no room for the next spare the spool becomes full
+// now, so that Full turns true before any Append fails: becameFull reports
+// that transition, for the caller to log once it has released s.mu.
+func (s *Spool) rotateLocked() (seg *segment, becameFull bool) {
+	seg = s.spare
+	s.spare = nil
+	s.segs = append(s.segs, seg)
+	s.active = seg
+	if s.bytes+s.opts.SegmentBytes > s.opts.MaxBytes {
+		becameFull = s.setFullLocked()
+	} else {
+		s.kickBackground() // preallocate the next spare
+	}
+	return seg, becameFull
+}
+
+// kickBackground wakes the background goroutine without waiting.
+func (s *Spool) kickBackground() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// slowRotate creates the spare synchronously because an append needs it
+// and the background goroutine has not made it yet. A nil error means
+// "retry the append".
+func (s *Spool) slowRotate(alen int64) error {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case s.spare != nil || s.full.Load() || (s.active != nil && s.active.end+alen <= s.active.size):
+		s.mu.Unlock()
+		return nil // someone else made progress: retry
+	}
+	seq, size, ok := s.reserveLocked()
+	if !ok {
+		became := s.setFullLocked()
+		s.mu.Unlock()
+		if became {
+			s.logBudgetFull()
+		}
+		return ErrFull
+	}
+	s.mu.Unlock()
+	seg, err := s.createSegment(seq, size)
+	s.mu.Lock()
+	if err != nil {
+		s.bytes -= size
+		became := s.setFullLocked()
+		s.mu.Unlock()
+		s.logCreateError(err, became)
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	s.spare = seg
+	s.mu.Unlock()
+	s.slowRotations.Add(1)
+	s.createFailing.Store(false)
+	return nil
+}
+
+// logBudgetFull reports that the spool became full for lack of budget.
+func (s *Spool) logBudgetFull() {
+	s.log.Warn("spool full: disk budget exhausted; appends fail until consumers commit",
+		"dir", s.dir, "max_bytes", s.opts.MaxBytes)
+}
+
+// setFullLocked sets the full flag and reports whether it was clear.
+func (s *Spool) setFullLocked() bool {
+	return !s.full.Swap(true)
+}
+
+// logCreateError reports a failure to create a segment: at Warn when it
+// made the spool full; otherwise once per episode of failures, ENOSPC at
+// Warn and other errors at Error.
+func (s *Spool) logCreateError(err error, becameFull bool) {
+	first := !s.createFailing.Swap(true)
+	switch {
+	case becameFull:
+		s.log.Warn("spool full: cannot create a segment; appends fail until space is freed", "dir", s.dir, "err", err)
+	case !first:
+	case isNoSpace(err):
+		s.log.Warn("spool: no space left on device to preallocate the next segment", "dir", s.dir, "err", err)
+	default:
+		s.log.Error("spool: cannot preallocate the next segment", "dir", s.dir, "err", err)
+	}
+}
+
+// clearFullLocked clears the full flag when a new segment fits in the
+// budget (or a spare exists), reporting whether it was set.
+func (s *Spool) clearFullLocked() bool {
+	if !s.full.Load() || s.closed {
+		return false
+	}
+	if s.spare == nil && s.bytes+s.opts.SegmentBytes > s.opts.MaxBytes {
+		return false
+	}
+	s.full.Store(false)
+	return true
+}
+
+// ensureSpare preallocates the next segment. It runs in the background
+// goroutine. Without a spare, and with no budget or disk space to make one,
+// the spool is full: Append fails rather than write the last segment the
+// budget allows, so that Full predicts ErrFull.
+func (s *Spool) ensureSpare() {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	s.mu.Lock()
+	if s.closed || s.spare != nil {
+		s.mu.Unlock()
+		return
+	}
+	seq, size, ok := s.reserveLocked()
+	if !ok {
+		became := s.setFullLocked()
+		s.mu.Unlock()
+		if became {
+			s.logBudgetFull()
+		}
+		return
+	}
+	s.mu.Unlock()
+	seg, err := s.createSegment(seq, size)
+	s.mu.Lock()
+	if err != nil {
+		s.bytes -= size
+		became := s.setFullLocked()
+		s.mu.Unlock()
+		s.logCreateError(err, became)
+		return
+	}
+	s.spare = seg
+	cleared := s.clearFullLocked()
+	s.mu.Unlock()
+	s.createFailing.Store(false)
+	if cleared {
+		s.log.Info("spool no longer full", "dir", s.dir)
+	}
+}

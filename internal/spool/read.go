@@ -1,0 +1,168 @@
+package spool
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"time"
+)
+
+// Read returns the next records at or after from: at least one and at most
+// maxRecords (values below 1 mean 1), with at most maxBytes of Data in total
+// (0 or less: no limit) unless the first record alone is larger. It blocks
+// until a record is available, ctx is done (it then returns ctx.Err()) or
+// the spool is closed (ErrClosed). A ctx that is already done makes Read a
+// poll: it still returns the records already available.
+//
+// from must be a position this package returned (Entry.Pos or Entry.Next,
+// Append, Register, Cursor, End) or the zero Pos. Positions before the
+// oldest segment kept read from the oldest record. Read skips torn records,
+// crosses segment boundaries, and never returns a record whose Append has
+// not completed.
+func (s *Spool) Read(ctx context.Context, from Pos, maxRecords int, maxBytes int) ([]Entry, error) {
+	maxRecords = max(maxRecords, 1)
+	pos := from
+	for {
+		ev := s.events.Load()
+		ents, next, err := s.readOnce(pos, maxRecords, maxBytes, true)
+		if err != nil {
+			return nil, err
+		}
+		if len(ents) > 0 {
+			return ents, nil
+		}
+		pos = next
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := s.wait(ctx, ev); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// wait blocks until an append completes after events was ev, ctx is done or
+// the spool is closed.
+func (s *Spool) wait(ctx context.Context, ev uint64) error {
+	s.cmu.Lock()
+	s.waiters.Add(1)
+	stop := context.AfterFunc(ctx, func() {
+		s.cmu.Lock()
+		s.cond.Broadcast()
+		s.cmu.Unlock()
+	})
+	for s.events.Load() == ev && ctx.Err() == nil && !s.isClosed.Load() {
+		s.cond.Wait()
+	}
+	s.waiters.Add(-1)
+	s.cmu.Unlock()
+	stop()
+	if s.isClosed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// readOnce reads without blocking: up to maxRecords records at or after pos
+// (with withData, copies of their payloads). It stops at the end of the
+// spool, before a frame still being appended, or when the batch is full,
+// and returns the position where it stopped: the start of the next frame
+// to look at. With maxRecords 0 it only skips torn frames and segment ends,
+// stopping at the first record.
+func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]Entry, Pos, error) {
+	var ents []Entry
+	total := 0
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, pos, ErrClosed
+		}
+		seg := s.findLocked(pos.Seg)
+		if seg == nil {
+			s.mu.Unlock()
+			break
+		}
+		if seg.seq != pos.Seg || pos.Off < segHeaderSize {
+			pos = Pos{seg.seq, segHeaderSize}
+		}
+		s.mu.Unlock()
+		data, limit, err := s.pin(seg)
+		if errors.Is(err, errDeleted) {
+			continue // findLocked moves on to the next segment
+		}
+		if err != nil {
+			return nil, pos, err
+		}
+		off := pos.Off
+		stop := false
+		for off < limit {
+			l := load32(data, off)
+			n := int64(l &^ busyBit)
+			if n < frameHeaderSize || off+align8(n) > limit {
+				// Not a frame (the file was damaged since it was
+				// written): nothing after it in this segment can be found.
+				s.torn.Add(1)
+				off = limit
+				break
+			}
+			if l&busyBit != 0 && off >= seg.recEnd {
+				stop = true // still being appended
+				break
+			}
+			if load32(data, off+4) != crc32.Checksum(data[off+8:off+n], castagnoli) {
+				if off >= seg.recEnd { // recovery counted the others
+					s.torn.Add(1)
+				}
+				off += align8(n)
+				continue
+			}
+			plen := int(n - frameHeaderSize)
+			if len(ents) >= maxRecords || (len(ents) > 0 && maxBytes > 0 && total+plen > maxBytes) {
+				stop = true
+				break
+			}
+			e := Entry{
+				Pos:  Pos{seg.seq, off},
+				Next: Pos{seg.seq, off + align8(n)},
+				Time: time.Unix(0, int64(binary.LittleEndian.Uint64(data[off+8:off+16]))),
+			}
+			if withData {
+				e.Data = make([]byte, plen)
+				copy(e.Data, data[off+frameHeaderSize:off+n])
+			}
+			ents = append(ents, e)
+			total += plen
+			off += align8(n)
+		}
+		pos.Off = off
+
+		s.mu.Lock()
+		seg.refs--
+		more := false
+		switch {
+		case stop:
+		case seg.deleted:
+			more = true
+		case seg.end > off:
+			more = true // appended to meanwhile
+		case seg != s.active:
+			if nx := s.findLocked(seg.seq + 1); nx != nil {
+				pos = Pos{nx.seq, segHeaderSize}
+				more = true
+			}
+		}
+		unm := s.trimLocked()
+		s.mu.Unlock()
+		munmapAll(unm)
+		if !more {
+			break
+		}
+	}
+	if len(ents) > 0 {
+		// Whatever was skipped after the last record is behind it too.
+		ents[len(ents)-1].Next = pos
+	}
+	return ents, pos, nil
+}
