@@ -193,7 +193,15 @@ func Open(opts Options) (*Logger, error) {
 		if current[name] {
 			continue
 		}
-		_, state, _ := l.spool.Cursor(name)
+		pos, state, _ := l.spool.Cursor(name)
+		if pos == l.spool.End() {
+			// A past destination with nothing left to deliver: forget it,
+			// so it neither holds segments nor reads every new record.
+			if err := l.spool.Unregister(name); err != nil {
+				l.log.Warn("cannot retire spool consumer", "consumer", name, "err", err)
+			}
+			continue
+		}
 		var d destination
 		if err := json.Unmarshal(state, &d); err != nil || d.consumer() != name {
 			l.log.Error("spool consumer with unreadable destination; its records stay in the spool", "consumer", name)

@@ -147,3 +147,58 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(float64(b.N)/total.Seconds(), "records/s")
 	b.ReportMetric(float64(observed.Nanoseconds())/float64(b.N), "observe-ns/record")
 }
+
+func TestPastDestinationsResumeThenRetire(t *testing.T) {
+	s := testSettings()
+	dir := t.TempDir()
+	store := &switchable{Store: objectstore.NewDir(dir + "/s3")}
+	open := func() *Logger {
+		l, err := Open(Options{DataDir: dir, AccountID: "000000000000", Region: "us-east-1", Settings: s, Store: store,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	shutdown := func(l *Logger) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_ = l.Shutdown(ctx)
+	}
+	l := open()
+	if err := l.Put(context.Background(), &LoggingConfig{S3Config: &S3Config{BucketName: "old"}}); err != nil {
+		t.Fatal(err)
+	}
+	store.down.Store(true)
+	l.Observe(bigInvocation(1))
+	if err := l.Put(context.Background(), &LoggingConfig{S3Config: &S3Config{BucketName: "new"}}); err == nil {
+		t.Fatal("the check must fail while the store is down")
+	}
+	shutdown(l)
+
+	// Restart with the record for "old" pending, after switching to "new":
+	// the old destination still gets its record.
+	store.down.Store(false)
+	l = open()
+	if err := l.Put(context.Background(), &LoggingConfig{S3Config: &S3Config{BucketName: "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	lo := &struct{ n int }{}
+	deadline := time.Now().Add(5 * time.Second)
+	for lo.n == 0 && time.Now().Before(deadline) {
+		_ = store.List(context.Background(), "old", "AWSLogs/", "", func(objectstore.Object) error { lo.n++; return nil })
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lo.n != 1 {
+		t.Fatalf("the record spooled for the old destination was not delivered after the restart (%d objects)", lo.n)
+	}
+	time.Sleep(1100 * time.Millisecond) // the old deliverer commits its cursor past the end
+	shutdown(l)
+	l = open()
+	defer shutdown(l)
+	for _, c := range l.spool.Consumers() {
+		if c == (destination{Kind: destS3, Bucket: "old"}).consumer() {
+			t.Fatal("a past destination with nothing pending must be retired at start")
+		}
+	}
+}
