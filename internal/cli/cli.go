@@ -105,8 +105,10 @@ func (s *settings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.tlsKey, "tls-key", "", "private key (PEM) for --tls-cert")
 }
 
-// parse reads flags, filling unset ones from MODELWATCH_* variables.
-func (s *settings) parse(fs *flag.FlagSet, args []string, env Env) error {
+// parse reads flags, filling unset ones from MODELWATCH_* variables. With
+// a non-nil fromEnv, only the flags it accepts are read from the
+// environment.
+func (s *settings) parse(fs *flag.FlagSet, args []string, env Env, fromEnv func(name string) bool) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func (s *settings) parse(fs *flag.FlagSet, args []string, env Env) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
+		if set[f.Name] || (fromEnv != nil && !fromEnv(f.Name)) {
 			return
 		}
 		name := "MODELWATCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -165,7 +167,7 @@ func loadConfig(command string, args []string, stderr io.Writer, env Env) (*conf
 	fs.SetOutput(stderr)
 	var s settings
 	s.register(fs)
-	if err := s.parse(fs, args, env); err != nil {
+	if err := s.parse(fs, args, env, nil); err != nil {
 		return nil, err
 	}
 	cfg, err := s.load(env)

@@ -95,26 +95,13 @@ func logsRun(ctx context.Context, cmd string, args []string, stdout, stderr io.W
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), logsHelpFooter)
 	}
-	if err := fs.Parse(args); err != nil {
+	// Only the server's flags come from MODELWATCH_*: a stray variable must
+	// not silently filter the records.
+	if err := s.parse(fs, args, env, func(name string) bool { return server[name] }); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name := range server {
-		if set[name] {
-			continue
-		}
-		v, ok := env("MODELWATCH_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
-		if !ok || v == "" {
-			continue
-		}
-		if err := fs.Set(name, v); err != nil {
-			return fmt.Errorf("MODELWATCH_%s: %w", strings.ToUpper(strings.ReplaceAll(name, "-", "_")), err)
-		}
-	}
 	cfg, err := s.load(env)
 	if err != nil {
 		return err
