@@ -167,24 +167,23 @@ func (dv *deliverer) draining() bool { return dv.l.drain.Err() != nil }
 // moves on), and, once Shutdown began, to a short poll.
 func (dv *deliverer) readContext(batch []pending, deadline time.Time, pos spool.Pos) (context.Context, context.CancelFunc) {
 	l := dv.l
-	switch {
-	case dv.draining():
+	if dv.draining() {
 		return context.WithTimeout(l.ctx, 20*time.Millisecond)
-	case len(batch) > 0:
-		ctx, cancel := context.WithDeadline(l.ctx, deadline)
-		return stopOnDrain(ctx, cancel, l.drain)
-	case pos != dv.pos:
-		ctx, cancel := context.WithTimeout(l.ctx, time.Second)
-		return stopOnDrain(ctx, cancel, l.drain)
 	}
-	ctx, cancel := context.WithCancel(l.ctx)
-	return stopOnDrain(ctx, cancel, l.drain)
-}
-
-// stopOnDrain cancels ctx when Shutdown begins, so that a deliverer
-// waiting for records notices at once.
-func stopOnDrain(ctx context.Context, cancel context.CancelFunc, drain context.Context) (context.Context, context.CancelFunc) {
-	stop := context.AfterFunc(drain, cancel)
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
+	switch {
+	case len(batch) > 0:
+		ctx, cancel = context.WithDeadline(l.ctx, deadline)
+	case pos != dv.pos:
+		ctx, cancel = context.WithTimeout(l.ctx, time.Second)
+	default:
+		ctx, cancel = context.WithCancel(l.ctx)
+	}
+	// A deliverer waiting for records notices Shutdown at once.
+	stop := context.AfterFunc(l.drain, cancel)
 	return ctx, func() { stop(); cancel() }
 }
 

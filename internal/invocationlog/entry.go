@@ -77,7 +77,13 @@ func encodeEntry(buf []byte, gen uint32, cfg *LoggingConfig, accountID, region s
 		},
 	}
 	in, out := inv.Input.Data, inv.Output.Data
-	if !cfg.Delivers(inputKind(in)) {
+	// Classifying the input scans it: only pay for that when the toggles
+	// that could apply disagree (with the defaults they all agree).
+	if t := cfg.Delivers(Text); t != cfg.Delivers(Image) || t != cfg.Delivers(Video) {
+		if !cfg.Delivers(inputKind(in)) {
+			in = nil
+		}
+	} else if !t {
 		in = nil
 	}
 	if !cfg.Delivers(outputKind(inv)) {

@@ -3,7 +3,6 @@ package invocationlog
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -152,7 +151,9 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			return
 		}
-		line := appendRecord(nil, &e, bodyRef{}, bodyRef{})
-		_ = strings.Count(string(line), "{")
+		// Without bodies the record is the metadata, byte for byte.
+		if line := appendRecord(nil, &e, bodyRef{}, bodyRef{}); !bytes.Equal(line, e.meta) {
+			t.Fatalf("splicing no bodies changed the record: %q vs %q", line, e.meta)
+		}
 	})
 }

@@ -128,20 +128,20 @@ type Logger struct {
 	cur   atomic.Pointer[Generation]
 	bufs  sync.Pool
 
-	objects   objectstore.Store
-	cwOnce    sync.Once
-	cw        *cwlogs.Writer
-	cwErr     error
-	putMu     sync.Mutex
-	mu        sync.Mutex
-	workers   map[string]*deliverer
-	ctx       context.Context // delivery; cancelled at the end of Shutdown
-	cancel    context.CancelFunc
-	drain     context.Context // done when Shutdown begins
-	drained   context.CancelFunc
-	wg        sync.WaitGroup
-	lastDrop  atomic.Int64
-	closeOnce sync.Once
+	objects       objectstore.Store
+	cwOnce        sync.Once
+	cw            *cwlogs.Writer
+	cwErr         error
+	putMu         sync.Mutex
+	mu            sync.Mutex
+	workers       map[string]*deliverer
+	ctx           context.Context // delivery; cancelled at the end of Shutdown
+	cancel        context.CancelFunc
+	drain         context.Context // done when Shutdown begins
+	drained       context.CancelFunc
+	wg            sync.WaitGroup
+	lastRejectLog atomic.Int64 // Unix second of the last "refusing calls" log line
+	closeOnce     sync.Once
 }
 
 // Open opens the configuration store and the spool under opts.DataDir and
@@ -328,7 +328,7 @@ func (l *Logger) Admit() error {
 		return nil
 	}
 	l.m.rejected.Inc()
-	if now := l.opts.Now().Unix(); l.lastDrop.Swap(now) != now {
+	if now := l.opts.Now().Unix(); l.lastRejectLog.Swap(now) != now {
 		l.log.Error("refusing calls: invocation logging is on and its spool is full (destination down?)",
 			"spool_bytes", l.spool.Stats().Bytes, "max_bytes", l.opts.Settings.Spool.MaxBytes)
 	}

@@ -183,21 +183,27 @@ func TestPastDestinationsResumeThenRetire(t *testing.T) {
 	if err := l.Put(context.Background(), &LoggingConfig{S3Config: &S3Config{BucketName: "new"}}); err != nil {
 		t.Fatal(err)
 	}
-	lo := &struct{ n int }{}
+	var objects int
 	deadline := time.Now().Add(5 * time.Second)
-	for lo.n == 0 && time.Now().Before(deadline) {
-		_ = store.List(context.Background(), "old", "AWSLogs/", "", func(objectstore.Object) error { lo.n++; return nil })
+	for objects == 0 && time.Now().Before(deadline) {
+		_ = store.List(context.Background(), "old", "AWSLogs/", "", func(objectstore.Object) error { objects++; return nil })
 		time.Sleep(10 * time.Millisecond)
 	}
-	if lo.n != 1 {
-		t.Fatalf("the record spooled for the old destination was not delivered after the restart (%d objects)", lo.n)
+	if objects != 1 {
+		t.Fatalf("the record spooled for the old destination was not delivered after the restart (%d objects)", objects)
 	}
-	time.Sleep(1100 * time.Millisecond) // the old deliverer commits its cursor past the end
+	old := (destination{Kind: destS3, Bucket: "old"}).consumer()
+	for pos, _, _ := l.spool.Cursor(old); pos != l.spool.End(); pos, _, _ = l.spool.Cursor(old) {
+		if time.Now().After(deadline) {
+			t.Fatal("the old destination's cursor never reached the end of the spool")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	shutdown(l)
 	l = open()
 	defer shutdown(l)
 	for _, c := range l.spool.Consumers() {
-		if c == (destination{Kind: destS3, Bucket: "old"}).consumer() {
+		if c == old {
 			t.Fatal("a past destination with nothing pending must be retired at start")
 		}
 	}

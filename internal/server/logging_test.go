@@ -27,6 +27,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/server"
 	"github.com/modelwatch/modelwatch/internal/sink/cwlogs/cwlogsfake"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
@@ -131,12 +132,20 @@ func s3Store(t *testing.T, m *miniotest.Server) objectstore.Store {
 	return objectstore.NewS3(m.Client(t))
 }
 
-func TestInvocationLoggingToMinIO(t *testing.T) {
+// startWithMinIO starts a real MinIO holding bucket and a server whose S3
+// destinations go to it through the SDK's configuration chain.
+func startWithMinIO(t *testing.T, bucket string) (*miniotest.Server, *server.Server) {
+	t.Helper()
 	m := miniotest.Start(t)
 	m.SetEnv(t)
-	const bucket = "bedrock-logs"
 	m.CreateBucket(t, bucket)
 	srv, _ := startServer(t, func(c *config.Config) { c.InvocationLogging.Store = objectstore.ModeS3 })
+	return m, srv
+}
+
+func TestInvocationLoggingToMinIO(t *testing.T) {
+	const bucket = "bedrock-logs"
+	m, srv := startWithMinIO(t, bucket)
 	ctx := context.Background()
 	control := controlClient(srv.URL(), "AKIDEXAMPLE", "secret")
 	runtime := runtimeClient(srv.URL(), "AKIDEXAMPLE", "secret")
@@ -342,11 +351,8 @@ func loadCalls(t *testing.T, client *bedrockruntime.Client, n, workers int, duri
 }
 
 func TestNothingLostWhileMinIOIsDown(t *testing.T) {
-	m := miniotest.Start(t)
-	m.SetEnv(t)
 	const bucket = "outage-logs"
-	m.CreateBucket(t, bucket)
-	srv, _ := startServer(t, func(c *config.Config) { c.InvocationLogging.Store = objectstore.ModeS3 })
+	m, srv := startWithMinIO(t, bucket)
 	ctx := context.Background()
 	control := controlClient(srv.URL(), "AKIDEXAMPLE", "secret")
 	if _, err := control.PutModelInvocationLoggingConfiguration(ctx, &bedrock.PutModelInvocationLoggingConfigurationInput{

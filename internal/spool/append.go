@@ -121,29 +121,10 @@ func (s *Spool) slowRotate(alen int64) error {
 		s.mu.Unlock()
 		return nil // someone else made progress: retry
 	}
-	seq, size, ok := s.reserveLocked()
-	if !ok {
-		became := s.setFullLocked()
-		s.mu.Unlock()
-		if became {
-			s.logBudgetFull()
-		}
-		return ErrFull
+	if _, err := s.makeSpareLocked(); err != nil {
+		return err
 	}
-	s.mu.Unlock()
-	seg, err := s.createSegment(seq, size)
-	s.mu.Lock()
-	if err != nil {
-		s.bytes -= size
-		became := s.setFullLocked()
-		s.mu.Unlock()
-		s.logCreateError(err, became)
-		return fmt.Errorf("%w: %w", ErrFull, err)
-	}
-	s.spare = seg
-	s.mu.Unlock()
 	s.slowRotations.Add(1)
-	s.createFailing.Store(false)
 	return nil
 }
 
@@ -199,6 +180,16 @@ func (s *Spool) ensureSpare() {
 		s.mu.Unlock()
 		return
 	}
+	if cleared, err := s.makeSpareLocked(); err == nil && cleared {
+		s.log.Info("spool no longer full", "dir", s.dir)
+	}
+}
+
+// makeSpareLocked reserves budget for the next segment and creates it as
+// the spare. s.rotMu and s.mu must be held; s.mu is released on return.
+// Without budget or disk space it marks the spool full and returns ErrFull
+// (wrapping the cause); cleared reports that the spool stopped being full.
+func (s *Spool) makeSpareLocked() (cleared bool, err error) {
 	seq, size, ok := s.reserveLocked()
 	if !ok {
 		became := s.setFullLocked()
@@ -206,7 +197,7 @@ func (s *Spool) ensureSpare() {
 		if became {
 			s.logBudgetFull()
 		}
-		return
+		return false, ErrFull
 	}
 	s.mu.Unlock()
 	seg, err := s.createSegment(seq, size)
@@ -216,13 +207,11 @@ func (s *Spool) ensureSpare() {
 		became := s.setFullLocked()
 		s.mu.Unlock()
 		s.logCreateError(err, became)
-		return
+		return false, fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	s.spare = seg
-	cleared := s.clearFullLocked()
+	cleared = s.clearFullLocked()
 	s.mu.Unlock()
 	s.createFailing.Store(false)
-	if cleared {
-		s.log.Info("spool no longer full", "dir", s.dir)
-	}
+	return cleared, nil
 }

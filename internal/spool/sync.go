@@ -103,22 +103,7 @@ func (j syncJob) sync() error {
 	return nil
 }
 
-func msync(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	for {
-		_, _, e := syscall.Syscall(syscall.SYS_MSYNC, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), syscall.MS_SYNC)
-		switch e {
-		case 0:
-			return nil
-		case syscall.EINTR:
-			continue
-		default:
-			return e
-		}
-	}
-}
+func msync(b []byte) error { return memSyscall(syscall.SYS_MSYNC, b, syscall.MS_SYNC) }
 
 const (
 	// prefaultAhead is how far past the append position the background
@@ -242,12 +227,16 @@ var pageSize = int64(os.Getpagesize())
 
 const madvPopulateWrite = 23 // MADV_POPULATE_WRITE, not in package syscall
 
-func madvise(b []byte, advice int) error {
+func madvise(b []byte, advice int) error { return memSyscall(syscall.SYS_MADVISE, b, advice) }
+
+// memSyscall runs a (addr, len, flags) memory system call on b, retrying
+// when a signal interrupts it.
+func memSyscall(trap uintptr, b []byte, flags int) error {
 	if len(b) == 0 {
 		return nil
 	}
 	for {
-		_, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(advice))
+		_, _, e := syscall.Syscall(trap, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(flags))
 		switch e {
 		case 0:
 			return nil
