@@ -94,11 +94,15 @@ func (e *Error) Status() int { return e.Code.Status() }
 func (e *Error) Throttled() bool { return e.Code == Throttling || e.Code == ModelNotReady }
 
 // Retryable reports whether a caller (or modelwatch, against an upstream) may
-// retry the same request.
+// retry the same request: throttles, unavailability, timeouts, internal
+// errors, and model errors whose upstream status was a 5xx (an overloaded
+// or crashed upstream, not a rejected request).
 func (e *Error) Retryable() bool {
 	switch e.Code {
 	case Throttling, ModelNotReady, ServiceUnavailable, InternalServer, ModelTimeout:
 		return true
+	case ModelError, ModelStreamError:
+		return e.OriginalStatusCode >= 500
 	}
 	return false
 }

@@ -1,5 +1,6 @@
 // Package bedrockapi is the Amazon Bedrock front door: the runtime API
-// (InvokeModel, Converse; streaming operations are added alongside) and the
+// (InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream with
+// event-stream framing by the SDK's codec) and the
 // control-plane operations SDK users call against the same endpoint
 // (ListFoundationModels, GetFoundationModel), with Bedrock's paths, headers,
 // validation and restJson1 error shapes, so that an unmodified AWS SDK with an

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 )
@@ -62,8 +62,10 @@ func New(gw *gateway.Gateway, opts Options) *Handler {
 // runtimeOps maps the last path segment of /model/{modelId}/{action} to the
 // operation.
 var runtimeOps = map[string]invocation.Operation{
-	"invoke":   invocation.InvokeModel,
-	"converse": invocation.Converse,
+	"invoke":                      invocation.InvokeModel,
+	"invoke-with-response-stream": invocation.InvokeModelWithResponseStream,
+	"converse":                    invocation.Converse,
+	"converse-stream":             invocation.ConverseStream,
 }
 
 // ServeHTTP routes on the escaped path: model IDs arrive percent-encoded
@@ -110,6 +112,10 @@ func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invoca
 	var out []byte
 	var err error = apierror.New(apierror.Validation, "The provided model identifier is invalid.")
 	if uerr == nil {
+		if op.Streaming() {
+			h.serveStream(ctx, w, r, call, op)
+			return
+		}
 		out, err = h.runtimeCall(ctx, w, r, call, op)
 	}
 	if err != nil {
@@ -119,21 +125,30 @@ func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invoca
 	h.succeed(ctx, w, call, out)
 }
 
-// runtimeCall authenticates, reads the body, resolves the model and runs
-// the operation, returning the response body.
-func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation) ([]byte, error) {
+// prepare authenticates, reads the body and resolves the model.
+func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, call *gateway.Call) ([]byte, *catalog.Model, error) {
 	if err := call.Check(r); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	body, err := readBody(w, r, h.opts.MaxRequestBytes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	call.SetInput(inputContentType(r), body)
 	if err := call.Authenticate(body); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	model, err := call.Resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	return body, model, nil
+}
+
+// runtimeCall authenticates, reads the body, resolves the model and runs
+// the operation, returning the response body.
+func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation) ([]byte, error) {
+	body, model, err := h.prepare(w, r, call)
 	if err != nil {
 		return nil, err
 	}
@@ -145,20 +160,14 @@ func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *htt
 
 // succeed finishes the call and writes a 200 JSON response.
 func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", contentTypeJSON)
-	hdr.Set("Content-Length", strconv.Itoa(len(out)))
-	call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: out}, nil)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	call.RespondJSON(ctx, w, http.StatusOK, out, nil)
 }
 
 // fail finishes the call with an error and writes it in Bedrock's shape.
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
 	e := apierror.From(err)
-	body := errorBody(e)
-	call.Finish(ctx, e.Status(), invocation.Body{ContentType: contentTypeJSON, Data: body}, e)
-	writeErrorBody(w, e, body)
+	w.Header()[headerErrorType] = []string{string(e.Code)}
+	call.RespondJSON(ctx, w, e.Status(), errorBody(e), e)
 }
 
 // errorJSON is the restJson1 error body; ModelErrorException adds the
@@ -192,37 +201,13 @@ func writeErrorBody(w http.ResponseWriter, e *apierror.Error, body []byte) {
 }
 
 // readBody reads the whole request body, refusing more than limit bytes
-// without reading them.
+// with Bedrock's constraint message.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	tooLarge := func() error {
-		// The rest of the body is not read, so the connection cannot be reused.
-		w.Header().Set("Connection", "close")
-		return apierror.New(apierror.Validation, "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to %d", limit)
+	body, err := gateway.ReadBody(w, r, limit)
+	if errors.Is(err, gateway.ErrBodyTooLarge) {
+		return nil, apierror.New(apierror.Validation, "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to %d", limit)
 	}
-	if r.ContentLength > limit {
-		return nil, tooLarge()
-	}
-	size := r.ContentLength
-	if size < 0 {
-		size = 4096 // chunked: grow as needed
-	}
-	buf := make([]byte, 0, size+1) // +1 so a complete read needs no regrowth to see EOF
-	for {
-		n, err := r.Body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, tooLarge()
-		}
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, apierror.New(apierror.Validation, "The request body could not be read completely: the connection was closed or timed out before the body ended.")
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
+	return body, err
 }
 
 func inputContentType(r *http.Request) string {

@@ -43,8 +43,13 @@ type Model struct {
 	DefaultMaxTokens int `yaml:"defaultMaxTokens"`
 	// Legacy marks a model in its legacy lifecycle state.
 	Legacy bool `yaml:"legacy"`
-	// Timeout bounds one call to the provider.
+	// Timeout bounds one call to the provider (for a stream: the whole
+	// stream).
 	Timeout time.Duration `yaml:"timeout"`
+	// Fallbacks are catalog model IDs tried in order when this model's
+	// provider keeps failing (after its retries) with an error that is
+	// not the request's fault. A fallback's own fallbacks are not followed.
+	Fallbacks []string `yaml:"fallbacks"`
 }
 
 // Embedding reports whether the model produces embeddings rather than text.
@@ -87,6 +92,19 @@ func New(region, accountID string, models []*Model) (*Catalog, error) {
 			c.byID[id] = m
 		}
 		c.models = append(c.models, m)
+	}
+	for _, m := range models {
+		for _, f := range m.Fallbacks {
+			fm, ok := c.byID[f]
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("catalog: model %s: fallback %q is not a catalog model", m.ID, f)
+			case fm == m:
+				return nil, fmt.Errorf("catalog: model %s lists itself as a fallback", m.ID)
+			case fm.Embedding() != m.Embedding():
+				return nil, fmt.Errorf("catalog: model %s: fallback %s produces %v, not %v", m.ID, f, fm.OutputModalities, m.OutputModalities)
+			}
+		}
 	}
 	return c, nil
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,9 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
 )
+
+// envName is what an environment variable name may look like.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 //go:embed defaults.yaml
 var defaultsYAML []byte
@@ -90,14 +95,64 @@ type Auth struct {
 // Provider types.
 const (
 	ProviderSimulator = "simulator"
+	// ProviderOpenAI is any server speaking OpenAI's chat completions and
+	// embeddings API: OpenAI, vLLM, Ollama, LM Studio, llama.cpp, ...
+	ProviderOpenAI = "openai"
+	// ProviderAnthropic is Anthropic's Messages API.
+	ProviderAnthropic = "anthropic"
+	// ProviderBedrock is Amazon Bedrock itself, called with SigV4 and the
+	// standard AWS credential chain.
+	ProviderBedrock = "bedrock"
 )
 
-// Provider is a configured model backend.
+// providerTypes lists the known types, for messages.
+var providerTypes = []string{ProviderSimulator, ProviderOpenAI, ProviderAnthropic, ProviderBedrock}
+
+// Provider is a configured model backend (an upstream).
 type Provider struct {
 	// Name is how models refer to the provider.
 	Name string `yaml:"name"`
-	// Type selects the implementation: simulator.
+	// Type selects the implementation: simulator, openai, anthropic or
+	// bedrock.
 	Type string `yaml:"type"`
+	// BaseURL is the upstream's API root: for openai the URL that
+	// /chat/completions is appended to (default https://api.openai.com/v1;
+	// http://127.0.0.1:11434/v1 for Ollama), for anthropic the URL that
+	// /v1/messages is appended to (default https://api.anthropic.com), for
+	// bedrock an endpoint override (default: the region's
+	// bedrock-runtime endpoint, or AWS_ENDPOINT_URL_BEDROCK_RUNTIME).
+	BaseURL string `yaml:"baseURL"`
+	// APIKeyEnv names the environment variable that holds the upstream's
+	// API key. Keys are never written in the configuration file itself, so
+	// the file can be committed and shown. Optional for openai (local
+	// servers need none); required for anthropic; unused for bedrock.
+	APIKeyEnv string `yaml:"apiKeyEnv"`
+	// Region is the AWS region of a bedrock provider (default: the AWS
+	// configuration's region, else the server's region).
+	Region string `yaml:"region"`
+	// Headers are extra HTTP headers sent upstream with every request
+	// (OpenAI-Organization, anthropic-beta, ...). Not for secrets.
+	Headers map[string]string `yaml:"headers"`
+	// Retries is how many times a retryable upstream failure (throttle,
+	// timeout, 5xx, connection failure) is retried before the model's
+	// fallbacks are tried. Default 2 for real upstreams, 0 for the
+	// simulator (whose failures are injected on purpose).
+	Retries *int `yaml:"retries"`
+	// BackoffMin and BackoffMax bound the exponential backoff with full
+	// jitter between retries (default 200ms and 5s).
+	BackoffMin time.Duration `yaml:"backoffMin"`
+	BackoffMax time.Duration `yaml:"backoffMax"`
+}
+
+// RetryCount returns the configured retries or the type's default.
+func (p *Provider) RetryCount() int {
+	switch {
+	case p.Retries != nil:
+		return *p.Retries
+	case p.Type == ProviderSimulator:
+		return 0
+	}
+	return 2
 }
 
 // Model is a catalog entry plus its provider-specific settings.
@@ -319,15 +374,41 @@ func (c *Config) Validate() error {
 	}
 
 	providers := map[string]string{}
-	for i, p := range c.Providers {
+	for i := range c.Providers {
+		p := &c.Providers[i]
 		switch {
 		case p.Name == "":
 			bad("providers[%d]: name must be set", i)
 		case providers[p.Name] != "":
 			bad("providers: %q is defined twice", p.Name)
 		}
-		if p.Type != ProviderSimulator {
-			bad("providers[%s]: unknown type %q (known: simulator)", p.Name, p.Type)
+		if !slices.Contains(providerTypes, p.Type) {
+			bad("providers[%s]: unknown type %q (known: %s)", p.Name, p.Type, strings.Join(providerTypes, ", "))
+		}
+		if p.Type == ProviderAnthropic && p.APIKeyEnv == "" {
+			bad("providers[%s]: apiKeyEnv must name the environment variable holding the Anthropic API key", p.Name)
+		}
+		if p.APIKeyEnv != "" && !envName.MatchString(p.APIKeyEnv) {
+			bad("providers[%s]: apiKeyEnv %q must be the name of an environment variable (the key itself never goes in the file)", p.Name, p.APIKeyEnv)
+		}
+		if p.BaseURL != "" {
+			if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("providers[%s]: baseURL %q must be an http or https URL", p.Name, p.BaseURL)
+			} else if u.User != nil {
+				bad("providers[%s]: baseURL must not carry credentials", p.Name)
+			}
+		}
+		if p.Retries != nil && (*p.Retries < 0 || *p.Retries > 10) {
+			bad("providers[%s]: retries must be between 0 and 10", p.Name)
+		}
+		if p.BackoffMin < 0 || p.BackoffMax < 0 || (p.BackoffMax > 0 && p.BackoffMin > p.BackoffMax) {
+			bad("providers[%s]: backoffMin and backoffMax must be positive, min <= max", p.Name)
+		}
+		if p.BackoffMin == 0 {
+			p.BackoffMin = 200 * time.Millisecond
+		}
+		if p.BackoffMax == 0 {
+			p.BackoffMax = max(5*time.Second, p.BackoffMin)
 		}
 		providers[p.Name] = p.Type
 	}

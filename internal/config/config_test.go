@@ -125,7 +125,7 @@ accountId: "12"
 region: mars
 log: {level: loud, format: xml}
 providers:
-  - {name: openai-prod, type: openai}
+  - {name: openai-prod, type: openia}
 models:
   - {id: acme.x-v1, provider: nobody}
   - {id: meta.llama3-8b-instruct-v1:0, simulator: {errorRate: 2}}
@@ -137,7 +137,7 @@ models:
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, want := range []string{`listen: "nowhere"`, "accountId", "region", "log.level", "log.format", `unknown type "openai"`,
+	for _, want := range []string{`listen: "nowhere"`, "accountId", "region", "log.level", "log.format", `unknown type "openia"`,
 		`models[acme.x-v1]: unknown family`, `provider "nobody" is not defined`, "models[meta.llama3-8b-instruct-v1:0].simulator"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -574,4 +574,4 @@ func bedrockID(requestID, salt string) string {
 // content_block_start, content_block_delta (text_delta, input_json_delta,
 // thinking_delta), content_block_stop, message_delta (stop_reason,
 // stop_sequence, usage.output_tokens) and message_stop, which also carries
-// "amazon-bedrock-invocationMetrics". The chunk encoder belongs here.
+// "amazon-bedrock-invocationMetrics". The chunk encoder is in anthropic_stream.go.

@@ -25,7 +25,19 @@
 // as data. Checks the model makes itself (Anthropic's role rules, for
 // example) follow in the family's file, in the model's own wording.
 //
-// Streaming (InvokeModelWithResponseStream) chunk encoders are not built yet;
-// each family's file ends with a note on its chunk format and is where its
-// encoder belongs.
+// Streaming (InvokeModelWithResponseStream): every chat codec is also a
+// StreamCodec, whose StreamEncoder turns the neutral ConverseStream events
+// into the family's native chunks (anthropic_stream.go, titantext_stream.go,
+// nova_stream.go, llama_stream.go, mistral_stream.go; shared helpers in
+// stream.go). Each encoder's comment shows the real chunk sequence and its
+// sources. Decisions: the text-carrying chunks are built by appending (one
+// allocation per token, encoding/json's exact string escaping); what a
+// chunk needs from later events is held back, never guessed (Anthropic's
+// message_delta waits for the metadata event's output tokens, Titan holds
+// one text delta so that its last chunk carries the totals); an input count
+// unknown at the start moves to the final chunk; and the metadata event
+// always yields the last chunk, to which the caller adds
+// "amazon-bedrock-invocationMetrics". An encoder never panics on a stream
+// cut short or out of order; a nil or empty event, or one after metadata,
+// is an InternalServerException.
 package family

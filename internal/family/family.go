@@ -80,6 +80,29 @@ type ChatCodec interface {
 	EncodeChat(req *converse.Request, resp *converse.Response, meta Meta) ([]byte, error)
 }
 
+// StreamCodec is implemented by the codecs of chat families that can
+// stream (InvokeModelWithResponseStream).
+type StreamCodec interface {
+	// NewStreamEncoder returns the encoder of one streamed response. req
+	// is the request DecodeChat returned.
+	NewStreamEncoder(req *converse.Request, meta Meta) StreamEncoder
+}
+
+// StreamEncoder turns the neutral Converse stream events of one response
+// into the family's native stream chunks, as Bedrock's
+// InvokeModelWithResponseStream sends them (each chunk is one JSON object,
+// carried base64-encoded in a chunk event). It is used by one goroutine.
+type StreamEncoder interface {
+	// Encode returns the chunks the event produces, in order; possibly
+	// none, when the family says nothing at that point or the encoder
+	// holds the event back until it has what its chunk needs (Anthropic's
+	// message_delta carries both the stop reason and the output tokens).
+	// The metadata event is last and must produce at least one chunk: the
+	// caller adds amazon-bedrock-invocationMetrics to the last chunk of
+	// the stream.
+	Encode(ev *converse.StreamEvent) ([][]byte, error)
+}
+
 // EmbedCall is a decoded native embedding request: the neutral request for
 // the provider, and the native output options the response encoding needs.
 type EmbedCall struct {

@@ -114,4 +114,4 @@ func (llamaCodec) EncodeChat(_ *converse.Request, resp *converse.Response, _ Met
 
 // Streaming: each chunk has the response's keys, with "generation" the new
 // text, stop_reason null until the last chunk, which adds
-// "amazon-bedrock-invocationMetrics". The chunk encoder belongs here.
+// "amazon-bedrock-invocationMetrics". The chunk encoder is in llama_stream.go.

@@ -127,5 +127,4 @@ func (mistralCodec) EncodeChat(_ *converse.Request, resp *converse.Response, _ M
 }
 
 // Streaming: each chunk is {"outputs":[{"text":<new text>,"stop_reason":null}]},
-// the last with its stop_reason and "amazon-bedrock-invocationMetrics". The
-// chunk encoder belongs here.
+// the last with its stop_reason and "amazon-bedrock-invocationMetrics". The chunk encoder is in mistral_stream.go.

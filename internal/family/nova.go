@@ -222,4 +222,4 @@ func (novaCodec) EncodeChat(_ *converse.Request, resp *converse.Response, _ Meta
 // {"messageStart":{"role":"assistant"}}, {"contentBlockDelta":{"delta":{"text":...},
 // "contentBlockIndex":0}}, {"contentBlockStop":...}, {"messageStop":{"stopReason":...}},
 // {"metadata":{"usage":...}}, the last adding "amazon-bedrock-invocationMetrics".
-// The chunk encoder belongs here.
+// The chunk encoder is in nova_stream.go.

@@ -92,4 +92,4 @@ func (titanTextCodec) EncodeChat(_ *converse.Request, resp *converse.Response, _
 
 // Streaming: each chunk is {"outputText","index":0,"totalOutputTextTokenCount",
 // "completionReason" (null until the last),"inputTextTokenCount"}, the last
-// adding "amazon-bedrock-invocationMetrics". The chunk encoder belongs here.
+// adding "amazon-bedrock-invocationMetrics". The chunk encoder is in titantext_stream.go.

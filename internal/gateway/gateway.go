@@ -40,7 +40,10 @@ type Options struct {
 	Auth      *auth.Authenticator
 	Providers map[string]provider.Provider
 	Observers []invocation.Observer
-	Logger    *slog.Logger
+	// Retry holds each provider's retry policy, by provider name; a
+	// provider without one is not retried.
+	Retry  map[string]RetryPolicy
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -52,6 +55,7 @@ type Gateway struct {
 	providers map[string]provider.Provider
 	observers []invocation.Observer
 	admitters []Admitter
+	retry     map[string]RetryPolicy
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -67,6 +71,7 @@ func New(opts Options) (*Gateway, error) {
 		auth:      opts.Auth,
 		providers: opts.Providers,
 		observers: opts.Observers,
+		retry:     opts.Retry,
 		log:       opts.Logger,
 		now:       opts.Now,
 	}
@@ -91,6 +96,9 @@ func New(opts Options) (*Gateway, error) {
 
 // Catalog returns the model catalog.
 func (g *Gateway) Catalog() *catalog.Catalog { return g.catalog }
+
+// Provider returns the named provider (nil if unknown).
+func (g *Gateway) Provider(name string) provider.Provider { return g.providers[name] }
 
 // Auth returns the authenticator, for front-door operations that are not
 // model calls (listing models).
@@ -122,6 +130,10 @@ func (g *Gateway) Begin(r *http.Request, api invocation.API, op invocation.Opera
 
 // RequestID returns the call's request ID.
 func (c *Call) RequestID() string { return c.inv.RequestID }
+
+// FirstByte returns when the first content of the response was produced
+// (zero before that).
+func (c *Call) FirstByte() time.Time { return c.inv.FirstByte }
 
 // Start returns the time the call arrived.
 func (c *Call) Start() time.Time { return c.inv.Start }
@@ -156,6 +168,10 @@ func (c *Call) Authenticate(body []byte) error {
 	return nil
 }
 
+// SetModelID sets the model identifier of a call whose front door learns
+// it from the body (the OpenAI API), before Resolve.
+func (c *Call) SetModelID(id string) { c.inv.ModelID = id }
+
 // SetInput records the request body.
 func (c *Call) SetInput(contentType string, body []byte) {
 	c.inv.Input = invocation.Body{ContentType: contentType, Data: body}
@@ -177,6 +193,7 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 	c.inv.InferenceRegion = res.InferenceRegion
 	c.inv.Provider = res.Model.Provider
 	c.inv.UpstreamModel = res.Model.UpstreamModel
+	c.inv.ServedModelID = res.Model.ID
 	if len(res.Model.OutputModalities) > 0 {
 		c.inv.OutputModality = res.Model.OutputModalities[0]
 	}
@@ -188,24 +205,17 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 	return res.Model, nil
 }
 
-// providerCall prepares the provider, the call description and a context
-// bounded by the model's timeout.
-func (c *Call) providerCall(ctx context.Context) (provider.Provider, provider.Call, context.Context, context.CancelFunc) {
-	m := c.model
-	p := c.g.providers[m.Provider]
-	pc := provider.Call{RequestID: c.inv.RequestID, ModelID: m.ID, UpstreamModel: m.UpstreamModel}
-	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
-	return p, pc, ctx, cancel
-}
-
-// Converse sends a validated chat request to the model's provider and
-// records the usage it reports.
+// Converse sends a validated chat request to the model's provider (with
+// retries and fallbacks) and records the usage it reports.
 func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.Response, error) {
-	p, pc, ctx, cancel := c.providerCall(ctx)
-	defer cancel()
-	resp, err := p.Converse(ctx, pc, req)
+	var resp *converse.Response
+	err := c.Route(ctx, func(ctx context.Context, _ context.CancelFunc, t Target) (bool, error) {
+		var err error
+		resp, err = t.Provider.Converse(ctx, t.Call, req)
+		return false, err
+	})
 	if err != nil {
-		return nil, c.providerError(ctx, err)
+		return nil, err
 	}
 	c.inv.Usage = invocation.Usage{
 		InputTokens:           resp.Usage.InputTokens,
@@ -217,13 +227,17 @@ func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.R
 	return resp, nil
 }
 
-// Embed sends an embedding request to the model's provider.
+// Embed sends an embedding request to the model's provider (with retries
+// and fallbacks).
 func (c *Call) Embed(ctx context.Context, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
-	p, pc, ctx, cancel := c.providerCall(ctx)
-	defer cancel()
-	resp, err := p.Embed(ctx, pc, req)
+	var resp *provider.EmbedResponse
+	err := c.Route(ctx, func(ctx context.Context, _ context.CancelFunc, t Target) (bool, error) {
+		var err error
+		resp, err = t.Provider.Embed(ctx, t.Call, req)
+		return false, err
+	})
 	if err != nil {
-		return nil, c.providerError(ctx, err)
+		return nil, err
 	}
 	c.inv.Usage = invocation.Usage{InputTokens: resp.InputTokens}
 	return resp, nil
@@ -300,6 +314,24 @@ func sourceIP(remoteAddr string) string {
 	}
 	return host
 }
+
+// SetUsage records the usage and stop reason a provider reported through
+// a path the gateway does not see (a native body passed through).
+func (c *Call) SetUsage(u invocation.Usage, stopReason string) {
+	c.inv.Usage = u
+	c.inv.StopReason = stopReason
+}
+
+// MarkFirstByte records now as the time of the response's first content,
+// unless already recorded.
+func (c *Call) MarkFirstByte() {
+	if c.inv.FirstByte.IsZero() {
+		c.inv.FirstByte = c.g.now()
+	}
+}
+
+// SetStreamed marks the call as streamed.
+func (c *Call) SetStreamed() { c.inv.Streamed = true }
 
 // Usage returns the usage the provider reported (zero before a provider call).
 func (c *Call) Usage() invocation.Usage { return c.inv.Usage }

@@ -98,6 +98,10 @@ type Invocation struct {
 	API API
 	// Operation is the API operation.
 	Operation Operation
+	// Streamed is set when the response was (or was to be) streamed:
+	// ConverseStream, InvokeModelWithResponseStream, or an OpenAI chat
+	// completion with stream: true.
+	Streamed bool
 
 	// ModelID is the model identifier exactly as the caller passed it (after
 	// URL decoding): a bare model ID, an inference profile ID or an ARN.
@@ -110,10 +114,17 @@ type Invocation struct {
 	// profile; InferenceRegion is the region the profile routed it to.
 	InferenceProfileID string
 	InferenceRegion    string
-	// Provider is the name of the configured provider that answered, and
-	// UpstreamModel the model name it was asked for.
+	// Provider is the name of the configured provider that answered (or
+	// was tried last), and UpstreamModel the model name it was asked for.
 	Provider      string
 	UpstreamModel string
+	// ServedModelID is the catalog model that answered: CatalogModelID, or
+	// one of its fallbacks.
+	ServedModelID string
+	// Attempts lists every upstream call made for this invocation, in
+	// order: retries and fallbacks included. Empty when the call failed
+	// before reaching a provider.
+	Attempts []Attempt
 	// OutputModality is the catalog model's output modality (TEXT, IMAGE or
 	// EMBEDDING): what kind of data the output body carries.
 	OutputModality string
@@ -157,6 +168,21 @@ type Invocation struct {
 	// empty on success; ErrorMessage is the message sent with it.
 	ErrorCode    string
 	ErrorMessage string
+}
+
+// Attempt is one call to an upstream provider.
+type Attempt struct {
+	// ModelID is the catalog model tried (the requested one or a fallback);
+	// Provider and UpstreamModel say where it was sent.
+	ModelID       string
+	Provider      string
+	UpstreamModel string
+	// Start is when the attempt began; Duration how long it took until it
+	// answered or failed (for a stream, until its first event).
+	Start    time.Time
+	Duration time.Duration
+	// ErrorCode is the exception of a failed attempt, empty on success.
+	ErrorCode string
 }
 
 // Latency is the time from the request's arrival to the response's end

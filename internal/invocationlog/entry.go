@@ -76,6 +76,9 @@ func encodeEntry(buf []byte, gen uint32, cfg *LoggingConfig, accountID, region s
 			OutputTokenCount:  inv.Usage.OutputTokens,
 		},
 	}
+	if len(inv.Attempts) > 0 {
+		m.Upstream = &RecordUpstream{Provider: inv.Provider, Model: inv.UpstreamModel, ServedModelID: inv.ServedModelID, Attempts: len(inv.Attempts)}
+	}
 	in, out := inv.Input.Data, inv.Output.Data
 	// Classifying the input scans it: only pay for that when the toggles
 	// that could apply disagree (with the defaults they all agree).

@@ -19,6 +19,10 @@ type Record struct {
 	ModelID         string            `json:"modelId"`
 	InferenceRegion string            `json:"inferenceRegion,omitempty"`
 	RequestMetadata map[string]string `json:"requestMetadata,omitempty"`
+	// Upstream is modelwatch's addition to Bedrock's schema: which
+	// provider answered (or was tried last) and how many upstream attempts
+	// the call took. Readers of Bedrock records ignore unknown keys.
+	Upstream *RecordUpstream `json:"upstream,omitempty"`
 	// ErrorCode is the exception name of a failed call.
 	ErrorCode string       `json:"errorCode,omitempty"`
 	Input     RecordInput  `json:"input"`
@@ -46,4 +50,17 @@ type RecordOutput struct {
 	OutputBodyJSON    json.RawMessage `json:"outputBodyJson,omitempty"`
 	OutputBodyS3Path  string          `json:"outputBodyS3Path,omitempty"`
 	OutputTokenCount  int             `json:"outputTokenCount"`
+}
+
+// RecordUpstream says where a call was served.
+type RecordUpstream struct {
+	// Provider is the configured provider's name; Model the upstream's name
+	// for the model.
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// ServedModelID is the catalog model that answered: the requested one,
+	// or a fallback.
+	ServedModelID string `json:"servedModelId"`
+	// Attempts counts upstream calls, retries and fallbacks included.
+	Attempts int `json:"attempts"`
 }

@@ -3,7 +3,19 @@
 // servers, Anthropic, Bedrock itself).
 //
 // Providers speak the provider-neutral forms: converse.Request and
-// converse.Response for chat, EmbedRequest and EmbedResponse for embeddings.
-// Translation between those forms and each front door's wire format happens
-// outside the provider, so a provider is written once and serves every API.
+// converse.Response for chat, converse.StreamEvent for streamed chat (in
+// Bedrock's ConverseStream order, the true usage in the final metadata
+// event), EmbedRequest and EmbedResponse for embeddings. Translation between
+// those forms and each front door's wire format happens outside the
+// provider, so a provider is written once and serves every API.
+//
+// A provider that can take Bedrock's native InvokeModel bodies as they are
+// (the Bedrock provider) also implements NativeInvoker, so those bodies pass
+// through without being translated and re-encoded.
+//
+// Failures are *apierror.Error values with Bedrock's exception names;
+// UpstreamError, TransportError and StreamError give every upstream adapter
+// the same mapping of HTTP statuses, network failures and mid-stream errors.
+// A failure before the first stream event is returned by ConverseStream
+// itself, so that the gateway can still retry it or fall back.
 package provider

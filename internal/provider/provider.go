@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"io"
 
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 )
@@ -28,6 +30,12 @@ type Provider interface {
 	// Converse answers a chat request. The request has already been
 	// validated; the response's Usage carries the true token counts.
 	Converse(ctx context.Context, call Call, req *converse.Request) (*converse.Response, error)
+	// ConverseStream answers a chat request as a stream of Converse
+	// events. Failures known before the first event (the upstream
+	// answered with an error status) are returned here, so the gateway can
+	// retry or fall back; later ones come from Stream.Next. The stream is
+	// bound to ctx: cancelling ctx must stop the upstream work.
+	ConverseStream(ctx context.Context, call Call, req *converse.Request) (Stream, error)
 	// Embed computes embeddings.
 	Embed(ctx context.Context, call Call, req *EmbedRequest) (*EmbedResponse, error)
 }
@@ -46,4 +54,100 @@ type EmbedRequest struct {
 type EmbedResponse struct {
 	Embeddings  [][]float32
 	InputTokens int
+}
+
+// Stream is a chat response in progress. It is used by one goroutine.
+type Stream interface {
+	// Next returns the next event. After the final metadata event it
+	// returns io.EOF. Any other error ends the stream: an *apierror.Error
+	// with a Bedrock exception code (ModelStreamErrorException for an
+	// upstream that failed mid-stream), or the context's error.
+	Next() (*converse.StreamEvent, error)
+	// Close releases the stream (and the upstream connection) early; it is
+	// safe to call after Next returned an error, and more than once.
+	Close() error
+}
+
+// EventStream adapts a complete list of events to Stream, for providers
+// whose upstream cannot stream: the whole answer arrives, then is replayed.
+type EventStream struct {
+	Events []converse.StreamEvent
+	next   int
+}
+
+// Next returns the next event, then io.EOF.
+func (s *EventStream) Next() (*converse.StreamEvent, error) {
+	if s.next >= len(s.Events) {
+		return nil, io.EOF
+	}
+	s.next++
+	return &s.Events[s.next-1], nil
+}
+
+// Close does nothing.
+func (s *EventStream) Close() error { return nil }
+
+// NativeInvoker is implemented by providers that accept Bedrock's native
+// InvokeModel bodies unchanged (the Bedrock provider). When the requested
+// model's family is the target model's family, the front door passes the
+// caller's body through untouched instead of translating it to Converse
+// and back, so nothing is lost and nothing is re-encoded.
+type NativeInvoker interface {
+	// InvokeModel sends body as an InvokeModel request and returns the
+	// response body as the upstream sent it.
+	InvokeModel(ctx context.Context, call Call, req *NativeRequest) (*NativeResponse, error)
+	// InvokeModelWithResponseStream sends body as an
+	// InvokeModelWithResponseStream request. Failures before the first
+	// chunk are returned here.
+	InvokeModelWithResponseStream(ctx context.Context, call Call, req *NativeRequest) (NativeStream, error)
+}
+
+// NativeRequest is an InvokeModel request in the model's native format.
+type NativeRequest struct {
+	Body []byte
+	// ContentType and Accept are the caller's headers (default
+	// application/json).
+	ContentType, Accept string
+	// Headers are further X-Amzn-Bedrock-* request headers to forward
+	// (trace, guardrail, performance config, service tier), canonical keys.
+	Headers map[string]string
+}
+
+// NativeResponse is an upstream InvokeModel response.
+type NativeResponse struct {
+	Body        []byte
+	ContentType string
+	// Usage comes from the upstream's X-Amzn-Bedrock-*-Token-Count
+	// headers.
+	InputTokens, OutputTokens                   int
+	CacheReadInputTokens, CacheWriteInputTokens int
+}
+
+// NativeStream is an upstream InvokeModelWithResponseStream response.
+type NativeStream interface {
+	// Next returns the next chunk: the decoded bytes of one chunk event (a
+	// native JSON object, the last one carrying
+	// amazon-bedrock-invocationMetrics), then io.EOF. Errors are
+	// *apierror.Error values named after the stream's exception events.
+	Next() ([]byte, error)
+	// ContentType is the upstream's X-Amzn-Bedrock-Content-Type.
+	ContentType() string
+	// Close releases the upstream connection.
+	Close() error
+}
+
+// Collect reads a stream to its end and returns its events; the error is
+// the one that ended the stream early (nil when it ended with io.EOF).
+func Collect(st Stream) ([]converse.StreamEvent, error) {
+	var evs []converse.StreamEvent
+	for {
+		ev, err := st.Next()
+		if errors.Is(err, io.EOF) {
+			return evs, nil
+		}
+		if err != nil {
+			return evs, err
+		}
+		evs = append(evs, *ev)
+	}
 }

@@ -77,6 +77,8 @@ const (
 	modelFailing    = "modelwatch.failing-v1"
 	modelModelError = "modelwatch.model-error-v1"
 	modelSlow       = "modelwatch.slow-v1"
+	modelStreamFail = "modelwatch.stream-fail-v1"
+	modelTrickle    = "modelwatch.trickle-v1"
 	haiku           = "anthropic.claude-3-haiku-20240307-v1:0"
 )
 
@@ -90,6 +92,8 @@ func failureModels() []config.Model {
 		m(modelFailing, simulator.ModelSettings{ErrorRate: 1}, 0),
 		m(modelModelError, simulator.ModelSettings{ErrorRate: 1, ErrorCode: "ModelErrorException"}, 0),
 		m(modelSlow, simulator.ModelSettings{TimeToFirstToken: time.Minute}, 200*time.Millisecond),
+		m(modelStreamFail, simulator.ModelSettings{StreamErrorRate: 1, MinReplyTokens: 40, MaxReplyTokens: 40}, 0),
+		m(modelTrickle, simulator.ModelSettings{TimePerOutputToken: 20 * time.Millisecond, MinReplyTokens: 500, MaxReplyTokens: 500}, 0),
 	}
 }
 
@@ -199,4 +203,46 @@ func controlClient(url, keyID, secret string) *bedrock.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
 		RetryMaxAttempts: 1,
 	})
+}
+
+// metric returns the value of the counter (or the sample count of the
+// histogram) with the name whose labels include want; 0 when absent.
+func metric(t *testing.T, srv *server.Server, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := srv.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := labels(m.GetLabel())
+			for k, v := range want {
+				if have[k] != v {
+					continue next
+				}
+			}
+			if h := m.GetHistogram(); h != nil {
+				sum += float64(h.GetSampleCount())
+			} else {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// last returns the most recent invocation.
+func (r *recorder) last(t *testing.T) *invocation.Invocation {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.invs) == 0 {
+		t.Fatal("no invocation recorded")
+	}
+	return r.invs[len(r.invs)-1]
 }

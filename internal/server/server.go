@@ -25,7 +25,12 @@ import (
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
+	"github.com/modelwatch/modelwatch/internal/metrics"
+	"github.com/modelwatch/modelwatch/internal/openaiapi"
 	"github.com/modelwatch/modelwatch/internal/provider"
+	anthropicprovider "github.com/modelwatch/modelwatch/internal/provider/anthropic"
+	bedrockprovider "github.com/modelwatch/modelwatch/internal/provider/bedrock"
+	openaiprovider "github.com/modelwatch/modelwatch/internal/provider/openai"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
 )
 
@@ -98,8 +103,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.unlock()
 		return nil, err
 	}
-	s.observers = append([]invocation.Observer{s.logging}, opts.Observers...)
-	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: providers, Observers: s.observers, Logger: log})
+	legacy := func(id string) bool { m, ok := cat.Lookup(id); return ok && m.Legacy }
+	s.observers = append([]invocation.Observer{s.logging, metrics.New(s.registry, legacy)}, opts.Observers...)
+	retry := map[string]gateway.RetryPolicy{}
+	for _, p := range cfg.Providers {
+		retry[p.Name] = gateway.RetryPolicy{Retries: p.RetryCount(), BackoffMin: p.BackoffMin, BackoffMax: p.BackoffMax}
+	}
+	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: providers, Observers: s.observers, Retry: retry, Logger: log})
 	if err != nil {
 		s.closeEarly()
 		return nil, err
@@ -108,6 +118,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Logger: log}))
 	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Region: cfg.Region, Logger: log, Logging: s.logging}))
 	s.http = &http.Server{
 		Handler:           mux,
@@ -138,10 +149,39 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// buildProviders constructs the configured providers. Real upstreams'
+// credentials come from the environment (API keys from the variable named
+// by apiKeyEnv, AWS credentials from the standard chain); nothing is
+// contacted until the first call.
 func buildProviders(cfg *config.Config) (map[string]provider.Provider, error) {
 	out := map[string]provider.Provider{}
 	for _, p := range cfg.Providers {
 		switch p.Type {
+		case config.ProviderOpenAI:
+			o, err := openaiprovider.New(openaiprovider.Options{Name: p.Name, BaseURL: p.BaseURL, APIKey: os.Getenv(p.APIKeyEnv), Headers: p.Headers})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			out[p.Name] = o
+		case config.ProviderAnthropic:
+			if os.Getenv(p.APIKeyEnv) == "" {
+				return nil, fmt.Errorf("provider %s: the environment variable %s named by apiKeyEnv is not set; it must hold the Anthropic API key", p.Name, p.APIKeyEnv)
+			}
+			a, err := anthropicprovider.New(anthropicprovider.Options{Name: p.Name, BaseURL: p.BaseURL, APIKey: os.Getenv(p.APIKeyEnv), Headers: p.Headers})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			out[p.Name] = a
+		case config.ProviderBedrock:
+			region := p.Region
+			if region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+				region = cfg.Region
+			}
+			b, err := bedrockprovider.New(context.Background(), bedrockprovider.Options{Name: p.Name, Region: region, BaseURL: p.BaseURL})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			out[p.Name] = b
 		case config.ProviderSimulator:
 			settings := map[string]simulator.ModelSettings{}
 			for _, m := range cfg.Models {

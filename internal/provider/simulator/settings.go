@@ -61,6 +61,10 @@ type ModelSettings struct {
 	// ThrottleRate is the fraction (0..1) of calls that fail with
 	// ThrottlingException. ErrorRate + ThrottleRate must not exceed 1.
 	ThrottleRate float64 `yaml:"throttleRate"`
+	// StreamErrorRate is the fraction (0..1) of streamed calls that fail
+	// halfway through their output with ModelStreamErrorException, after
+	// the response has started (a mid-stream failure).
+	StreamErrorRate float64 `yaml:"streamErrorRate"`
 	// Reply is "generate" (the default) or "echo".
 	Reply string `yaml:"reply"`
 	// MinReplyTokens and MaxReplyTokens bound the natural length of a
@@ -89,7 +93,7 @@ func (s ModelSettings) Validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"errorRate", s.ErrorRate}, {"throttleRate", s.ThrottleRate}} {
+	}{{"errorRate", s.ErrorRate}, {"throttleRate", s.ThrottleRate}, {"streamErrorRate", s.StreamErrorRate}} {
 		if !(r.v >= 0 && r.v <= 1) { // also rejects NaN
 			bad("%s must be between 0 and 1, got %v", r.name, r.v)
 			rateOK = false
@@ -138,29 +142,31 @@ func knownCode(code string) bool {
 // model is ModelSettings with defaults applied and values clamped, ready
 // for serving.
 type model struct {
-	ttft, tpot   time.Duration
-	errorRate    float64
-	throttleRate float64
-	errorCode    apierror.Code
-	echo         bool
-	minReply     int
-	maxReply     int
-	dimensions   int
+	ttft, tpot      time.Duration
+	errorRate       float64
+	throttleRate    float64
+	streamErrorRate float64
+	errorCode       apierror.Code
+	echo            bool
+	minReply        int
+	maxReply        int
+	dimensions      int
 }
 
 // resolve applies defaults. Settings are expected to have passed Validate;
 // out-of-range values are clamped rather than trusted.
 func (s ModelSettings) resolve() *model {
 	m := &model{
-		ttft:         max(s.TimeToFirstToken, 0),
-		tpot:         max(s.TimePerOutputToken, 0),
-		errorRate:    clampRate(s.ErrorRate),
-		throttleRate: clampRate(s.ThrottleRate),
-		errorCode:    apierror.InternalServer,
-		echo:         s.Reply == ReplyEcho,
-		minReply:     min(max(s.MinReplyTokens, 0), maxReplyTokensLimit),
-		maxReply:     min(max(s.MaxReplyTokens, 0), maxReplyTokensLimit),
-		dimensions:   min(max(s.EmbeddingDimensions, 0), maxDimensions),
+		ttft:            max(s.TimeToFirstToken, 0),
+		tpot:            max(s.TimePerOutputToken, 0),
+		errorRate:       clampRate(s.ErrorRate),
+		throttleRate:    clampRate(s.ThrottleRate),
+		streamErrorRate: clampRate(s.StreamErrorRate),
+		errorCode:       apierror.InternalServer,
+		echo:            s.Reply == ReplyEcho,
+		minReply:        min(max(s.MinReplyTokens, 0), maxReplyTokensLimit),
+		maxReply:        min(max(s.MaxReplyTokens, 0), maxReplyTokensLimit),
+		dimensions:      min(max(s.EmbeddingDimensions, 0), maxDimensions),
 	}
 	if knownCode(s.ErrorCode) {
 		m.errorCode = apierror.Code(s.ErrorCode)

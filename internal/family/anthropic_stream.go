@@ -1,0 +1,270 @@
+package family
+
+import (
+	"strconv"
+
+	"github.com/modelwatch/modelwatch/internal/apischema/converse"
+)
+
+// NewStreamEncoder implements StreamCodec.
+func (anthropicCodec) NewStreamEncoder(_ *converse.Request, meta Meta) StreamEncoder {
+	return &anthropicStream{meta: meta}
+}
+
+// anthropicStream encodes Anthropic's Messages streaming events, which
+// Bedrock sends as the chunks of InvokeModelWithResponseStream (the SSE
+// "data" objects without the SSE framing):
+//
+//	{"type":"message_start","message":{"id":"msg_bdrk_...","type":"message","role":"assistant","model":"claude-...","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"output_tokens":1}}}
+//	{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+//	{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}
+//	{"type":"content_block_stop","index":0}
+//	{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":12}}
+//	{"type":"message_stop"}
+//
+// tool_use blocks start with {"type":"tool_use","id","name","input":{}} and
+// stream input_json_delta {"partial_json"}; thinking blocks start with
+// {"type":"thinking","thinking":"","signature":""} and stream thinking_delta
+// and signature_delta; redacted_thinking blocks carry their data in the
+// start. Sources: Anthropic's "Streaming Messages" documentation (event
+// flow, delta types, extended thinking); the Bedrock user guide, "Anthropic
+// Claude Messages API"; and real Bedrock chunks quoted in
+// opentelemetry-python-contrib's botocore instrumentation (bedrock_utils.py),
+// which show the field order above and the metrics Bedrock adds to
+// message_stop.
+//
+// Converse blocks map to Anthropic blocks in order, numbered from 0. A
+// Converse text block has no contentBlockStart, so content_block_start goes
+// out when the first event of a new block index arrives; a block still open
+// when the next one (or the message's end) arrives is closed first, so the
+// native stream stays well formed whatever the upstream sent. message_delta
+// needs both the stop reason (messageStop) and the true output tokens
+// (metadata), so messageStop is held back and the metadata event produces
+// message_delta and message_stop. When the input tokens are unknown at the
+// start (MessageStartEvent.InputTokens is 0), message_start reports 0 and
+// message_delta's cumulative usage adds input_tokens, as Anthropic's own
+// message_delta may.
+type anthropicStream struct {
+	end          streamEnd
+	meta         Meta
+	started      bool // message_start sent
+	inputAtStart int  // the input tokens message_start announced
+
+	open  bool // a content block is open
+	block int  // Converse index of the open block
+	index int  // Anthropic index of the open block
+	next  int  // Anthropic index of the next block
+
+	stopReason, stopSequence string // from messageStop
+}
+
+// Encode implements StreamEncoder.
+func (s *anthropicStream) Encode(ev *converse.StreamEvent) ([][]byte, error) {
+	if err := s.end.check(Anthropic, ev); err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	if !s.started {
+		// Every native stream opens with message_start, even when the
+		// upstream's own start event went missing.
+		s.started = true
+		input := 0
+		if ev.MessageStart != nil {
+			input = ev.MessageStart.InputTokens
+		}
+		s.inputAtStart = input
+		start, err := s.messageStart(input)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, start)
+	}
+	switch {
+	case ev.ContentBlockStart != nil:
+		cb := ev.ContentBlockStart
+		var isNew bool
+		if out, isNew = s.begin(out, cb.ContentBlockIndex); isNew {
+			if tu := cb.Start.ToolUse; tu != nil {
+				out = append(out, s.toolUseStart(tu.ToolUseID, tu.Name))
+			} else {
+				out = append(out, s.blockStart(`{"type":"text","text":""}`))
+			}
+		}
+	case ev.ContentBlockDelta != nil:
+		out = s.delta(out, ev.ContentBlockDelta)
+	case ev.ContentBlockStop != nil:
+		// A stop for a block that never opened has no native counterpart.
+		if s.open && s.block == ev.ContentBlockStop.ContentBlockIndex {
+			out = s.close(out)
+		}
+	case ev.MessageStop != nil:
+		s.stopReason, s.stopSequence = ev.MessageStop.StopReason, ev.MessageStop.StopSequence
+		out = s.close(out)
+	case ev.Metadata != nil:
+		out = s.close(out)
+		out = append(out, s.messageDelta(ev.Metadata.Usage), []byte(`{"type":"message_stop"}`))
+	}
+	return out, nil
+}
+
+// anthropicStreamStart is the message_start chunk.
+type anthropicStreamStart struct {
+	Type    string                `json:"type"`
+	Message anthropicStartMessage `json:"message"`
+}
+
+type anthropicStartMessage struct {
+	ID           string         `json:"id"`
+	Type         string         `json:"type"`
+	Role         string         `json:"role"`
+	Model        string         `json:"model"`
+	Content      [0]struct{}    `json:"content"` // always []
+	StopReason   *string        `json:"stop_reason"`
+	StopSequence *string        `json:"stop_sequence"`
+	Usage        anthropicUsage `json:"usage"`
+}
+
+// messageStart renders message_start with the ID and model name EncodeChat
+// uses. Anthropic reports one output token at the start.
+func (s *anthropicStream) messageStart(inputTokens int) ([]byte, error) {
+	return marshal(anthropicStreamStart{
+		Type: "message_start",
+		Message: anthropicStartMessage{
+			ID:    "msg_bdrk_" + bedrockID(s.meta.RequestID, ""),
+			Type:  "message",
+			Role:  converse.RoleAssistant,
+			Model: anthropicModelName(s.meta.ModelID),
+			Usage: anthropicUsage{InputTokens: inputTokens, OutputTokens: 1},
+		},
+	})
+}
+
+// begin makes the Converse block i the open one, closing another open block
+// first; isNew reports that its content_block_start is still to be sent.
+func (s *anthropicStream) begin(out [][]byte, i int) (_ [][]byte, isNew bool) {
+	if s.open && s.block == i {
+		return out, false
+	}
+	out = s.close(out)
+	s.open, s.block, s.index = true, i, s.next
+	s.next++
+	return out, true
+}
+
+// close sends content_block_stop for the open block, if any.
+func (s *anthropicStream) close(out [][]byte) [][]byte {
+	if !s.open {
+		return out
+	}
+	s.open = false
+	b := append(newChunk(""), `{"type":"content_block_stop","index":`...)
+	b = appendInt(b, s.index)
+	return append(out, append(b, '}'))
+}
+
+// blockStart renders content_block_start for the open block with the given
+// content_block JSON.
+func (s *anthropicStream) blockStart(block string) []byte {
+	b := append(newChunk(block), `{"type":"content_block_start","index":`...)
+	b = appendInt(b, s.index)
+	b = append(b, `,"content_block":`...)
+	b = append(b, block...)
+	return append(b, '}')
+}
+
+// toolUseStart renders the start of a tool_use block; a missing ID is
+// derived from the request ID and block index, as EncodeChat does.
+func (s *anthropicStream) toolUseStart(id, name string) []byte {
+	if id == "" {
+		id = "toolu_bdrk_" + bedrockID(s.meta.RequestID, strconv.Itoa(s.block))
+	}
+	b := append(newChunk(name), `{"type":"content_block_start","index":`...)
+	b = appendInt(b, s.index)
+	b = append(b, `,"content_block":{"type":"tool_use","id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, name)
+	return append(b, `,"input":{}}}`...)
+}
+
+// delta opens the delta's block if it is new and renders its pieces.
+func (s *anthropicStream) delta(out [][]byte, e *converse.ContentBlockDeltaEvent) [][]byte {
+	d := &e.Delta
+	out, isNew := s.begin(out, e.ContentBlockIndex)
+	switch {
+	case d.Text != nil:
+		if isNew {
+			out = append(out, s.blockStart(`{"type":"text","text":""}`))
+		}
+		if *d.Text != "" {
+			out = append(out, s.blockDelta("text_delta", "text", *d.Text))
+		}
+	case d.ToolUse != nil:
+		if isNew { // a tool use without its start event: name unknown
+			out = append(out, s.toolUseStart("", ""))
+		}
+		if d.ToolUse.Input != "" {
+			out = append(out, s.blockDelta("input_json_delta", "partial_json", d.ToolUse.Input))
+		}
+	case d.ReasoningContent != nil:
+		r := d.ReasoningContent
+		if isNew && r.Text == nil && r.Signature == nil && len(r.RedactedContent) > 0 {
+			// Redacted thinking has no deltas: its data is in the start.
+			b := append(newChunk(""), `{"type":"redacted_thinking","data":`...)
+			b = appendJSONString(b, string(r.RedactedContent))
+			return append(out, s.blockStart(string(append(b, '}'))))
+		}
+		if isNew {
+			out = append(out, s.blockStart(`{"type":"thinking","thinking":"","signature":""}`))
+		}
+		if r.Text != nil && *r.Text != "" {
+			out = append(out, s.blockDelta("thinking_delta", "thinking", *r.Text))
+		}
+		if r.Signature != nil && *r.Signature != "" {
+			out = append(out, s.blockDelta("signature_delta", "signature", *r.Signature))
+		}
+	default:
+		// An empty delta still opens its block, as a text block.
+		if isNew {
+			out = append(out, s.blockStart(`{"type":"text","text":""}`))
+		}
+	}
+	return out
+}
+
+// blockDelta renders content_block_delta {"type":typ, key:value}.
+func (s *anthropicStream) blockDelta(typ, key, value string) []byte {
+	b := append(newChunk(value), `{"type":"content_block_delta","index":`...)
+	b = appendInt(b, s.index)
+	b = append(b, `,"delta":{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","`...)
+	b = append(b, key...)
+	b = append(b, `":`...)
+	b = appendJSONString(b, value)
+	return append(b, "}}"...)
+}
+
+// messageDelta renders message_delta with the held-back stop reason and the
+// true output token count. Its usage is cumulative in Anthropic's API, so
+// when message_start could not announce the input tokens (the upstream
+// reports them only at the end), they are added here.
+func (s *anthropicStream) messageDelta(u converse.Usage) []byte {
+	b := append(newChunk(s.stopSequence), `{"type":"message_delta","delta":{"stop_reason":`...)
+	b = appendJSONString(b, anthropicStops.native(s.stopReason))
+	b = append(b, `,"stop_sequence":`...)
+	if s.stopReason == converse.StopSequence && s.stopSequence != "" {
+		b = appendJSONString(b, s.stopSequence)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `},"usage":{`...)
+	if s.inputAtStart == 0 && u.InputTokens > 0 {
+		b = append(b, `"input_tokens":`...)
+		b = appendInt(b, u.InputTokens)
+		b = append(b, ',')
+	}
+	b = append(b, `"output_tokens":`...)
+	b = appendInt(b, u.OutputTokens)
+	return append(b, "}}"...)
+}

@@ -1,0 +1,129 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelwatch/modelwatch/internal/invocation"
+)
+
+// Legacy reports whether a catalog model is in its legacy lifecycle state
+// (for bedrock_legacy_model_invocations_total).
+type Legacy func(modelID string) bool
+
+// Recorder records the metrics of every Invocation. It is safe for
+// concurrent use.
+type Recorder struct {
+	legacy Legacy
+
+	invocations  *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	clientErrors *prometheus.CounterVec
+	serverErrors *prometheus.CounterVec
+	throttles    *prometheus.CounterVec
+	inputTokens  *prometheus.CounterVec
+	outputTokens *prometheus.CounterVec
+	cacheRead    *prometheus.CounterVec
+	cacheWrite   *prometheus.CounterVec
+	outputImages *prometheus.CounterVec
+	ttft         *prometheus.HistogramVec
+	legacyCalls  *prometheus.CounterVec
+	attempts     *prometheus.CounterVec
+	fallbacks    *prometheus.CounterVec
+}
+
+// Label names.
+const (
+	labelModel    = "model_id"
+	labelOp       = "operation"
+	labelProvider = "provider"
+	labelResult   = "result"
+	labelServed   = "served_model_id"
+)
+
+// latencyBuckets span fast embeddings to long generations, in seconds.
+var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 40, 80, 160}
+
+// New registers the metrics with reg. legacy may be nil.
+func New(reg prometheus.Registerer, legacy Legacy) *Recorder {
+	byModel := []string{labelModel, labelOp}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+		reg.MustRegister(c)
+		return c
+	}
+	histogram := func(name, help string, buckets []float64) *prometheus.HistogramVec {
+		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, byModel)
+		reg.MustRegister(h)
+		return h
+	}
+	if legacy == nil {
+		legacy = func(string) bool { return false }
+	}
+	return &Recorder{
+		legacy:       legacy,
+		invocations:  counter("bedrock_invocations_total", "Requests to Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream (and the OpenAI-compatible operations) that were not throttled (Bedrock's Invocations).", byModel...),
+		latency:      histogram("bedrock_invocation_latency_seconds", "Time from the request's arrival to the last byte of the response (Bedrock's InvocationLatency).", latencyBuckets),
+		clientErrors: counter("bedrock_invocation_client_errors_total", "Calls that failed with a client error other than throttling (Bedrock's InvocationClientErrors).", byModel...),
+		serverErrors: counter("bedrock_invocation_server_errors_total", "Calls that failed with a server error (Bedrock's InvocationServerErrors).", byModel...),
+		throttles:    counter("bedrock_invocation_throttles_total", "Calls that were throttled (Bedrock's InvocationThrottles).", byModel...),
+		inputTokens:  counter("bedrock_input_tokens_total", "Input tokens, as reported by the model (Bedrock's InputTokenCount).", byModel...),
+		outputTokens: counter("bedrock_output_tokens_total", "Output tokens, as reported by the model (Bedrock's OutputTokenCount).", byModel...),
+		cacheRead:    counter("bedrock_cache_read_input_tokens_total", "Input tokens read from the prompt cache.", byModel...),
+		cacheWrite:   counter("bedrock_cache_write_input_tokens_total", "Input tokens written to the prompt cache.", byModel...),
+		outputImages: counter("bedrock_output_images_total", "Images generated (Bedrock's OutputImageCount).", byModel...),
+		ttft:         histogram("bedrock_time_to_first_token_seconds", "Time from the request's arrival to the first generated content of a streamed response (Bedrock's TimeToFirstToken).", latencyBuckets),
+		legacyCalls:  counter("bedrock_legacy_model_invocations_total", "Calls to models in their legacy lifecycle state (Bedrock's LegacyModelInvocations).", byModel...),
+		attempts: counter("modelwatch_upstream_attempts_total",
+			"Calls made to upstream providers, retries and fallbacks included, by the catalog model tried, its provider and the result (success or the exception name).",
+			labelModel, labelProvider, labelResult),
+		fallbacks: counter("modelwatch_fallbacks_total", "Calls answered by a fallback model rather than the model requested.", labelModel, labelServed),
+	}
+}
+
+// Observe implements invocation.Observer.
+func (r *Recorder) Observe(inv *invocation.Invocation) {
+	for i := range inv.Attempts {
+		a := &inv.Attempts[i]
+		result := a.ErrorCode
+		if result == "" {
+			result = "success"
+		}
+		r.attempts.WithLabelValues(a.ModelID, a.Provider, result).Inc()
+	}
+	model := inv.CatalogModelID
+	if model == "" {
+		return
+	}
+	op := string(inv.Operation)
+	if inv.ServedModelID != "" && inv.ServedModelID != model && inv.ErrorCode == "" {
+		r.fallbacks.WithLabelValues(model, inv.ServedModelID).Inc()
+	}
+	switch inv.Outcome() {
+	case invocation.Throttled:
+		r.throttles.WithLabelValues(model, op).Inc()
+		return
+	case invocation.ClientError:
+		r.clientErrors.WithLabelValues(model, op).Inc()
+	case invocation.ServerError:
+		r.serverErrors.WithLabelValues(model, op).Inc()
+	}
+	r.invocations.WithLabelValues(model, op).Inc()
+	r.latency.WithLabelValues(model, op).Observe(inv.Latency().Seconds())
+	if r.legacy(model) {
+		r.legacyCalls.WithLabelValues(model, op).Inc()
+	}
+	u := inv.Usage
+	add := func(c *prometheus.CounterVec, n int) {
+		if n > 0 {
+			c.WithLabelValues(model, op).Add(float64(n))
+		}
+	}
+	add(r.inputTokens, u.InputTokens)
+	add(r.outputTokens, u.OutputTokens)
+	add(r.cacheRead, u.CacheReadInputTokens)
+	add(r.cacheWrite, u.CacheWriteInputTokens)
+	add(r.outputImages, u.OutputImages)
+	if inv.Streamed && !inv.FirstByte.IsZero() {
+		r.ttft.WithLabelValues(model, op).Observe(inv.TimeToFirstByte().Seconds())
+	}
+}

@@ -1,0 +1,46 @@
+// Package openaiapi serves modelwatch's OpenAI-compatible API: POST
+// /v1/chat/completions (JSON, or server-sent events with stream: true),
+// POST /v1/embeddings, GET /v1/models and GET /v1/models/{id}, so that
+// OpenAI SDKs and tools can call every catalog model through the same
+// gateway, authentication and invocation records as Bedrock clients.
+//
+// Each chat or embeddings request is one gateway call, recorded as one
+// Invocation with API "openai" and operation ChatCompletions or
+// Embeddings. The model field resolves through the catalog exactly like a
+// Bedrock model ID (model IDs, aliases, inference profiles, ARNs). Clients
+// authenticate with Authorization: Bearer <api key> (a principal's
+// apiKeys); SigV4-signed requests work too.
+//
+// Decisions:
+//
+//   - The model travels in the body: the gateway call begins when the
+//     request arrives, its headers are authenticated before the body is
+//     read (unauthenticated clients cannot make the server read large
+//     bodies), and the model identifier is set on the call once the body is
+//     parsed. Every request, however early it fails, is one Invocation.
+//   - Errors use OpenAI's body {"error":{"message","type","param","code"}}:
+//     ValidationException → 400 invalid_request_error; authentication
+//     failures → 401 authentication_error (code invalid_api_key for an
+//     unknown key); an unknown model or ResourceNotFoundException → 404
+//     with code model_not_found; throttling → 429 rate_limit_exceeded; a
+//     model timeout → 504; ServiceUnavailableException → 503; model errors
+//     → 502; anything else → 500 server_error. Messages are the gateway's
+//     caller-facing messages, never Go error strings. The Invocation records
+//     the status actually sent.
+//   - A stream sends data: {chunk} frames, flushed one by one, and ends with
+//     data: [DONE]. The call is finished (and so recorded by durable
+//     observers) before the final frames — the finish reason, the usage
+//     chunk and [DONE] — are written, so a client never sees the end of a
+//     response the log does not have. A failure after the stream started is
+//     sent as a data: {"error":{...}} frame, which OpenAI's SDKs raise as an
+//     error, and ends the stream without [DONE]. A client that goes away
+//     cancels the gateway stream and is recorded as ClientClosedRequest.
+//   - The completion ID is "chatcmpl-" plus the request ID without dashes,
+//     and x-request-id carries the request ID, so a response can be matched
+//     with its Invocation. The model field of responses is the resolved
+//     catalog model ID.
+//   - Embeddings are requested normalized to unit length, as OpenAI's are;
+//     encoding_format base64 returns little-endian float32 bytes.
+//   - The user and metadata parameters become the Invocation's request
+//     metadata (user under the key "user").
+package openaiapi

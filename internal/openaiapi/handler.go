@@ -1,0 +1,322 @@
+package openaiapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/apischema/openai"
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/gateway"
+	"github.com/modelwatch/modelwatch/internal/invocation"
+)
+
+const (
+	headerRequestID = "X-Request-Id"
+	contentTypeJSON = "application/json"
+	// defaultMaxRequestBytes is Bedrock's InvokeModel body limit, used
+	// when Options.MaxRequestBytes is not set.
+	defaultMaxRequestBytes = 25_000_000
+)
+
+// Options configure the handler.
+type Options struct {
+	// MaxRequestBytes caps request bodies (default 25,000,000).
+	MaxRequestBytes int64
+	Logger          *slog.Logger
+}
+
+// Handler serves the OpenAI-compatible API under /v1/. It is an
+// http.Handler, safe for concurrent use.
+type Handler struct {
+	gw   *gateway.Gateway
+	opts Options
+	// created is the creation time reported for every model: the catalog
+	// has none, and a stable value keeps listings identical.
+	created int64
+}
+
+// New returns a Handler serving calls through gw.
+func New(gw *gateway.Gateway, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = defaultMaxRequestBytes
+	}
+	return &Handler{gw: gw, opts: opts, created: time.Now().Unix()}
+}
+
+// ServeHTTP routes the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	route := func(method string, serve func(http.ResponseWriter, *http.Request)) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			h.writeControlError(w, &openai.RequestError{Code: "method_not_allowed",
+				Err: apierror.New(apierror.UnknownOperation, "Invalid method for URL (%s %s).", r.Method, path)}, http.StatusMethodNotAllowed)
+			return
+		}
+		serve(w, r)
+	}
+	switch {
+	case path == "/v1/chat/completions":
+		route(http.MethodPost, h.serveChat)
+	case path == "/v1/embeddings":
+		route(http.MethodPost, h.serveEmbeddings)
+	case path == "/v1/models":
+		route(http.MethodGet, h.listModels)
+	case strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/"):
+		route(http.MethodGet, func(w http.ResponseWriter, r *http.Request) { h.getModel(w, r, path[len("/v1/models/"):]) })
+	default:
+		h.writeControlError(w, apierror.New(apierror.UnknownOperation, "Invalid URL (%s %s).", r.Method, path), 0)
+	}
+}
+
+// begin authenticates what needs no body, reads the body, parses it with
+// decode, then starts the gateway call for the model the body names (the
+// OpenAI API has the model in the body, not the URL). It returns the call,
+// which the caller must finish, and the first failure, in the order a
+// client should learn of them: authentication, body, signature, parse.
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request, op invocation.Operation, decode func([]byte) (string, error)) (*gateway.Call, error) {
+	// The call starts now (its latency includes reading the body); the
+	// model is known once the body is parsed.
+	call := h.gw.Begin(r, invocation.APIOpenAI, op, "")
+	w.Header().Set(headerRequestID, call.RequestID())
+	// The headers are checked before the body is read, so that an
+	// unauthenticated client cannot make the server read a large body.
+	if err := call.Check(r); err != nil {
+		return call, err
+	}
+	body, err := readBody(w, r, h.opts.MaxRequestBytes)
+	if err != nil {
+		return call, err
+	}
+	call.SetInput(inputContentType(r), body)
+	if err := call.Authenticate(body); err != nil {
+		return call, err
+	}
+	model, err := decode(body)
+	call.SetModelID(model)
+	return call, err
+}
+
+// resolve resolves the call's model. Identifiers the catalog does not know
+// are reported as OpenAI does: 404 model_not_found.
+func resolve(call *gateway.Call, model string) (*catalog.Model, error) {
+	m, err := call.Resolve()
+	if err == nil {
+		return m, nil
+	}
+	var e *apierror.Error
+	if errors.As(err, &e) && (e.Code == apierror.Validation || e.Code == apierror.ResourceNotFound) {
+		return nil, modelNotFound(model)
+	}
+	return nil, err
+}
+
+// modelNotFound is OpenAI's answer to an unknown model.
+func modelNotFound(model string) error {
+	return &openai.RequestError{Param: "model", Code: "model_not_found",
+		Err: apierror.New(apierror.ResourceNotFound, "The model `%s` does not exist or you do not have access to it.", truncate(model, 256))}
+}
+
+// succeed finishes the call, then writes a 200 JSON response: the
+// Invocation is recorded before the client has the answer.
+func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
+	call.RespondJSON(ctx, w, http.StatusOK, out, nil)
+}
+
+// fail finishes the call with an error and writes it in OpenAI's shape.
+func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
+	e, status, body := errorReply(err)
+	call.RespondJSON(ctx, w, status, body, e)
+}
+
+// writeControlError answers a request that is not a model call (no
+// Invocation); status 0 means the error's own.
+func (h *Handler) writeControlError(w http.ResponseWriter, err error, status int) {
+	_, st, body := errorReply(err)
+	if status == 0 {
+		status = st
+	}
+	w.Header().Set(headerRequestID, uuid.NewString())
+	writeJSON(w, status, body)
+}
+
+// authenticateControl authenticates a request that is not a model call.
+func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request) bool {
+	p, err := h.gw.Auth().Check(r)
+	if err == nil {
+		var body []byte
+		if body, err = readBody(w, r, h.opts.MaxRequestBytes); err == nil {
+			_, err = p.Verify(body)
+		}
+	}
+	if err != nil {
+		h.writeControlError(w, err, 0)
+		return false
+	}
+	return true
+}
+
+// errorReply maps an error to OpenAI's error body and status. The returned
+// *apierror.Error carries the message sent (OpenAI's wording where it
+// differs from the gateway's), for the Invocation.
+func errorReply(err error) (*apierror.Error, int, []byte) {
+	e := apierror.From(err)
+	var param, code string
+	var re *openai.RequestError
+	if errors.As(err, &re) {
+		param, code = re.Param, re.Code
+	}
+	status, typ := http.StatusInternalServerError, "server_error"
+	switch e.Code {
+	case apierror.Validation:
+		status, typ = http.StatusBadRequest, "invalid_request_error"
+	case apierror.UnrecognizedClient:
+		status, typ, code = http.StatusUnauthorized, "authentication_error", "invalid_api_key"
+	case apierror.MissingAuthenticationToken:
+		status, typ = http.StatusUnauthorized, "authentication_error"
+		e = &apierror.Error{Code: e.Code, Cause: e.Cause,
+			Message: "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."}
+	case apierror.InvalidSignature, apierror.IncompleteSignature:
+		status, typ, code = http.StatusUnauthorized, "authentication_error", "invalid_signature"
+	case apierror.AccessDenied:
+		status, typ, code = http.StatusUnauthorized, "authentication_error", "access_denied"
+	case apierror.ResourceNotFound:
+		status, typ, code = http.StatusNotFound, "invalid_request_error", "model_not_found"
+	case apierror.UnknownOperation:
+		status, typ = http.StatusNotFound, "invalid_request_error"
+		if code == "" {
+			code = "unknown_url"
+		}
+	case apierror.Throttling, apierror.ModelNotReady:
+		status, typ, code = http.StatusTooManyRequests, "requests", "rate_limit_exceeded"
+	case apierror.ServiceQuotaExceeded:
+		status, typ, code = http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota"
+	case apierror.ModelTimeout:
+		status, code = http.StatusGatewayTimeout, "timeout"
+	case apierror.ServiceUnavailable:
+		status, code = http.StatusServiceUnavailable, "service_unavailable"
+	case apierror.ModelError, apierror.ModelStreamError:
+		status, code = http.StatusBadGateway, "model_error"
+	}
+	body, _ := json.Marshal(openai.NewErrorResponse(e.Message, typ, param, code))
+	return e, status, body
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentTypeJSON)
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// readBody reads the whole request body, refusing more than limit bytes
+// in OpenAI's words.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := gateway.ReadBody(w, r, limit)
+	if errors.Is(err, gateway.ErrBodyTooLarge) {
+		return nil, &openai.RequestError{Code: "request_too_large",
+			Err: apierror.New(apierror.Validation, "The request body is too large: at most %d bytes are accepted.", limit)}
+	}
+	return body, err
+}
+
+func inputContentType(r *http.Request) string {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return contentTypeJSON
+}
+
+// requestMetadata is the Invocation's request metadata: the metadata
+// parameter plus the user parameter under "user".
+func requestMetadata(md map[string]string, user string) map[string]string {
+	if len(md) == 0 && user == "" {
+		return nil
+	}
+	out := make(map[string]string, len(md)+1)
+	for k, v := range md {
+		out[k] = v
+	}
+	if user != "" {
+		out["user"] = user
+	}
+	return out
+}
+
+// listModels serves GET /v1/models: every catalog model.
+func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
+	if !h.authenticateControl(w, r) {
+		return
+	}
+	list := openai.ModelList{Object: openai.ObjectList, Data: []openai.Model{}}
+	for _, m := range h.gw.Catalog().Models() {
+		list.Data = append(list.Data, h.model(m.ID, m))
+	}
+	h.writeControl(w, list)
+}
+
+// getModel serves GET /v1/models/{id} for any identifier the catalog
+// resolves (IDs, aliases, inference profiles, ARNs).
+func (h *Handler) getModel(w http.ResponseWriter, r *http.Request, escapedID string) {
+	if !h.authenticateControl(w, r) {
+		return
+	}
+	id, err := url.PathUnescape(escapedID)
+	if err != nil {
+		id = escapedID
+	}
+	res, err := h.gw.Catalog().Resolve(id)
+	if err != nil {
+		h.writeControlError(w, modelNotFound(id), 0)
+		return
+	}
+	h.writeControl(w, h.model(id, res.Model))
+}
+
+func (h *Handler) model(id string, m *catalog.Model) openai.Model {
+	owner := strings.ToLower(m.Vendor)
+	if owner == "" {
+		owner = "modelwatch"
+	}
+	return openai.Model{ID: id, Object: openai.ObjectModel, Created: h.created, OwnedBy: owner}
+}
+
+func (h *Handler) writeControl(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.writeControlError(w, err, 0)
+		return
+	}
+	w.Header().Set(headerRequestID, uuid.NewString())
+	writeJSON(w, http.StatusOK, body)
+}
+
+// completionID derives the chat completion ID from the request ID.
+func completionID(call *gateway.Call) string {
+	return "chatcmpl-" + strings.ReplaceAll(call.RequestID(), "-", "")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "..."
+}

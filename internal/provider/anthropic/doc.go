@@ -1,0 +1,67 @@
+// Package anthropic is the provider of type "anthropic": it serves
+// Converse requests with Anthropic's Messages API (POST {BaseURL}/v1/messages,
+// authenticated with x-api-key and versioned with the anthropic-version
+// header), so a Bedrock client can talk to Claude through modelwatch
+// without an AWS account.
+//
+// # Requests
+//
+// A Converse request maps onto a Messages request almost member for member:
+// system text blocks, messages (text, image as base64 with media type
+// image/<format>, PDF and plain-text documents, tool use, tool result,
+// reasoning as thinking or redacted_thinking), inferenceConfig (max_tokens,
+// temperature, top_p, stop_sequences) and toolConfig (tools with
+// input_schema, tool_choice auto, any or tool). A cachePoint becomes
+// cache_control on the block (or tool) before it: both mean "cache the
+// prompt up to here". Converse always carries maxTokens by the time it
+// reaches a provider; should it not, 4096 is sent, as Anthropic requires
+// max_tokens.
+//
+// additionalModelRequestFields are the model's native parameters and are
+// merged into the body as given (top_k, thinking, metadata, ...), winning
+// over a Converse-derived value of the same key; tools listed there are
+// appended to the Converse tools (server tools such as computer use are
+// enabled this way on Bedrock too); anthropic_beta becomes the
+// anthropic-beta header and Bedrock's anthropic_version is dropped. The
+// members that carry the conversation (model, messages, system, stream)
+// cannot be set there.
+//
+// Content the Messages API cannot carry faithfully is refused with a
+// ValidationException naming the block rather than silently dropped or
+// altered: video and audio, S3 sources, Office documents, citations,
+// search results, Bedrock system tools and outputConfig. guardContent is
+// sent as the plain text it is; Anthropic has no guardrails.
+//
+// # Responses
+//
+// Text, tool_use, thinking and redacted_thinking blocks map back to
+// Converse; server tool blocks (web search results, ...) have no Converse
+// form and are left out. Stop reasons keep their names, except refusal,
+// which is content_filtered, and pause_turn and unknown ones, which end the
+// turn. Usage is Bedrock's: inputTokens is the uncached input
+// (Anthropic's input_tokens), cache reads and writes are reported
+// separately, and totalTokens adds all of them to the output.
+//
+// # Streaming
+//
+// ConverseStream reads the server-sent events incrementally and emits
+// Converse events in Bedrock's order: messageStart (with the input tokens of
+// message_start), a contentBlockStart for tool use only, deltas (text, tool
+// input JSON pieces, reasoning text and signature), contentBlockStop,
+// messageStop, and a final metadata event with the true usage (input from
+// message_start, output from the last message_delta). It waits for the
+// first event before returning, so an upstream that accepts a request and
+// immediately reports overloaded_error still fails where the gateway can
+// retry. An error event later in the stream ends it with
+// ModelStreamErrorException carrying the status Anthropic documents for the
+// error type (529 for overloaded_error, 500 for api_error). Cancelling the
+// call's context aborts the upstream request.
+//
+// # Errors
+//
+// Error responses are parsed ({"type":"error","error":{"type","message"}})
+// and mapped with provider.UpstreamError; failures to reach Anthropic with
+// provider.TransportError. Anthropic's request-id and error type go into the
+// error's Cause for the server log. The API key never appears in errors.
+// Anthropic has no embeddings API, so Embed is a ValidationException.
+package anthropic
