@@ -99,7 +99,7 @@ func failureModels() []config.Model {
 
 // startServer runs a server on the embedded defaults (with simulated
 // latency removed, so the suite is fast) on a random loopback port.
-func startServer(t *testing.T, mutate func(*config.Config)) (*server.Server, *recorder) {
+func startServer(t testing.TB, mutate func(*config.Config)) (*server.Server, *recorder) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
@@ -142,7 +142,7 @@ func startServer(t *testing.T, mutate func(*config.Config)) (*server.Server, *re
 
 // runServer starts a server with the observers; stop shuts it down as
 // SIGTERM would and returns Run's result.
-func runServer(t *testing.T, cfg *config.Config, observers ...invocation.Observer) (srv *server.Server, stop func() error) {
+func runServer(t testing.TB, cfg *config.Config, observers ...invocation.Observer) (srv *server.Server, stop func() error) {
 	t.Helper()
 	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observers: observers})
 	if err != nil {
@@ -154,7 +154,7 @@ func runServer(t *testing.T, cfg *config.Config, observers ...invocation.Observe
 	return srv, func() error { cancel(); return <-done }
 }
 
-func waitHealthy(t *testing.T, base string, hc *http.Client) {
+func waitHealthy(t testing.TB, base string, hc *http.Client) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
