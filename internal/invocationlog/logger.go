@@ -127,6 +127,8 @@ type Logger struct {
 	m     *metrics
 	cur   atomic.Pointer[Generation]
 	bufs  sync.Pool
+	// recent holds the last records taken, for the dashboard.
+	recent recent
 
 	objects       objectstore.Store
 	cwOnce        sync.Once
@@ -305,6 +307,7 @@ func (l *Logger) Observe(inv *invocation.Invocation) {
 	}
 	if err == nil {
 		l.m.spooled.Inc()
+		l.recent.add(inv, g)
 		return
 	}
 	reason := "error"

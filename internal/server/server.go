@@ -118,6 +118,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("GET /api/invocations", s.guarded(s.listInvocations))
+	mux.Handle("GET /api/invocations/{id}", s.guarded(s.getInvocation))
 	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Logger: log}))
 	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Region: cfg.Region, Logger: log, Logging: s.logging}))
 	s.http = &http.Server{
