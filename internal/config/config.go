@@ -17,6 +17,7 @@ import (
 
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/family"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
@@ -48,6 +49,14 @@ type Config struct {
 	// logging is on, and where to, is set through Bedrock's
 	// PutModelInvocationLoggingConfiguration API, as on AWS.
 	InvocationLogging invocationlog.Settings `yaml:"invocationLogging"`
+
+	// Metrics configures the metric history behind the dashboard and the
+	// Prometheus-compatible query API.
+	Metrics Metrics `yaml:"metrics"`
+
+	// Prices override or extend the price list shipped with the binary
+	// (see package cost for the shape).
+	Prices cost.Prices `yaml:"prices"`
 
 	// Providers are the model backends models can be routed to.
 	Providers []Provider `yaml:"providers"`
@@ -85,6 +94,17 @@ type Limits struct {
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight calls and
 	// observers.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+}
+
+// Metrics configures the metric history.
+type Metrics struct {
+	// HistoryInterval is the resolution of the history: the metrics are
+	// sampled this often (default 1m).
+	HistoryInterval time.Duration `yaml:"historyInterval"`
+	// HistoryRetention is how long samples are kept (default 15 days,
+	// 360h). The history lives under <dataDir>/history and survives
+	// restarts.
+	HistoryRetention time.Duration `yaml:"historyRetention"`
 }
 
 // Auth lists the principals allowed to call modelwatch.
@@ -365,6 +385,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxRequestBytes <= 0 {
 		bad("limits.maxRequestBytes: must be positive")
+	}
+	if c.Metrics.HistoryInterval < time.Second || c.Metrics.HistoryInterval > time.Hour {
+		bad("metrics.historyInterval: %v must be between 1s and 1h", c.Metrics.HistoryInterval)
+	}
+	if c.Metrics.HistoryRetention < time.Hour {
+		bad("metrics.historyRetention: %v must be at least 1h", c.Metrics.HistoryRetention)
+	}
+	if err := c.Prices.Validate(); err != nil {
+		bad("prices: %v", err)
 	}
 	if err := c.InvocationLogging.Validate(); err != nil {
 		bad("%v", err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelwatch/modelwatch/internal/cost"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -166,4 +168,21 @@ func FuzzApply(f *testing.F) {
 		}
 		_ = c.Validate() // must not panic on whatever was accepted
 	})
+}
+
+func TestDefaultCatalogIsPriced(t *testing.T) {
+	p, err := cost.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Default().Models {
+		e, ok := p.Lookup(m.ID)
+		if !ok {
+			t.Errorf("default catalog model %s has no price", m.ID)
+			continue
+		}
+		if e.Input == nil || e.Source == "" || e.Date == "" {
+			t.Errorf("%s: incomplete entry %+v", m.ID, e)
+		}
+	}
 }

@@ -226,9 +226,12 @@ func metric(t *testing.T, srv *server.Server, name string, want map[string]strin
 					continue next
 				}
 			}
-			if h := m.GetHistogram(); h != nil {
-				sum += float64(h.GetSampleCount())
-			} else {
+			switch {
+			case m.GetHistogram() != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				sum += m.GetGauge().GetValue()
+			default:
 				sum += m.GetCounter().GetValue()
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/bedrockapi"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/config"
+	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
@@ -58,6 +59,7 @@ type Server struct {
 	ln        net.Listener
 	lock      *os.File
 	logging   *invocationlog.Logger
+	prices    *cost.PriceList
 	registry  *prometheus.Registry
 	ready     atomic.Bool
 }
@@ -103,8 +105,17 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.unlock()
 		return nil, err
 	}
+	s.prices, err = cost.Load(cfg.Prices)
+	if err != nil {
+		s.closeEarly()
+		return nil, err
+	}
 	legacy := func(id string) bool { m, ok := cat.Lookup(id); return ok && m.Legacy }
-	s.observers = append([]invocation.Observer{s.logging, metrics.New(s.registry, legacy)}, opts.Observers...)
+	modelIDs := make([]string, 0, len(cat.Models()))
+	for _, m := range cat.Models() {
+		modelIDs = append(modelIDs, m.ID)
+	}
+	s.observers = append([]invocation.Observer{s.logging, metrics.New(s.registry, legacy), cost.NewRecorder(s.registry, s.prices, modelIDs)}, opts.Observers...)
 	retry := map[string]gateway.RetryPolicy{}
 	for _, p := range cfg.Providers {
 		retry[p.Name] = gateway.RetryPolicy{Retries: p.RetryCount(), BackoffMin: p.BackoffMin, BackoffMax: p.BackoffMax}
