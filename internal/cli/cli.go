@@ -31,6 +31,8 @@ Usage:
   modelwatch config validate [flags]  check a configuration and print a summary
   modelwatch logs query [flags]       print logged invocations (filters: see modelwatch logs query -h)
   modelwatch logs tail [flags]        follow invocations as they are logged
+  modelwatch dashboard export --format cloudwatch|grafana
+                                      print the dashboard for CloudWatch or Grafana
   modelwatch version                  print the version
 
 Every flag is also read from the environment as MODELWATCH_<FLAG> (for
@@ -57,6 +59,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		err = validate(args[2:], stdout, stderr, env)
 	case "logs":
 		return logsMain(ctx, args[1:], stdout, stderr, env)
+	case "dashboard":
+		return dashboardMain(args[1:], stdout, stderr, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

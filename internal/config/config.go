@@ -18,6 +18,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/cost"
+	"github.com/modelwatch/modelwatch/internal/dashboard"
 	"github.com/modelwatch/modelwatch/internal/family"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
@@ -53,6 +54,10 @@ type Config struct {
 	// Metrics configures the metric history behind the dashboard and the
 	// Prometheus-compatible query API.
 	Metrics Metrics `yaml:"metrics"`
+
+	// Dashboard is the dashboard as code: which models get a view, extra
+	// widgets, title and period (see package dashboard).
+	Dashboard dashboard.Spec `yaml:"dashboard"`
 
 	// Prices override or extend the price list shipped with the binary
 	// (see package cost for the shape).
@@ -489,6 +494,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if _, err := catalog.New(c.Region, c.AccountID, c.CatalogModels()); err != nil {
+		bad("%v", err)
+	} else if _, err := dashboard.Build(c.Dashboard, dashboard.Models(c.CatalogModels(), nil)); err != nil {
 		bad("%v", err)
 	}
 	return errors.Join(errs...)

@@ -11,6 +11,12 @@ type Dashboard struct {
 	// Sections are drawn top to bottom: the all-models section first, then
 	// one per monitored model, then cost.
 	Sections []Section `json:"sections"`
+	// ModelTemplate is the per-model section with its queries selecting
+	// model_id="$model_id" rather than one model, and with the widgets of
+	// every kind of model (cost from modelwatch_cost_dollars_total, output
+	// images). The Grafana export repeats it once per value of its model_id
+	// variable. Added for the exports; the web UI may ignore it.
+	ModelTemplate *Section `json:"modelTemplate,omitempty"`
 }
 
 // Section is a titled group of widgets on a 24-column grid.
@@ -53,6 +59,13 @@ type Widget struct {
 	Unit   string `json:"unit,omitempty"`
 	// Series are the values drawn.
 	Series []Series `json:"series,omitempty"`
+	// GroupBy is the label a table's rows are keyed by (default model_id;
+	// principal for the cost per principal). Added with the cost tables.
+	GroupBy string `json:"groupBy,omitempty"`
+	// LeftAxisLabel and RightAxisLabel name a graph's axes (as the
+	// construct's "Token Cost (USD)" graph does); empty: no label.
+	LeftAxisLabel  string `json:"leftAxisLabel,omitempty"`
+	RightAxisLabel string `json:"rightAxisLabel,omitempty"`
 }
 
 // Series is one value or line of a widget, expressed for each backend.
@@ -61,7 +74,9 @@ type Series struct {
 	// PromQL is the query the web UI and Grafana run. It may use $range
 	// (the period as a PromQL duration, e.g. 5m) and, for Grafana,
 	// $model_id is substituted by the export. For a table, the query's
-	// result is grouped by model_id.
+	// result is grouped by model_id. Cost widgets use $today and $month
+	// (the time since the start of the day / month, as a PromQL duration;
+	// see ExpandQuery), and a cost of NaN means the model is unpriced.
 	PromQL string `json:"promql"`
 	// Metric and Stat name the AWS/Bedrock CloudWatch metric and statistic
 	// (Sum, Average, Minimum, Maximum, p90, ...) for the CloudWatch export;
@@ -74,4 +89,13 @@ type Series struct {
 	ID         string `json:"id,omitempty"`
 	// Axis is "left" (default) or "right".
 	Axis string `json:"axis,omitempty"`
+	// Hidden marks an input of another series' Expression (the token
+	// counts under the construct's cost graph): the CloudWatch export
+	// includes it with visible:false, the web UI and Grafana do not draw
+	// it. Its PromQL is still valid, so a client that ignores Hidden draws
+	// something sensible. Added to reproduce the construct's cost graph.
+	Hidden bool `json:"hidden,omitempty"`
+	// Unit overrides the widget's Unit for this series (a table's columns
+	// have different units). Added for the tables.
+	Unit string `json:"unit,omitempty"`
 }

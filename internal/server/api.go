@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 )
 
@@ -93,4 +94,21 @@ func (s *Server) getInvocation(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(rec)
+}
+
+// getDashboard is GET /api/dashboard: the dashboard as code the web UI
+// draws (the same one `modelwatch dashboard export` renders).
+func (s *Server) getDashboard(w http.ResponseWriter, _ *http.Request) {
+	writeAPIJSON(w, http.StatusOK, s.dashboard)
+}
+
+// priceTable is GET /api/prices: the price list in force.
+type priceTable struct {
+	Version  string       `json:"version"`
+	Currency string       `json:"currency"`
+	Prices   []cost.Entry `json:"prices"`
+}
+
+func (s *Server) getPrices(w http.ResponseWriter, _ *http.Request) {
+	writeAPIJSON(w, http.StatusOK, priceTable{Version: s.prices.Version(), Currency: "USD", Prices: s.prices.Entries()})
 }

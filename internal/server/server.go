@@ -23,7 +23,9 @@ import (
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/cost"
+	"github.com/modelwatch/modelwatch/internal/dashboard"
 	"github.com/modelwatch/modelwatch/internal/gateway"
+	"github.com/modelwatch/modelwatch/internal/history"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/metrics"
@@ -59,7 +61,9 @@ type Server struct {
 	ln        net.Listener
 	lock      *os.File
 	logging   *invocationlog.Logger
+	history   *history.Store
 	prices    *cost.PriceList
+	dashboard *dashboard.Dashboard
 	registry  *prometheus.Registry
 	ready     atomic.Bool
 }
@@ -105,7 +109,20 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.unlock()
 		return nil, err
 	}
+	s.history, err = history.Open(history.Options{
+		Dir: filepath.Join(cfg.DataDir, "history"), Gatherer: s.registry, Registerer: s.registry,
+		Interval: cfg.Metrics.HistoryInterval, Retention: cfg.Metrics.HistoryRetention, Logger: log.With("component", "history"),
+	})
+	if err != nil {
+		s.closeEarly()
+		return nil, err
+	}
 	s.prices, err = cost.Load(cfg.Prices)
+	if err != nil {
+		s.closeEarly()
+		return nil, err
+	}
+	s.dashboard, err = dashboard.ForConfig(cfg.Dashboard, cat.Models(), s.prices)
 	if err != nil {
 		s.closeEarly()
 		return nil, err
@@ -129,6 +146,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("/api/v1/", s.history.Handler(s.authenticate))
+	mux.Handle("GET /api/dashboard", s.guarded(s.getDashboard))
+	mux.Handle("GET /api/prices", s.guarded(s.getPrices))
 	mux.Handle("GET /api/invocations", s.guarded(s.listInvocations))
 	mux.Handle("GET /api/invocations/{id}", s.guarded(s.getInvocation))
 	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Logger: log}))
@@ -231,6 +251,9 @@ func (s *Server) Logging() *invocationlog.Logger { return s.logging }
 // Registry returns the Prometheus registry served on /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
+// History returns the metric history store.
+func (s *Server) History() *history.Store { return s.history }
+
 // Gateway returns the gateway core.
 func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
@@ -241,6 +264,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.unlock()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	s.history.Start()
 	s.ready.Store(true)
 	s.log.Info("modelwatch serving", "url", s.URL(), "region", s.cfg.Region, "models", len(s.cfg.Models),
 		"auth", map[bool]string{true: "anonymous (loopback)", false: "required"}[s.gw.Auth().Anonymous()], "data_dir", s.cfg.DataDir)
@@ -265,6 +289,10 @@ func (s *Server) Run(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	// The history's final sample includes the last calls' metrics.
+	if err := s.history.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("history: %w", err))
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
@@ -308,6 +336,9 @@ func (s *Server) closeEarly() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = s.logging.Shutdown(ctx)
+	if s.history != nil {
+		_ = s.history.Close()
+	}
 	s.unlock()
 }
 

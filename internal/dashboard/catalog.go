@@ -1,0 +1,33 @@
+package dashboard
+
+import (
+	"slices"
+
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/cost"
+)
+
+// Models describes catalog models for Build, with their list prices: a
+// model is priced when the price list has its input price.
+func Models(models []*catalog.Model, prices *cost.PriceList) []ModelInfo {
+	out := make([]ModelInfo, 0, len(models))
+	for _, m := range models {
+		mi := ModelInfo{ID: m.ID, Name: m.Name, ImageOutput: slices.Contains(m.OutputModalities, "IMAGE")}
+		if prices != nil {
+			if e, ok := prices.Lookup(m.ID); ok && e.Input != nil {
+				mi.Priced, mi.InputPrice = true, *e.Input
+				if e.Output != nil {
+					mi.OutputPrice = *e.Output
+				}
+			}
+		}
+		out = append(out, mi)
+	}
+	return out
+}
+
+// ForConfig builds the dashboard of a configuration's catalog with its
+// spec and price list.
+func ForConfig(spec Spec, models []*catalog.Model, prices *cost.PriceList) (*Dashboard, error) {
+	return Build(spec, Models(models, prices))
+}
