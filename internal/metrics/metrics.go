@@ -29,7 +29,27 @@ type Recorder struct {
 	legacyCalls  *prometheus.CounterVec
 	attempts     *prometheus.CounterVec
 	fallbacks    *prometheus.CounterVec
+
+	// OpenTelemetry GenAI semantic-convention instruments, in Prometheus's
+	// translation of their names (dots become underscores, units a suffix).
+	genaiTokens   *prometheus.HistogramVec
+	genaiDuration *prometheus.HistogramVec
+	genaiTTFT     *prometheus.HistogramVec
+	genaiTPOT     *prometheus.HistogramVec
 }
+
+// OpenTelemetry GenAI attribute names, as Prometheus labels.
+const (
+	labelGenAIOp       = "gen_ai_operation_name"
+	labelGenAIProvider = "gen_ai_provider_name"
+	labelGenAIModel    = "gen_ai_request_model"
+	labelGenAITokType  = "gen_ai_token_type"
+	labelErrorType     = "error_type"
+)
+
+// tokenBuckets are the OpenTelemetry GenAI semantic conventions' advised
+// boundaries for gen_ai.client.token.usage.
+var tokenBuckets = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
 
 // Label names.
 const (
@@ -77,7 +97,39 @@ func New(reg prometheus.Registerer, legacy Legacy) *Recorder {
 			"Calls made to upstream providers, retries and fallbacks included, by the catalog model tried, its provider and the result (success or the exception name).",
 			labelModel, labelProvider, labelResult),
 		fallbacks: counter("modelwatch_fallbacks_total", "Calls answered by a fallback model rather than the model requested.", labelModel, labelServed),
+		genaiTokens: genai(reg, "gen_ai_client_token_usage", "OpenTelemetry gen_ai.client.token.usage: tokens per call by gen_ai.token.type (input, output).",
+			tokenBuckets, labelGenAIOp, labelGenAIProvider, labelGenAIModel, labelGenAITokType),
+		genaiDuration: genai(reg, "gen_ai_server_request_duration_seconds", "OpenTelemetry gen_ai.server.request.duration.",
+			latencyBuckets, labelGenAIOp, labelGenAIProvider, labelGenAIModel, labelErrorType),
+		genaiTTFT: genai(reg, "gen_ai_server_time_to_first_token_seconds", "OpenTelemetry gen_ai.server.time_to_first_token (streamed calls).",
+			latencyBuckets, labelGenAIOp, labelGenAIProvider, labelGenAIModel),
+		genaiTPOT: genai(reg, "gen_ai_server_time_per_output_token_seconds", "OpenTelemetry gen_ai.server.time_per_output_token: generation time after the first token, per output token after the first (streamed calls).",
+			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}, labelGenAIOp, labelGenAIProvider, labelGenAIModel),
 	}
+}
+
+func genai(reg prometheus.Registerer, name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	reg.MustRegister(h)
+	return h
+}
+
+// genaiOperation is gen_ai.operation.name for an operation.
+func genaiOperation(op invocation.Operation) string {
+	if op == invocation.Embeddings {
+		return "embeddings"
+	}
+	return "chat"
+}
+
+// genaiProvider is gen_ai.provider.name: the configured provider that
+// answered (name it openai, anthropic or aws.bedrock in the configuration
+// to match the conventions' well-known values).
+func genaiProvider(inv *invocation.Invocation) string {
+	if inv.Provider == "" {
+		return "unknown"
+	}
+	return inv.Provider
 }
 
 // Observe implements invocation.Observer.
@@ -125,5 +177,26 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 	add(r.outputImages, u.OutputImages)
 	if inv.Streamed && !inv.FirstByte.IsZero() {
 		r.ttft.WithLabelValues(model, op).Observe(inv.TimeToFirstByte().Seconds())
+	}
+	r.observeGenAI(inv, model)
+}
+
+// observeGenAI records the OpenTelemetry GenAI instruments.
+func (r *Recorder) observeGenAI(inv *invocation.Invocation, model string) {
+	gop, prov := genaiOperation(inv.Operation), genaiProvider(inv)
+	r.genaiDuration.WithLabelValues(gop, prov, model, inv.ErrorCode).Observe(inv.Latency().Seconds())
+	if inv.ErrorCode != "" {
+		return
+	}
+	u := inv.Usage
+	r.genaiTokens.WithLabelValues(gop, prov, model, "input").Observe(float64(u.InputTokens))
+	if gop == "chat" {
+		r.genaiTokens.WithLabelValues(gop, prov, model, "output").Observe(float64(u.OutputTokens))
+	}
+	if inv.Streamed && !inv.FirstByte.IsZero() {
+		r.genaiTTFT.WithLabelValues(gop, prov, model).Observe(inv.TimeToFirstByte().Seconds())
+		if u.OutputTokens > 1 {
+			r.genaiTPOT.WithLabelValues(gop, prov, model).Observe(inv.End.Sub(inv.FirstByte).Seconds() / float64(u.OutputTokens-1))
+		}
 	}
 }

@@ -100,6 +100,12 @@ func failureModels() []config.Model {
 // startServer runs a server on the embedded defaults (with simulated
 // latency removed, so the suite is fast) on a random loopback port.
 func startServer(t testing.TB, mutate func(*config.Config)) (*server.Server, *recorder) {
+	return startServerWith(t, mutate, server.Options{})
+}
+
+// startServerWith is startServer with server options (the recorder is
+// added to opts.Observers).
+func startServerWith(t testing.TB, mutate func(*config.Config), opts server.Options) (*server.Server, *recorder) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
@@ -120,7 +126,8 @@ func startServer(t testing.TB, mutate func(*config.Config)) (*server.Server, *re
 		mutate(cfg)
 	}
 	rec := &recorder{}
-	srv, stop := runServer(t, cfg, rec)
+	opts.Observers = append(opts.Observers, rec)
+	srv, stop := runServerWith(t, cfg, opts)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("Run: %v", err)
@@ -144,7 +151,14 @@ func startServer(t testing.TB, mutate func(*config.Config)) (*server.Server, *re
 // SIGTERM would and returns Run's result.
 func runServer(t testing.TB, cfg *config.Config, observers ...invocation.Observer) (srv *server.Server, stop func() error) {
 	t.Helper()
-	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observers: observers})
+	return runServerWith(t, cfg, server.Options{Observers: observers})
+}
+
+// runServerWith is runServer with server options.
+func runServerWith(t testing.TB, cfg *config.Config, opts server.Options) (srv *server.Server, stop func() error) {
+	t.Helper()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,3 +106,25 @@ func TestStreamMetricsMatchFinalUsage(t *testing.T) {
 		t.Errorf("invocations %v, want 1", n)
 	}
 }
+
+// TestOpenTelemetryNames checks the GenAI semantic-convention instruments
+// next to Bedrock's names for the same streamed call.
+func TestOpenTelemetryNames(t *testing.T) {
+	srv, _ := startServer(t, nil)
+	client := runtimeClient(srv.URL(), "AKIDEXAMPLE", "secret")
+	s := converseStream(t, client, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(haiku),
+		Messages: []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{text("OpenTelemetry, please.")}}}})
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	l := map[string]string{"gen_ai_operation_name": "chat", "gen_ai_provider_name": "simulator", "gen_ai_request_model": haiku}
+	for _, name := range []string{"gen_ai_server_request_duration_seconds", "gen_ai_server_time_to_first_token_seconds"} {
+		if n := metric(t, srv, name, l); n != 1 {
+			t.Errorf("%s observed %v times, want 1", name, n)
+		}
+	}
+	in := map[string]string{"gen_ai_request_model": haiku, "gen_ai_token_type": "input"}
+	if n := metric(t, srv, "gen_ai_client_token_usage", in); n != 1 {
+		t.Errorf("gen_ai_client_token_usage{input} observed %v times, want 1", n)
+	}
+}

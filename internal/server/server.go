@@ -35,6 +35,7 @@ import (
 	bedrockprovider "github.com/modelwatch/modelwatch/internal/provider/bedrock"
 	openaiprovider "github.com/modelwatch/modelwatch/internal/provider/openai"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+	"github.com/modelwatch/modelwatch/internal/webui"
 )
 
 // Flusher is implemented by observers that buffer: Shutdown is called after
@@ -49,6 +50,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Observers receive every Invocation, after the built-in ones.
 	Observers []invocation.Observer
+	// HistoryClock stamps the metric history's samples; nil means
+	// time.Now. Tests use it to lay known traffic out over time.
+	HistoryClock func() time.Time
 }
 
 // Server is a configured modelwatch server.
@@ -112,6 +116,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.history, err = history.Open(history.Options{
 		Dir: filepath.Join(cfg.DataDir, "history"), Gatherer: s.registry, Registerer: s.registry,
 		Interval: cfg.Metrics.HistoryInterval, Retention: cfg.Metrics.HistoryRetention, Logger: log.With("component", "history"),
+		Now: opts.HistoryClock,
 	})
 	if err != nil {
 		s.closeEarly()
@@ -146,6 +151,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	ui := webui.Handler(webui.Options{Title: "modelwatch", HistoryInterval: cfg.Metrics.HistoryInterval})
+	mux.Handle("GET /{$}", ui)
+	mux.Handle("GET /ui/", ui)
 	mux.Handle("/api/v1/", s.history.Handler(s.authenticate))
 	mux.Handle("GET /api/dashboard", s.guarded(s.getDashboard))
 	mux.Handle("GET /api/prices", s.guarded(s.getPrices))

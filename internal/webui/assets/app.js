@@ -1,0 +1,908 @@
+// modelwatch dashboard: a hash-routed single page over three data APIs on the
+// same server — /api/dashboard (the dashboard model), the Prometheus HTTP API
+// (/api/v1/query, /api/v1/query_range) and /api/invocations. No framework:
+// pages are built with the small el() helper; charts are uPlot.
+//
+// Routes: #/ (first section: all models), #/model/<sectionId>, #/cost,
+// #/invocations, #/invocations/<requestId>.
+import {
+  RANGES, REFRESHES, pickStep, rateWindow, expandQuery, humanDuration, isCumulative,
+  formatParts, formatValue, formatTicks, formatInteger, unitLabel, markdown,
+  seriesLabel, seriesUnit, relativeTime, escapeHTML,
+} from './format.js';
+
+const body = document.body;
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const resolution = Number(body.dataset.resolution) || 60;
+const KEY_NAME = 'modelwatch.apiKey';
+const COLORS = ['#2f5bd3', '#e8590c', '#0f9d76', '#9c36b5', '#d6336c', '#1098ad', '#74b816', '#f59f00', '#495057'];
+
+const state = {
+  dashboard: null,
+  dashboardError: null,
+  range: localStorage.getItem('modelwatch.range') || '6h',
+  refresh: localStorage.getItem('modelwatch.refresh') || 'off',
+  timer: 0,
+  page: null,        // {refresh(): Promise, destroy()}
+  generation: 0,     // bumped per render; stale async work checks it
+};
+
+// ---------------------------------------------------------------- DOM helper
+
+/** el builds an element: el('div', {class: 'x', onclick: f}, child, 'text', ...). */
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'html') e.innerHTML = v;
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------- API access
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function apiKey() {
+  return sessionStorage.getItem(KEY_NAME) || localStorage.getItem(KEY_NAME) || '';
+}
+
+/** api GETs a JSON API of the server, with the API key if one is set. */
+async function api(path, params) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(params || {})) url.searchParams.set(k, v);
+  const headers = { Accept: 'application/json' };
+  const key = apiKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  let res;
+  try {
+    res = await fetch(url, { headers, cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, `modelwatch is not reachable (${e.message})`);
+  }
+  let data = null;
+  const text = await res.text();
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    if (res.ok) throw new ApiError(res.status, `${path} did not return JSON`);
+  }
+  if (!res.ok || (data && data.status === 'error')) {
+    const msg = (data && (data.error || data.message)) || text.trim() || res.statusText;
+    throw new ApiError(res.status, `${msg}`);
+  }
+  return data;
+}
+
+/** query runs an instant PromQL query; it returns [{metric, value}] (scalars become one element). */
+async function query(promql, time) {
+  const data = await api('/api/v1/query', { query: promql, time: String(time) });
+  const d = (data && data.data) || {};
+  if (d.resultType === 'scalar') return [{ metric: {}, value: Number(d.result[1]) }];
+  if (d.resultType !== 'vector') throw new ApiError(200, `expected an instant vector, got ${d.resultType || 'nothing'}`);
+  return (d.result || []).map((r) => ({ metric: r.metric || {}, value: Number(r.value[1]) }));
+}
+
+/** queryRange runs a range query; it returns [{metric, values: [[t, v]...]}]. */
+async function queryRange(promql, start, end, step) {
+  const data = await api('/api/v1/query_range', {
+    query: promql, start: String(start), end: String(end), step: String(step),
+  });
+  const d = (data && data.data) || {};
+  if (d.resultType !== 'matrix') throw new ApiError(200, `expected a range vector, got ${d.resultType || 'nothing'}`);
+  return (d.result || []).map((r) => ({
+    metric: r.metric || {},
+    values: (r.values || []).map(([t, v]) => [Number(t), Number(v)]),
+  }));
+}
+
+// ---------------------------------------------------------------- time range
+
+function currentRange() {
+  return RANGES.find((r) => r.id === state.range) || RANGES[1];
+}
+
+/**
+ * timeContext fixes the time window of one refresh, so all widgets agree.
+ * The window ends at the last whole history interval (never in the future,
+ * where a range query would repeat stale samples); every range is a
+ * multiple of its step, so the points fall on the step's grid.
+ */
+function timeContext() {
+  const r = currentRange();
+  const step = pickStep(r.seconds, resolution);
+  const now = Math.floor(Date.now() / 1000);
+  const end = Math.floor(now / resolution) * resolution;
+  return { range: r, step, window: rateWindow(step, resolution), now, start: end - r.seconds, end };
+}
+
+// ---------------------------------------------------------------- errors
+
+/** errorBox renders an API error inline; a 401 offers to enter the API key. */
+function errorBox(err, what) {
+  if (err && err.status === 401) {
+    return el('div', { class: 'widget-error', role: 'alert' },
+      el('strong', {}, 'API key required'),
+      el('span', {}, 'The data APIs need an API key.'),
+      el('button', { type: 'button', class: 'button link-button', onclick: openKeyDialog }, 'Enter API key'));
+  }
+  return el('div', { class: 'widget-error', role: 'alert' },
+    el('strong', {}, what || 'Query failed'),
+    el('code', {}, err && err.message ? err.message : String(err)));
+}
+
+function emptyBox(title, detail) {
+  return el('div', { class: 'empty' }, el('strong', {}, title), detail ? el('span', {}, detail) : null);
+}
+
+// ---------------------------------------------------------------- widgets
+
+/**
+ * buildWidget builds one tile of a section. Each kind has a load(ctx) that
+ * queries and replaces the tile's body in one step, so a refresh never
+ * shows a blank tile.
+ */
+function buildWidget(w, section) {
+  const kind = w.kind;
+  const tile = el('section', {
+    class: 'widget', dataset: { kind, title: w.title || '' },
+    'aria-label': w.title || kind,
+  });
+  tile.style.gridColumn = `span ${Math.min(24, Math.max(1, w.width || 6))}`;
+  tile.style.gridRow = `span ${Math.max(1, w.height || (kind === 'graph' ? 6 : 3))}`;
+  const bodyEl = el('div', { class: 'widget-body' });
+  const unitEl = el('span', { class: 'widget-unit' });
+  if (kind !== 'text') {
+    tile.append(el('header', {}, el('h2', { class: 'widget-title', title: w.title }, w.title || ''), unitEl));
+  } else if ((w.height || 2) > 2) {
+    // A tall text widget is a note (the "unpriced" cost panel), not a heading.
+    tile.classList.add('note');
+  }
+  tile.append(bodyEl);
+  const widget = {
+    tile, body: bodyEl, unitEl, chart: null,
+    destroy() { if (this.chart) this.chart.destroy(); },
+  };
+  switch (kind) {
+    case 'text':
+      bodyEl.innerHTML = markdown(w.text || w.title || '');
+      widget.load = async () => {};
+      break;
+    case 'value':
+      widget.load = (ctx) => loadValue(widget, w, ctx);
+      break;
+    case 'graph':
+      widget.load = (ctx) => loadGraph(widget, w, ctx);
+      break;
+    case 'table':
+      widget.load = (ctx) => loadTable(widget, w, ctx, section);
+      break;
+    default:
+      bodyEl.replaceChildren(emptyBox(`Unknown widget kind “${kind}”`, 'This version of the dashboard cannot draw it.'));
+      widget.load = async () => {};
+  }
+  return widget;
+}
+
+/** visible are the series a widget draws: Hidden ones only feed the CloudWatch export's metric math. */
+function visible(w) {
+  return (w.series || []).filter((s) => !s.hidden);
+}
+
+/** unitWords is the unit shown in a tile's header. */
+function unitWords(unit) {
+  switch (unit) {
+    case 'seconds': return 'latency';
+    case 'usd': return 'USD';
+    case 'percent': return '%';
+    case 'tokens': return 'tokens';
+    default: return '';
+  }
+}
+
+/** noData says there is nothing in the window, naming it. */
+function noDataText(ctx) {
+  return `No data yet in the ${ctx.range.label.toLowerCase()}`;
+}
+
+/**
+ * queryAll runs the instant queries of a widget's series over the selected
+ * range; a failure is shown in the widget and rethrown.
+ */
+async function queryAll(widget, series, ctx) {
+  try {
+    return await Promise.all(series.map((s) => query(expandQuery(s.promql, ctx.range.seconds, ctx.now), ctx.now)));
+  } catch (e) {
+    widget.body.replaceChildren(errorBox(e));
+    throw e;
+  }
+}
+
+async function loadValue(widget, w, ctx) {
+  const series = visible(w);
+  if (!series.length) {
+    widget.body.replaceChildren(emptyBox('No query', 'This widget has no series.'));
+    return;
+  }
+  const results = await queryAll(widget, series, ctx);
+  // One item per result element; an empty result is "no data".
+  const items = [];
+  results.forEach((res, i) => {
+    const s = series[i];
+    const unit = seriesUnit(s, w.unit);
+    const base = series.length > 1 ? s.label : '';
+    if (!res.length) items.push({ label: base, value: null, unit });
+    for (const r of res) items.push({ label: res.length > 1 ? seriesLabel(s.label, r.metric) : base, value: r.value, unit });
+  });
+  const list = el('div', { class: `value-list${items.length > 2 ? ' many' : ''}` });
+  for (const it of items.slice(0, 6)) {
+    let number;
+    let note = it.label;
+    if (it.value === null || (Number.isNaN(it.value) && it.unit !== 'usd')) {
+      // No series, or 0/0 (an average without calls).
+      number = el('div', { class: 'value' }, el('span', { class: 'value-number nodata' }, '—'));
+      note = it.label ? `${it.label} · no data yet` : 'No data yet';
+    } else if (Number.isNaN(it.value)) {
+      // A cost of NaN means the model has no price: never show it as $0.
+      number = el('div', { class: 'value' }, el('span', { class: 'value-number' }, el('span', { class: 'badge unpriced big' }, 'unpriced')));
+    } else {
+      const p = formatParts(it.value, it.unit);
+      number = el('div', { class: 'value', title: String(it.value) },
+        el('span', { class: 'value-number' }, p.text),
+        p.suffix ? el('span', { class: 'value-suffix' }, p.suffix) : null);
+    }
+    list.append(el('div', { class: 'value-item' }, number, note ? el('div', { class: 'value-label' }, note) : null));
+  }
+  widget.body.replaceChildren(list);
+}
+
+async function loadGraph(widget, w, ctx) {
+  const series = visible(w);
+  const unit = w.unit || seriesUnit(series[0], '');
+  const perWindow = ['count', 'tokens', 'usd'].includes(unit) && series.every((s) => isCumulative(s.promql));
+  widget.unitEl.textContent = [unitWords(unit), perWindow ? `per ${humanDuration(ctx.window).replace(/^1 /, '')}` : '']
+    .filter(Boolean).join(' ');
+  let results;
+  try {
+    results = await Promise.all(series.map((s) =>
+      queryRange(expandQuery(s.promql, ctx.window, ctx.now), ctx.start, ctx.end, ctx.step)));
+  } catch (e) {
+    if (widget.chart) { widget.chart.destroy(); widget.chart = null; }
+    widget.body.replaceChildren(errorBox(e));
+    throw e;
+  }
+  // Align every series on the query's own grid of timestamps.
+  const xs = [];
+  for (let t = ctx.start; t <= ctx.end; t += ctx.step) xs.push(t);
+  const index = new Map(xs.map((t, i) => [t, i]));
+  const lines = [];
+  results.forEach((res, i) => {
+    const s = series[i];
+    for (const r of res) {
+      const ys = new Array(xs.length).fill(null);
+      let any = false;
+      for (const [t, v] of r.values) {
+        const j = index.get(t);
+        if (j !== undefined && Number.isFinite(v)) { ys[j] = v; any = true; }
+      }
+      if (any) {
+        lines.push({
+          label: res.length > 1 ? seriesLabel(s.label, r.metric) : (s.label || seriesLabel('', r.metric)),
+          right: s.axis === 'right', ys,
+        });
+      }
+    }
+  });
+  if (widget.chart) { widget.chart.destroy(); widget.chart = null; }
+  if (!lines.length) {
+    widget.body.replaceChildren(emptyBox('No data yet', `Nothing recorded in the ${ctx.range.label.toLowerCase()}.`));
+    return;
+  }
+  const holder = el('div', { class: 'chart', role: 'img', 'aria-label': `${w.title}: chart of ${lines.map((l) => l.label).join(', ')}` });
+  widget.body.replaceChildren(holder);
+  widget.chart = drawChart(holder, xs, lines, unit, {
+    left: w.leftAxisLabel || unitLabel(unit),
+    right: w.rightAxisLabel || unitLabel(unit),
+  });
+}
+
+const AXIS_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+// yRange starts the y axis at zero (counts and latencies are never
+// negative) and leaves headroom above the highest point.
+function yRange(u, min, max) {
+  return [Math.min(0, min), max > 0 ? max * 1.1 : 1];
+}
+
+/**
+ * drawChart draws lines with uPlot, sized to its holder. Axes have a fixed
+ * width so that the plot areas of charts in a column line up; cursors are
+ * synchronised across the page's charts.
+ */
+function drawChart(holder, xs, lines, unit, labels) {
+  const hasRight = lines.some((l) => l.right);
+  // The legend sits under the plot; the plot gets the height it leaves
+  // (estimated until the legend exists, then measured).
+  let legend = null;
+  const size = () => {
+    const lh = legend ? legend.offsetHeight : 22 * Math.ceil(lines.length / 3);
+    return {
+      width: Math.max(120, Math.floor(holder.clientWidth)),
+      height: Math.max(80, Math.floor(holder.clientHeight) - lh - 4),
+    };
+  };
+  const axisValues = (u, vals) => formatTicks(vals, unit);
+  const yAxis = (scale, label, side) => ({
+    scale, side, label, stroke: '#56627a', values: axisValues, size: 64, labelSize: 18, gap: 4,
+    labelFont: AXIS_FONT, font: AXIS_FONT, grid: side === 1 ? { show: false } : { stroke: '#edf0f5' }, ticks: { show: false },
+  });
+  const opts = {
+    ...size(),
+    cursor: { sync: { key: 'modelwatch' }, points: { size: 6 } },
+    legend: { live: true },
+    scales: { x: { time: true }, y: { range: yRange } },
+    series: [
+      // Away from the cursor the legend shows each line's latest value.
+      {
+        label: 'Time',
+        value: (u, v, si, idx) => (idx == null || v == null ? 'latest'
+          : new Date(v * 1000).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })),
+      },
+      ...lines.map((l, i) => ({
+        label: l.label,
+        scale: l.right ? 'y2' : 'y',
+        stroke: COLORS[i % COLORS.length],
+        fill: lines.length === 1 ? `${COLORS[0]}1a` : undefined,
+        width: 1.75,
+        dash: l.right ? [6, 3] : undefined,
+        points: { show: xs.length <= 60 },
+        value: (u, v, si, idx) => {
+          if (idx == null) v = l.ys.findLast((y) => y !== null);
+          return v == null ? '—' : formatValue(v, unit);
+        },
+      })),
+    ],
+    axes: [
+      { stroke: '#56627a', grid: { stroke: '#edf0f5' }, ticks: { stroke: '#dde2ea' }, size: 32, font: AXIS_FONT },
+      yAxis('y', labels.left, 3),
+      // An empty right axis keeps the plot as wide as its neighbours'.
+      hasRight ? yAxis('y2', labels.right, 1) : { side: 1, scale: 'y', size: 64, values: (u, vals) => vals.map(() => ''), grid: { show: false }, ticks: { show: false } },
+    ],
+  };
+  if (hasRight) opts.scales.y2 = { range: yRange };
+  const chart = new uPlot(opts, [xs, ...lines.map((l) => l.ys)], holder);
+  legend = chart.root.querySelector('.u-legend');
+  chart.setSize(size());
+  const ro = new ResizeObserver(() => chart.setSize(size()));
+  ro.observe(holder);
+  const destroy = chart.destroy.bind(chart);
+  chart.destroy = () => { ro.disconnect(); destroy(); };
+  return chart;
+}
+
+const GROUP_TITLES = { model_id: 'Model', principal: 'Principal', operation: 'Operation' };
+
+async function loadTable(widget, w, ctx, section) {
+  const series = visible(w);
+  const groupBy = w.groupBy || 'model_id';
+  const results = await queryAll(widget, series, ctx);
+  const rows = new Map();
+  results.forEach((res, i) => {
+    for (const r of res) {
+      const key = r.metric[groupBy] ?? seriesLabel('', r.metric);
+      if (!rows.has(key)) rows.set(key, new Array(series.length).fill(null));
+      rows.get(key)[i] = r.value;
+    }
+  });
+  if (!rows.size) {
+    widget.body.replaceChildren(emptyBox('No data yet', `${noDataText(ctx)}.`));
+    return;
+  }
+  const units = series.map((s) => seriesUnit(s, w.unit));
+  const columns = [
+    {
+      title: GROUP_TITLES[groupBy] || groupBy, numeric: false, sortValue: (row) => row.key,
+      cell: (row) => (groupBy === 'model_id' ? modelCell(row.key, section) : el('span', { class: 'mono key', title: row.key }, row.key)),
+    },
+    ...series.map((s, i) => ({
+      title: s.label || `Series ${i + 1}`, numeric: true,
+      cell: (row) => tableCell(row.values[i], units[i]),
+      // Unpriced and missing values sort last.
+      sortValue: (row) => (Number.isFinite(row.values[i]) ? row.values[i] : null),
+    })),
+  ];
+  const data = [...rows].map(([key, values]) => ({ key, values }));
+  const table = sortableTable(columns, data, series.length ? 1 : 0, 'descending', w.title);
+  widget.body.replaceChildren(el('div', { class: 'table-wrap' }, table));
+}
+
+/** tableCell formats one value; a NaN cost is an unpriced model. */
+function tableCell(v, unit) {
+  if (Number.isNaN(v) && unit === 'usd') {
+    return el('span', { class: 'badge unpriced', title: 'The price list has no price for this model' }, 'unpriced');
+  }
+  if (v === null || !Number.isFinite(v)) return el('span', { class: 'muted' }, '—');
+  return formatValue(v, unit);
+}
+
+/** modelCell links a model ID to its page when the dashboard has one. */
+function modelCell(modelId, section) {
+  const target = state.dashboard && state.dashboard.sections.find((s) => s.modelId === modelId);
+  if (target && (!section || target.id !== section.id)) {
+    return el('a', { href: `#/model/${encodeURIComponent(target.id)}`, class: 'mono key', title: modelId }, modelId);
+  }
+  return el('span', { class: 'mono key', title: modelId }, modelId);
+}
+
+/**
+ * sortableTable renders rows with clickable column headers; aria-sort tells
+ * screen readers the order. Missing values sort last either way.
+ */
+function sortableTable(columns, rows, sortCol, sortDir, caption) {
+  const table = el('table', { class: 'data' });
+  if (caption) table.append(el('caption', { class: 'visually-hidden' }, caption));
+  const tbody = el('tbody');
+  let col = sortCol;
+  let dir = sortDir;
+  const headRow = el('tr');
+  const ths = columns.map((c, i) => {
+    const th = el('th', { scope: 'col', class: c.numeric ? 'num' : null },
+      el('button', {
+        type: 'button',
+        onclick: () => {
+          if (col === i) dir = dir === 'descending' ? 'ascending' : 'descending';
+          else dir = c.numeric ? 'descending' : 'ascending';
+          col = i;
+          render();
+        },
+      }, c.title));
+    headRow.append(th);
+    return th;
+  });
+  table.append(el('thead', {}, headRow), tbody);
+  function render() {
+    ths.forEach((th, i) => (i === col ? th.setAttribute('aria-sort', dir) : th.removeAttribute('aria-sort')));
+    const key = columns[col].sortValue;
+    const sign = dir === 'ascending' ? 1 : -1;
+    const sorted = [...rows].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      const xm = x === null || x === undefined;
+      const ym = y === null || y === undefined;
+      if (xm || ym) return xm === ym ? 0 : (xm ? 1 : -1);
+      if (typeof x === 'string') return sign * x.localeCompare(y);
+      return sign * (x - y);
+    });
+    tbody.replaceChildren(...sorted.map((row) => el('tr', {},
+      ...columns.map((c) => el('td', { class: c.numeric ? 'num' : null }, c.cell(row))))));
+  }
+  render();
+  return table;
+}
+
+// ---------------------------------------------------------------- pages
+
+/** fill replaces an element's children, skipping empty ones. */
+function fill(parent, ...children) {
+  parent.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+function pageHead(title, sub) {
+  return el('div', { class: 'page-head' },
+    el('h1', {}, title),
+    sub ? el('div', { class: 'sub' }, sub) : null);
+}
+
+function rangeNote(ctx) {
+  return `${ctx.range.label} · points every ${humanDuration(ctx.step).replace(/^1 /, '')}`;
+}
+
+/** sectionPage draws the widgets of a dashboard section. */
+function sectionPage(section) {
+  let specs = section.widgets || [];
+  // The construct opens each view with a "# Title" text widget; it becomes
+  // the page's heading (and the text under it the lead) rather than a second
+  // heading under the page's.
+  let title = section.title || section.id;
+  let lead = '';
+  const first = specs[0];
+  const m = first && first.kind === 'text' && /^#\s+([^\n]+)\n?([\s\S]*)$/.exec((first.text || '').trim());
+  if (m) {
+    title = m[1].trim();
+    lead = m[2].trim();
+    specs = specs.slice(1);
+  }
+  const grid = el('div', { class: 'grid' });
+  const widgets = specs.map((w) => buildWidget(w, section));
+  grid.append(...widgets.map((w) => w.tile));
+  const sub = el('span', {});
+  fill(main,
+    pageHead(title, sub),
+    lead ? el('div', { class: 'lead', html: markdown(lead) }) : null,
+    widgets.length ? grid : emptyBox('This page has no widgets', ''));
+  return {
+    async refresh() {
+      const ctx = timeContext();
+      fill(sub,
+        section.modelId ? el('code', {}, section.modelId) : null,
+        section.modelId ? ' · ' : null,
+        rangeNote(ctx));
+      await Promise.allSettled(widgets.map((w) => w.load(ctx)));
+    },
+    destroy() { widgets.forEach((w) => w.destroy()); },
+  };
+}
+
+/**
+ * defaultCostSection is the cost view used when the dashboard has no "cost"
+ * section: the same widgets internal/dashboard builds — cost today and this
+ * month in total, per model and per principal — with a NaN cost (a model
+ * whose modelwatch_model_priced is 0) shown as "unpriced", never as $0.
+ */
+function defaultCostSection() {
+  const cost = 'modelwatch_cost_dollars_total';
+  const priced = 'max by (model_id) (modelwatch_model_priced)';
+  const perModel = (win) => `sum by (model_id) (increase(${cost}[${win}])) or (${priced} == 1) * 0 or (${priced} == 0) * NaN`;
+  const perPrincipal = (win) => `sum by (principal) (increase(${cost}[${win}]))`;
+  const total = (win) => `sum(increase(${cost}[${win}])) or vector(0)`;
+  const value = (title, win) => ({ kind: 'value', title, unit: 'usd', width: 6, height: 3, series: [{ label: title, promql: total(win) }] });
+  const table = (title, groupBy, promql) => ({
+    kind: 'table', title, width: 12, height: 8, groupBy, series: [{ label: 'Cost', promql, unit: 'usd' }],
+  });
+  return {
+    id: 'cost', title: 'Cost', widgets: [
+      value('Cost Today', '$today'),
+      value('Cost This Month', '$month'),
+      value('Cost in Period', '$range'),
+      { kind: 'value', title: 'Unpriced Models', unit: 'count', width: 6, height: 3, series: [{ label: 'Unpriced', promql: 'count(max by (model_id) (modelwatch_model_priced) == 0) or vector(0)' }] },
+      table('Cost per Model Today', 'model_id', perModel('$today')),
+      table('Cost per Model This Month', 'model_id', perModel('$month')),
+      table('Cost per Principal Today', 'principal', perPrincipal('$today')),
+      table('Cost per Principal This Month', 'principal', perPrincipal('$month')),
+    ],
+  };
+}
+
+/** costSection is the dashboard's cost section, or the default one. */
+function costSection() {
+  return (state.dashboard && state.dashboard.sections.find((s) => s.id === 'cost')) || defaultCostSection();
+}
+
+/** recordField reads a dotted path of an invocation record. */
+function field(rec, path) {
+  return path.split('.').reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), rec);
+}
+
+function shortPrincipal(arn) {
+  if (!arn) return '';
+  const i = arn.lastIndexOf('/');
+  return i >= 0 ? arn.slice(i + 1) : arn;
+}
+
+function statusBadge(rec) {
+  return rec.errorCode
+    ? el('span', { class: 'badge err' }, rec.errorCode)
+    : el('span', { class: 'badge ok' }, 'OK');
+}
+
+function loggingOff() {
+  return el('div', { class: 'banner info', role: 'status' },
+    el('h2', {}, 'Invocation logging is off'),
+    el('p', {}, 'Recent calls are listed here when model invocation logging is on. It is off by default and switched on with Bedrock\u2019s own API, for example:'),
+    el('pre', {}, `aws --endpoint-url ${location.origin} bedrock put-model-invocation-logging-configuration \\\n  --logging-config '{"s3Config":{"bucketName":"bedrock-logs","keyPrefix":"invocation-logs"},"textDataDeliveryEnabled":true}'`),
+    el('p', { class: 'muted' }, 'Without S3 credentials the bucket is a local directory under the data directory. See “Invocation logging” in the README.'));
+}
+
+/** invocationsPage lists recent invocation records, newest first. */
+function invocationsPage() {
+  const sub = el('span', {}, 'Most recent calls recorded by invocation logging');
+  const filter = el('input', { type: 'search', id: 'inv-filter', placeholder: 'Filter by model, principal, operation, status…', 'aria-label': 'Filter invocations' });
+  const content = el('div', {}, el('p', { class: 'muted' }, 'Loading…'));
+  main.replaceChildren(pageHead('Invocations', sub), content);
+  let records = [];
+  let table = null;
+  const applyFilter = () => {
+    if (!table) return;
+    const f = filter.value.trim().toLowerCase();
+    for (const tr of table.tBodies[0].rows) {
+      // The request ID is in the link's title, not in the text.
+      const text = `${tr.textContent} ${tr.querySelector('a')?.title || ''}`.toLowerCase();
+      tr.hidden = f !== '' && !text.includes(f);
+    }
+  };
+  filter.addEventListener('input', applyFilter);
+  async function refresh() {
+    let data;
+    try {
+      data = await api('/api/invocations', { limit: '200' });
+    } catch (e) {
+      content.replaceChildren(el('div', { class: 'banner error' }, errorBox(e, 'Could not load invocations')));
+      throw e;
+    }
+    records = (data && data.invocations) || [];
+    if (!data || data.logging === false) {
+      fill(content, loggingOff(), records.length ? invTable() : null);
+      return;
+    }
+    if (!records.length) {
+      content.replaceChildren(el('div', { class: 'panel' }, el('div', { class: 'notice' },
+        emptyBox('No invocations yet', 'Calls appear here as soon as modelwatch serves them.'))));
+      return;
+    }
+    content.replaceChildren(el('div', { class: 'toolbar' }, filter,
+      el('span', { class: 'muted' }, `${records.length} most recent call${records.length === 1 ? '' : 's'}`)),
+    el('section', { class: 'panel' }, el('div', { class: 'table-wrap' }, invTable())));
+    applyFilter();
+  }
+  function invTable() {
+    const now = Date.now();
+    const rows = records.map((rec) => ({ rec, key: rec.requestId, time: Date.parse(rec.timestamp) || 0 }));
+    // The time opens the record; the request ID is its title (and on the record's page).
+    const timeLink = (r) => el('a', { href: `#/invocations/${encodeURIComponent(r.rec.requestId)}`, title: `Request ${r.rec.requestId} · ${new Date(r.time).toLocaleString()}` },
+      el('time', { datetime: r.rec.timestamp }, relativeTime(r.time, now)));
+    table = sortableTable([
+      { title: 'Time', cell: timeLink, sortValue: (r) => r.time },
+      { title: 'Operation', cell: (r) => r.rec.operation || '', sortValue: (r) => r.rec.operation || '' },
+      { title: 'Model', cell: (r) => modelCell(r.rec.modelId || ''), sortValue: (r) => r.rec.modelId || '' },
+      { title: 'Principal', cell: (r) => el('span', { class: 'key', title: field(r.rec, 'identity.arn') || '' }, shortPrincipal(field(r.rec, 'identity.arn'))), sortValue: (r) => field(r.rec, 'identity.arn') || '' },
+      { title: 'Status', cell: (r) => statusBadge(r.rec), sortValue: (r) => r.rec.errorCode || '' },
+      { title: 'Tokens in', numeric: true, cell: (r) => formatInteger(field(r.rec, 'input.inputTokenCount')), sortValue: (r) => field(r.rec, 'input.inputTokenCount') ?? null },
+      { title: 'Tokens out', numeric: true, cell: (r) => formatInteger(field(r.rec, 'output.outputTokenCount')), sortValue: (r) => field(r.rec, 'output.outputTokenCount') ?? null },
+      { title: 'Served by', cell: (r) => upstreamText(r.rec), sortValue: (r) => upstreamText(r.rec) },
+    ], rows, 0, 'descending', 'Recent invocations');
+    table.id = 'invocations-table';
+    return table;
+  }
+  return { refresh, destroy() {} };
+}
+
+function upstreamText(rec) {
+  const u = rec.upstream;
+  if (!u) return '';
+  const attempts = u.attempts > 1 ? ` (${u.attempts} attempts)` : '';
+  const fallback = u.servedModelId && u.servedModelId !== rec.modelId ? ` → ${u.servedModelId}` : '';
+  return `${u.provider || ''}${fallback}${attempts}`;
+}
+
+/** jsonHTML pretty-prints JSON with token classes for colour. */
+function jsonHTML(value) {
+  const text = JSON.stringify(value, null, 2);
+  if (text === undefined) return '';
+  return escapeHTML(text).replace(
+    /(&quot;(?:\\.|[^&\\]|&(?!quot;))*?&quot;)(\s*:)?|\b(true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g,
+    (m, str, colon, lit) => {
+      if (str) return colon ? `<span class="k">${str}</span>${colon}` : `<span class="s">${str}</span>`;
+      if (lit) return `<span class="b">${lit}</span>`;
+      return `<span class="n">${m}</span>`;
+    });
+}
+
+/** invocationPage shows one full record. */
+function invocationPage(requestId) {
+  const content = el('div', {}, el('p', { class: 'muted' }, 'Loading…'));
+  main.replaceChildren(
+    el('a', { href: '#/invocations', class: 'back' }, '← Invocations'),
+    pageHead('Invocation', el('code', {}, requestId)),
+    content);
+  async function refresh() {
+    let rec;
+    try {
+      rec = await api(`/api/invocations/${encodeURIComponent(requestId)}`);
+    } catch (e) {
+      content.replaceChildren(el('div', { class: 'banner error' }, errorBox(e, 'Could not load the record')));
+      throw e;
+    }
+    const item = (k, v) => el('div', {}, el('dt', {}, k), el('dd', {}, v === undefined || v === '' ? '—' : v));
+    const copy = el('button', { type: 'button', class: 'button', onclick: async () => {
+      try { await navigator.clipboard.writeText(JSON.stringify(rec, null, 2)); copy.textContent = 'Copied'; } catch { copy.textContent = 'Copy failed'; }
+    } }, 'Copy JSON');
+    const pre = (v, label) => el('pre', { class: 'json', tabindex: '0', 'aria-label': label, html: jsonHTML(v) });
+    const inBody = field(rec, 'input.inputBodyJson');
+    const outBody = field(rec, 'output.outputBodyJson');
+    fill(content,
+      el('section', { class: 'panel' },
+        el('header', {}, el('h2', {}, 'Summary'), statusBadge(rec)),
+        el('dl', { class: 'record-summary' },
+          item('Time', rec.timestamp ? new Date(rec.timestamp).toLocaleString() : ''),
+          item('Operation', rec.operation),
+          item('Model', rec.modelId),
+          item('Principal', field(rec, 'identity.arn')),
+          item('Input tokens', formatInteger(field(rec, 'input.inputTokenCount'))),
+          item('Output tokens', formatInteger(field(rec, 'output.outputTokenCount'))),
+          item('Served by', upstreamText(rec)),
+          item('Error', rec.errorCode))),
+      inBody !== undefined || field(rec, 'input.inputBodyS3Path') ? el('section', { class: 'panel' },
+        el('header', {}, el('h2', {}, 'Request body')),
+        inBody !== undefined ? pre(inBody, 'Request body') : el('p', { class: 'footnote' }, `Stored at ${field(rec, 'input.inputBodyS3Path')}`)) : null,
+      outBody !== undefined || field(rec, 'output.outputBodyS3Path') ? el('section', { class: 'panel' },
+        el('header', {}, el('h2', {}, 'Response body')),
+        outBody !== undefined ? pre(outBody, 'Response body') : el('p', { class: 'footnote' }, `Stored at ${field(rec, 'output.outputBodyS3Path')}`)) : null,
+      el('section', { class: 'panel' },
+        el('header', {}, el('h2', {}, 'Full record'), copy),
+        pre(rec, 'Full invocation record')));
+  }
+  return { refresh, destroy() {} };
+}
+
+function notFoundPage(what) {
+  main.replaceChildren(pageHead('Not found'), el('div', { class: 'banner' }, el('p', {}, what), el('a', { href: '#/' }, 'Back to the overview')));
+  return { async refresh() {}, destroy() {} };
+}
+
+function dashboardErrorPage() {
+  main.replaceChildren(pageHead('Overview'),
+    el('div', { class: 'banner error' }, errorBox(state.dashboardError, 'Could not load the dashboard'),
+      el('button', { type: 'button', class: 'button', onclick: () => start() }, 'Try again')));
+  return { async refresh() {}, destroy() {} };
+}
+
+// ---------------------------------------------------------------- navigation
+
+function parseRoute() {
+  const h = decodeURIComponent(location.hash.replace(/^#\/?/, '').split('?')[0]);
+  const [page, ...rest] = h.split('/');
+  return { page: page || '', arg: rest.join('/') };
+}
+
+function renderNav(route) {
+  const link = (href, label, current, extra) => el('li', {}, el('a', { href, 'aria-current': current ? 'page' : null }, label, extra || null));
+  const sections = (state.dashboard && state.dashboard.sections) || [];
+  const first = sections[0];
+  const modelSections = sections.filter((s, i) => i > 0 && s.modelId);
+  const otherSections = sections.filter((s, i) => i > 0 && !s.modelId && s.id !== 'cost');
+  const isSection = (s) => (route.page === 'model' && route.arg === s.id) || (route.page === '' && s === first);
+  fill(nav,
+    el('h2', {}, 'Dashboard'),
+    el('ul', {},
+      first ? link('#/', first.title || 'All models', isSection(first)) : link('#/', 'Overview', route.page === ''),
+      ...otherSections.map((s) => link(`#/model/${encodeURIComponent(s.id)}`, s.title || s.id, isSection(s))),
+      link('#/cost', 'Cost', route.page === 'cost'),
+      link('#/invocations', 'Invocations', route.page === 'invocations')),
+    modelSections.length ? el('h2', {}, 'Models') : null,
+    modelSections.length ? el('ul', {}, ...modelSections.map((s) => link(`#/model/${encodeURIComponent(s.id)}`,
+      s.title || s.modelId, isSection(s), s.title && s.title !== s.modelId ? el('span', { class: 'model-id' }, s.modelId) : null))) : null);
+}
+
+/** render draws the page of the current route and loads its data. */
+async function render() {
+  const gen = ++state.generation;
+  if (state.page) state.page.destroy();
+  state.page = null;
+  main.dataset.state = 'loading';
+  const route = parseRoute();
+  renderNav(route);
+  const sections = (state.dashboard && state.dashboard.sections) || [];
+  let page;
+  if (route.page === 'cost') page = sectionPage(costSection());
+  else if (route.page === 'invocations' && route.arg) page = invocationPage(route.arg);
+  else if (route.page === 'invocations') page = invocationsPage();
+  else if (!state.dashboard) page = dashboardErrorPage();
+  else if (route.page === '') page = sections.length ? sectionPage(sections[0]) : notFoundPage('The dashboard has no sections.');
+  else if (route.page === 'model') {
+    const s = sections.find((x) => x.id === route.arg);
+    page = s ? sectionPage(s) : notFoundPage(`There is no dashboard page “${route.arg}”.`);
+  } else page = notFoundPage(`There is no page “${route.page}”.`);
+  state.page = page;
+  document.title = `${main.querySelector('h1')?.textContent || 'Dashboard'} · ${body.dataset.title || 'modelwatch'}`;
+  await reload(gen);
+}
+
+/** reload refreshes the data of the current page; main's data-state says when it is done. */
+async function reload(gen = state.generation) {
+  const page = state.page;
+  if (!page) return;
+  main.dataset.state = main.dataset.state === 'ready' ? 'refreshing' : 'loading';
+  try {
+    await page.refresh();
+  } catch {
+    // Shown inline by the page.
+  }
+  if (gen === state.generation) main.dataset.state = 'ready';
+}
+
+function scheduleRefresh() {
+  clearInterval(state.timer);
+  const r = REFRESHES.find((x) => x.id === state.refresh);
+  if (r && r.seconds > 0) {
+    state.timer = setInterval(() => {
+      if (!document.hidden && main.dataset.state === 'ready') reload();
+    }, r.seconds * 1000);
+  }
+}
+
+// ---------------------------------------------------------------- API key dialog
+
+const dialog = document.getElementById('key-dialog');
+const keyButton = document.getElementById('key-button');
+
+function openKeyDialog() {
+  if (dialog.open) return;
+  document.getElementById('key-input').value = '';
+  document.getElementById('key-remember').checked = Boolean(localStorage.getItem(KEY_NAME));
+  dialog.showModal();
+}
+
+function updateKeyButton() {
+  const has = Boolean(apiKey());
+  keyButton.textContent = has ? 'API key set' : 'API key';
+  keyButton.classList.toggle('signed-in', has);
+}
+
+function initKeyDialog() {
+  keyButton.addEventListener('click', openKeyDialog);
+  document.getElementById('key-cancel').addEventListener('click', () => dialog.close());
+  document.getElementById('key-clear').addEventListener('click', () => {
+    sessionStorage.removeItem(KEY_NAME);
+    localStorage.removeItem(KEY_NAME);
+    dialog.close();
+    updateKeyButton();
+    start();
+  });
+  document.getElementById('key-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const key = document.getElementById('key-input').value.trim();
+    if (!key) return;
+    sessionStorage.removeItem(KEY_NAME);
+    localStorage.removeItem(KEY_NAME);
+    (document.getElementById('key-remember').checked ? localStorage : sessionStorage).setItem(KEY_NAME, key);
+    dialog.close();
+    updateKeyButton();
+    start();
+  });
+  updateKeyButton();
+}
+
+// ---------------------------------------------------------------- start
+
+function initControls() {
+  const range = document.getElementById('range');
+  const refresh = document.getElementById('refresh');
+  range.replaceChildren(...RANGES.map((r) => el('option', { value: r.id, selected: r.id === state.range }, r.label)));
+  refresh.replaceChildren(...REFRESHES.map((r) => el('option', { value: r.id, selected: r.id === state.refresh }, r.label)));
+  range.addEventListener('change', () => {
+    state.range = range.value;
+    localStorage.setItem('modelwatch.range', state.range);
+    render();
+  });
+  refresh.addEventListener('change', () => {
+    state.refresh = refresh.value;
+    localStorage.setItem('modelwatch.refresh', state.refresh);
+    scheduleRefresh();
+  });
+  document.getElementById('refresh-now').addEventListener('click', () => reload());
+  document.getElementById('controls').addEventListener('submit', (ev) => ev.preventDefault());
+}
+
+/** start (re)loads the dashboard model and draws the current page. */
+async function start() {
+  try {
+    state.dashboard = await api('/api/dashboard');
+    if (!state.dashboard || !Array.isArray(state.dashboard.sections)) throw new ApiError(200, '/api/dashboard returned no sections');
+    state.dashboardError = null;
+  } catch (e) {
+    state.dashboard = null;
+    state.dashboardError = e;
+  }
+  await render();
+}
+
+if (!RANGES.some((r) => r.id === state.range)) state.range = '6h';
+if (!REFRESHES.some((r) => r.id === state.refresh)) state.refresh = 'off';
+initControls();
+initKeyDialog();
+window.addEventListener('hashchange', () => { render(); main.focus({ preventScroll: true }); });
+scheduleRefresh();
+start();
