@@ -128,7 +128,7 @@ func (h *Handler) openInvokeStream(ctx context.Context, r *http.Request, call *g
 			first, err := ns.Next()
 			if err != nil {
 				ns.Close()
-				if errors.Is(err, io.EOF) {
+				if err == io.EOF {
 					err = &apierror.Error{Code: apierror.ModelError, Message: "The model returned an empty response stream.", OriginalStatusCode: 200, ResourceName: t.Model.UpstreamModel}
 				}
 				return false, err
@@ -282,7 +282,7 @@ func (h *Handler) pumpInvoke(ctx context.Context, call *gateway.Call, src chunkS
 	output := func() []byte { return append(chunks[:len(chunks):len(chunks)], ']') }
 	for {
 		c, final, err := src.next()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF {
 			// An upstream stream that ended without invocation metrics.
 			call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: output()}, nil)
 			return
@@ -323,7 +323,7 @@ func assembled(st *gateway.Stream, call *gateway.Call) []byte {
 // exception event the SDKs understand. A client that went away gets
 // nothing more.
 func (h *Handler) endStream(ctx context.Context, call *gateway.Call, s *eventWriter, err error, output []byte) {
-	if errors.Is(err, io.EOF) {
+	if err == io.EOF {
 		err = &apierror.Error{Code: apierror.ModelStreamError, Message: "The model's response stream ended before it was complete.", OriginalStatusCode: 200}
 	}
 	e := apierror.From(err)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"time"
@@ -180,7 +179,7 @@ func (c *Call) StreamTo(ctx context.Context, cancel context.CancelFunc, t Target
 	first, err := ps.Next()
 	if err != nil {
 		ps.Close()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF {
 			err = &apierror.Error{Code: apierror.ModelError, Message: "The model returned an empty response stream.", OriginalStatusCode: 200, ResourceName: t.Model.UpstreamModel}
 		}
 		return nil, err
@@ -201,11 +200,11 @@ func (s *Stream) Next() (*converse.StreamEvent, error) {
 		var err error
 		ev, err = s.ps.Next()
 		if err != nil {
-			if errors.Is(err, io.EOF) && !s.asm.Done() {
+			if err == io.EOF && !s.asm.Done() {
 				err = &apierror.Error{Code: apierror.ModelStreamError, Message: "The model's response stream ended before it was complete.",
 					OriginalStatusCode: 200, OriginalMessage: "stream ended without metadata", ResourceName: s.c.inv.UpstreamModel}
 			}
-			if !errors.Is(err, io.EOF) {
+			if err != io.EOF {
 				err = s.c.providerError(s.ctx, err)
 			}
 			s.err = err

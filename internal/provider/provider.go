@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
@@ -59,7 +58,9 @@ type EmbedResponse struct {
 // Stream is a chat response in progress. It is used by one goroutine.
 type Stream interface {
 	// Next returns the next event. After the final metadata event it
-	// returns io.EOF. Any other error ends the stream: an *apierror.Error
+	// returns io.EOF itself (compared with ==, as io.Reader's is: an
+	// error that merely wraps io.EOF, such as a stream cut short, is a
+	// failure). Any other error ends the stream: an *apierror.Error
 	// with a Bedrock exception code (ModelStreamErrorException for an
 	// upstream that failed mid-stream), or the context's error.
 	Next() (*converse.StreamEvent, error)
@@ -142,7 +143,7 @@ func Collect(st Stream) ([]converse.StreamEvent, error) {
 	var evs []converse.StreamEvent
 	for {
 		ev, err := st.Next()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF {
 			return evs, nil
 		}
 		if err != nil {
