@@ -33,6 +33,7 @@ Usage:
   modelwatch logs tail [flags]        follow invocations as they are logged
   modelwatch dashboard export --format cloudwatch|grafana
                                       print the dashboard for CloudWatch or Grafana
+  modelwatch bench [flags]            measure the gateway's overhead under load (see modelwatch bench -h)
   modelwatch version                  print the version
 
 Every flag is also read from the environment as MODELWATCH_<FLAG> (for
@@ -61,6 +62,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return logsMain(ctx, args[1:], stdout, stderr, env)
 	case "dashboard":
 		return dashboardMain(args[1:], stdout, stderr, env)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -147,7 +147,7 @@ func defaultClient() *http.Client {
 	t.IdleConnTimeout = 90 * time.Second
 	// A gateway sends all its traffic to one host; the default of 2 idle
 	// connections per host would reconnect constantly under load.
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConnsPerHost = 1024
 	return &http.Client{Transport: t}
 }
 

@@ -98,7 +98,7 @@ func newStream(ctx context.Context, resp *http.Response, model string, start tim
 	return &stream{
 		ctx:    ctx,
 		body:   resp.Body,
-		sse:    sseReader{r: bufio.NewReaderSize(resp.Body, 32<<10)},
+		sse:    sseReader{r: bufio.NewReaderSize(resp.Body, streamBufferBytes)},
 		model:  model,
 		reqID:  requestID(resp, ""),
 		start:  start,
@@ -435,3 +435,8 @@ func (s *sseReader) readLine() ([]byte, error) {
 	line := bytes.TrimSuffix(s.line, []byte("\n"))
 	return bytes.TrimSuffix(line, []byte("\r")), nil
 }
+
+// streamBufferBytes is the read buffer of one upstream stream. Events are
+// small, and a line longer than the buffer is assembled piecewise, so a
+// small buffer costs nothing but keeps thousands of open streams cheap.
+const streamBufferBytes = 4 << 10

@@ -206,7 +206,7 @@ func validRegion(r string) bool {
 // defaultClient is a client with connection timeouts only.
 func defaultClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConnsPerHost = 1024
 	t.TLSHandshakeTimeout = 10 * time.Second
 	return &http.Client{Transport: t}
 }

@@ -142,7 +142,9 @@ func defaultClient() *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   32,
+		// A gateway talks to few hosts with many calls at once: keep enough
+		// idle connections that bursts do not reconnect.
+		MaxIdleConnsPerHost: 1024,
 	}}
 }
 

@@ -41,7 +41,7 @@ func (p *Provider) ConverseStream(ctx context.Context, call provider.Call, req *
 		}
 		return &provider.EventStream{Events: converse.Events(out)}, nil
 	}
-	return &stream{p: p, ctx: ctx, cancel: cancel, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 32<<10), model: model(call)}, nil
+	return &stream{p: p, ctx: ctx, cancel: cancel, body: resp.Body, r: bufio.NewReaderSize(resp.Body, streamBufferBytes), model: model(call)}, nil
 }
 
 // stream reads an upstream's server-sent events and yields Converse events.
@@ -203,3 +203,8 @@ func (s *stream) readLine() ([]byte, error) {
 		return bytes.TrimRight(line, "\r\n"), nil
 	}
 }
+
+// streamBufferBytes is the read buffer of one upstream stream. Events are
+// small, and a line longer than the buffer is assembled piecewise, so a
+// small buffer costs nothing but keeps thousands of open streams cheap.
+const streamBufferBytes = 4 << 10
