@@ -160,14 +160,14 @@ func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *htt
 
 // succeed finishes the call and writes a 200 JSON response.
 func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
-	call.RespondJSON(ctx, w, http.StatusOK, out, nil)
+	call.RespondJSON(ctx, w, http.StatusOK, out, nil, writeRefusal)
 }
 
 // fail finishes the call with an error and writes it in Bedrock's shape.
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
 	e := apierror.From(err)
 	w.Header()[headerErrorType] = []string{string(e.Code)}
-	call.RespondJSON(ctx, w, e.Status(), errorBody(e), e)
+	call.RespondJSON(ctx, w, e.Status(), errorBody(e), e, writeRefusal)
 }
 
 // errorJSON is the restJson1 error body; ModelErrorException adds the
@@ -190,6 +190,15 @@ func errorBody(e *apierror.Error) []byte {
 }
 
 func writeError(w http.ResponseWriter, e *apierror.Error) { writeErrorBody(w, e, errorBody(e)) }
+
+// writeRefusal writes the error of a call the gateway refused at its end
+// (its record could not be kept), replacing the response.
+func writeRefusal(w http.ResponseWriter, err error) {
+	for _, h := range []string{headerInputTokens, headerOutputToken, headerCacheRead, headerCacheWrite, headerLatency} {
+		w.Header().Del(h)
+	}
+	writeError(w, apierror.From(err))
+}
 
 func writeErrorBody(w http.ResponseWriter, e *apierror.Error, body []byte) {
 	hdr := w.Header()

@@ -261,8 +261,12 @@ func (h *Handler) pumpConverse(ctx context.Context, call *gateway.Call, st *gate
 			return
 		}
 		if ev.Metadata != nil {
-			// The record must be durable before the client sees the end.
-			call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: assembled(st, call)}, nil)
+			// The record must be durable before the client sees the end;
+			// a call that cannot be recorded ends with the refusal instead.
+			if ferr := call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: assembled(st, call)}, nil); ferr != nil {
+				_ = s.exception(apierror.From(ferr))
+				return
+			}
 		}
 		if err := s.event(ev.Name(), payload); err != nil {
 			h.endStream(ctx, call, s, err, assembled(st, call))
@@ -284,7 +288,9 @@ func (h *Handler) pumpInvoke(ctx context.Context, call *gateway.Call, src chunkS
 		c, final, err := src.next()
 		if err == io.EOF {
 			// An upstream stream that ended without invocation metrics.
-			call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: output()}, nil)
+			if ferr := call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: output()}, nil); ferr != nil {
+				_ = s.exception(apierror.From(ferr))
+			}
 			return
 		}
 		if err != nil {
@@ -296,8 +302,12 @@ func (h *Handler) pumpInvoke(ctx context.Context, call *gateway.Call, src chunkS
 		}
 		chunks = append(chunks, c...)
 		if final {
-			// The record must be durable before the client sees the end.
-			call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: output()}, nil)
+			// The record must be durable before the client sees the end;
+			// a call that cannot be recorded ends with the refusal instead.
+			if ferr := call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: output()}, nil); ferr != nil {
+				_ = s.exception(apierror.From(ferr))
+				return
+			}
 		}
 		if err := s.chunk(c); err != nil {
 			h.endStream(ctx, call, s, err, output())

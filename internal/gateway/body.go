@@ -54,12 +54,16 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // RespondJSON finishes the call with the status, the JSON body and err,
 // then writes them: observers have the record before the client has the
 // answer. Headers the front door needs (an error type) must be set on w
-// first.
-func (c *Call) RespondJSON(ctx context.Context, w http.ResponseWriter, status int, body []byte, err error) {
+// first. When the call cannot be recorded (Finish refuses it), refused
+// writes that error in the front door's shape instead of the response.
+func (c *Call) RespondJSON(ctx context.Context, w http.ResponseWriter, status int, body []byte, err error, refused func(http.ResponseWriter, error)) {
+	if ferr := c.Finish(ctx, status, invocation.Body{ContentType: "application/json", Data: body}, err); ferr != nil {
+		refused(w, ferr)
+		return
+	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	c.Finish(ctx, status, invocation.Body{ContentType: "application/json", Data: body}, err)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -55,9 +55,12 @@ type Gateway struct {
 	providers map[string]provider.Provider
 	observers []invocation.Observer
 	admitters []Admitter
-	retry     map[string]RetryPolicy
-	log       *slog.Logger
-	now       func() time.Time
+	// committers are the observers that must keep a record before a call
+	// succeeds; they run first.
+	committers []invocation.Committer
+	retry      map[string]RetryPolicy
+	log        *slog.Logger
+	now        func() time.Time
 
 	observerPanics atomic.Int64
 	inFlight       atomic.Int64
@@ -81,6 +84,9 @@ func New(opts Options) (*Gateway, error) {
 	for _, o := range g.observers {
 		if a, ok := o.(Admitter); ok {
 			g.admitters = append(g.admitters, a)
+		}
+		if cm, ok := o.(invocation.Committer); ok {
+			g.committers = append(g.committers, cm)
 		}
 	}
 	if g.now == nil {
@@ -256,10 +262,15 @@ func (c *Call) providerError(ctx context.Context, err error) error {
 // status is the HTTP status sent (or about to be sent) and output the
 // response body; err is the failure, if any. A call whose client has gone
 // away is recorded with StatusClientClosedRequest. Finish may be called once;
-// later calls do nothing.
-func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, err error) {
+// later calls do nothing and return nil.
+//
+// Finish returns an error when a Committer (the invocation log) could not
+// keep the record of a successful call: the call has then been recorded as
+// failed with that error, and the front door must send the error instead
+// of the response, so that no call is reported served without its record.
+func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, err error) error {
 	if c.finished {
-		return
+		return nil
 	}
 	c.finished = true
 	defer c.g.inFlight.Add(-1)
@@ -276,17 +287,51 @@ func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, e
 			inv.ErrorCode = ErrorCodeClientClosed
 			inv.ErrorMessage = "The client closed the connection before the response was complete."
 		} else {
-			e := apierror.From(err)
-			inv.ErrorCode, inv.ErrorMessage = string(e.Code), e.Message
-			if e.Cause != nil {
-				c.g.log.Warn("call failed", "request_id", inv.RequestID, "operation", inv.Operation,
-					"model_id", inv.ModelID, "error_code", e.Code, "cause", e.Cause)
-			}
+			c.setError(err)
 		}
 	}
+	var refused error
+	for _, o := range c.g.committers {
+		if cerr := c.g.commit(o, inv); cerr != nil && inv.ErrorCode == "" && refused == nil {
+			refused = cerr
+		}
+	}
+	if refused != nil {
+		e := apierror.From(refused)
+		inv.Status = e.Status()
+		c.setError(e)
+	}
 	for _, o := range c.g.observers {
+		if _, ok := o.(invocation.Committer); ok {
+			continue
+		}
 		c.g.observe(o, inv)
 	}
+	return refused
+}
+
+// setError records a failure in the Invocation.
+func (c *Call) setError(err error) {
+	inv := c.inv
+	e := apierror.From(err)
+	inv.ErrorCode, inv.ErrorMessage = string(e.Code), e.Message
+	if e.Cause != nil {
+		c.g.log.Warn("call failed", "request_id", inv.RequestID, "operation", inv.Operation,
+			"model_id", inv.ModelID, "error_code", e.Code, "cause", e.Cause)
+	}
+}
+
+// commit runs one committer, recovering from a panic like observe (a
+// panicking committer kept nothing: the call is refused).
+func (g *Gateway) commit(o invocation.Committer, inv *invocation.Invocation) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.observerPanics.Add(1)
+			g.log.Error("invocation committer panicked", "request_id", inv.RequestID, "panic", r)
+			err = apierror.New(apierror.InternalServer, "The call could not be recorded.")
+		}
+	}()
+	return o.Commit(inv)
 }
 
 // observe runs one observer, so that a faulty observer can neither fail the

@@ -230,3 +230,14 @@ type ObserverFunc func(inv *Invocation)
 
 // Observe calls f(inv).
 func (f ObserverFunc) Observe(inv *Invocation) { f(inv) }
+
+// Committer is implemented by observers that must hold a call's record
+// durably before the call may be reported as a success: the invocation log
+// when its policy is to refuse calls it cannot record. The gateway calls
+// Commit instead of Observe, before the other observers. An error means the
+// record could not be kept; the gateway then fails the call with that error
+// (an *apierror.Error) rather than report unrecorded success. Errors for
+// calls that failed anyway are ignored.
+type Committer interface {
+	Commit(inv *Invocation) error
+}

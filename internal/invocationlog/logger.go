@@ -143,6 +143,7 @@ type Logger struct {
 	drained       context.CancelFunc
 	wg            sync.WaitGroup
 	lastRejectLog atomic.Int64 // Unix second of the last "refusing calls" log line
+	lastDropLog   atomic.Int64 // Unix second of the last "records of failed calls dropped" line
 	closeOnce     sync.Once
 }
 
@@ -293,10 +294,18 @@ func (l *Logger) startDeliverer(d destination) {
 // Observe writes inv's record to the spool when logging is on. It does no
 // system call: the spool copies into memory-mapped, preallocated segments,
 // which survive the process being killed.
-func (l *Logger) Observe(inv *invocation.Invocation) {
+func (l *Logger) Observe(inv *invocation.Invocation) { _ = l.Commit(inv) }
+
+// Commit is Observe for the gateway's Committer contract: under onFull
+// reject, a successful call whose record does not fit in the spool (calls
+// admitted while there was room can fill it before they finish) is refused
+// with ServiceUnavailableException, so that nothing is served unlogged.
+// Under onFull drop, and for calls that failed anyway, the record is
+// dropped, counted and logged instead.
+func (l *Logger) Commit(inv *invocation.Invocation) error {
 	g := l.cur.Load()
 	if g.Config == nil {
-		return
+		return nil
 	}
 	bp := l.bufs.Get().(*[]byte)
 	defer l.bufs.Put(bp)
@@ -308,7 +317,12 @@ func (l *Logger) Observe(inv *invocation.Invocation) {
 	if err == nil {
 		l.m.spooled.Inc()
 		l.recent.add(inv, g)
-		return
+		return nil
+	}
+	if errors.Is(err, spool.ErrFull) && l.opts.Settings.Spool.OnFull == OnFullReject && inv.ErrorCode == "" {
+		l.m.rejected.Inc()
+		l.logRefusal()
+		return errSpoolFull()
 	}
 	reason := "error"
 	switch {
@@ -319,9 +333,20 @@ func (l *Logger) Observe(inv *invocation.Invocation) {
 	case errors.Is(err, spool.ErrClosed):
 		reason = "closed"
 	}
+	if reason == "spool_full" && l.opts.Settings.Spool.OnFull == OnFullReject {
+		// The record of a call that failed (most often one refused because
+		// the spool is full): counted apart from the records of served
+		// calls, and said once a second, not per call.
+		l.m.dropped.WithLabelValues("failed_call_spool_full").Inc()
+		if now := l.opts.Now().Unix(); l.lastDropLog.Swap(now) != now {
+			l.log.Error("invocation log records of failed calls dropped: the spool is full", "reason", "failed_call_spool_full")
+		}
+		return nil
+	}
 	l.m.dropped.WithLabelValues(reason).Inc()
 	l.log.Error("invocation log record dropped: it will not be delivered", "request_id", inv.RequestID,
 		"operation", inv.Operation, "model_id", inv.ModelID, "reason", reason, "err", err)
+	return nil
 }
 
 // Admit refuses a call while logging is on, the spool is full and the
@@ -331,10 +356,20 @@ func (l *Logger) Admit() error {
 		return nil
 	}
 	l.m.rejected.Inc()
+	l.logRefusal()
+	return errSpoolFull()
+}
+
+// logRefusal says, at most once a second, that calls are being refused.
+func (l *Logger) logRefusal() {
 	if now := l.opts.Now().Unix(); l.lastRejectLog.Swap(now) != now {
 		l.log.Error("refusing calls: invocation logging is on and its spool is full (destination down?)",
 			"spool_bytes", l.spool.Stats().Bytes, "max_bytes", l.opts.Settings.Spool.MaxBytes)
 	}
+}
+
+// errSpoolFull is the refusal of a call the log cannot record.
+func errSpoolFull() error {
 	return apierror.New(apierror.ServiceUnavailable,
 		"The invocation log cannot record this call because its spool is full. The call was not processed. Try again later.")
 }

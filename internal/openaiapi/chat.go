@@ -167,7 +167,11 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, call *gatew
 		case ev.Metadata != nil:
 			tail.Write(frames.Bytes())
 			tail.WriteString("data: [DONE]\n\n")
-			call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: assembled()}, nil)
+			if ferr := call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: assembled()}, nil); ferr != nil {
+				// The call could not be recorded: it ends with the refusal.
+				h.streamFailed(ctx, w, rc, call, ferr, nil)
+				return
+			}
 			if _, err := w.Write(tail.Bytes()); err != nil {
 				h.opts.Logger.Debug("stream client went away before the end", "request_id", call.RequestID(), "error", err)
 				return

@@ -133,13 +133,13 @@ func modelNotFound(model string) error {
 // succeed finishes the call, then writes a 200 JSON response: the
 // Invocation is recorded before the client has the answer.
 func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
-	call.RespondJSON(ctx, w, http.StatusOK, out, nil)
+	call.RespondJSON(ctx, w, http.StatusOK, out, nil, writeRefusal)
 }
 
 // fail finishes the call with an error and writes it in OpenAI's shape.
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
 	e, status, body := errorReply(err)
-	call.RespondJSON(ctx, w, status, body, e)
+	call.RespondJSON(ctx, w, status, body, e, writeRefusal)
 }
 
 // writeControlError answers a request that is not a model call (no
@@ -213,6 +213,13 @@ func errorReply(err error) (*apierror.Error, int, []byte) {
 	}
 	body, _ := json.Marshal(openai.NewErrorResponse(e.Message, typ, param, code))
 	return e, status, body
+}
+
+// writeRefusal writes the error of a call the gateway refused at its end
+// (its record could not be kept), replacing the response.
+func writeRefusal(w http.ResponseWriter, err error) {
+	_, status, body := errorReply(err)
+	writeJSON(w, status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

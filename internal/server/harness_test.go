@@ -157,7 +157,9 @@ func runServer(t testing.TB, cfg *config.Config, observers ...invocation.Observe
 // runServerWith is runServer with server options.
 func runServerWith(t testing.TB, cfg *config.Config, opts server.Options) (srv *server.Server, stop func() error) {
 	t.Helper()
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	srv, err := server.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
