@@ -3,13 +3,11 @@ package main_test
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/modelwatch/modelwatch/internal/cmdtest"
 )
 
 // TestServeOnDefaults builds the real binary, runs `modelwatch serve` on the
@@ -71,34 +70,8 @@ func TestServeOnDefaults(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // buildBinary builds cmd/modelwatch once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "modelwatch-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "modelwatch")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func buildBinary(t *testing.T) string { return cmdtest.Binary(t) }
 
 // serveLog collects a running server's log lines.
 type serveLog struct {
@@ -158,4 +131,10 @@ func startServe(t *testing.T, bin string, env ...string) (*exec.Cmd, string, ser
 			t.Fatalf("serve did not report its URL:\n%s", strings.Join(seen, "\n"))
 		}
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cmdtest.Cleanup()
+	os.Exit(code)
 }
