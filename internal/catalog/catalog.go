@@ -50,6 +50,18 @@ type Model struct {
 	// provider keeps failing (after its retries) with an error that is
 	// not the request's fault. A fallback's own fallbacks are not followed.
 	Fallbacks []string `yaml:"fallbacks"`
+
+	// chain is the model followed by its fallbacks, resolved by New.
+	chain []*Model
+}
+
+// Chain returns the models a call to this one may be served by, in order:
+// the model itself, then its fallbacks. It is built once, by New.
+func (m *Model) Chain() []*Model {
+	if m.chain == nil {
+		return []*Model{m}
+	}
+	return m.chain
 }
 
 // Embedding reports whether the model produces embeddings rather than text.
@@ -94,6 +106,7 @@ func New(region, accountID string, models []*Model) (*Catalog, error) {
 		c.models = append(c.models, m)
 	}
 	for _, m := range models {
+		m.chain = append(make([]*Model, 0, 1+len(m.Fallbacks)), m)
 		for _, f := range m.Fallbacks {
 			fm, ok := c.byID[f]
 			switch {
@@ -104,6 +117,7 @@ func New(region, accountID string, models []*Model) (*Catalog, error) {
 			case fm.Embedding() != m.Embedding():
 				return nil, fmt.Errorf("catalog: model %s: fallback %s produces %v, not %v", m.ID, f, fm.OutputModalities, m.OutputModalities)
 			}
+			m.chain = append(m.chain, fm)
 		}
 	}
 	return c, nil

@@ -67,12 +67,7 @@ func fallsBack(e *apierror.Error) bool {
 // it (passing a native body through to a provider that takes it, or
 // translating it); Converse, ConverseStream and Embed are built on it.
 func (c *Call) Route(ctx context.Context, attempt func(ctx context.Context, cancel context.CancelFunc, t Target) (keep bool, err error)) error {
-	models := []*catalog.Model{c.model}
-	for _, id := range c.model.Fallbacks {
-		if m, ok := c.g.catalog.Lookup(id); ok {
-			models = append(models, m)
-		}
-	}
+	models := c.model.Chain()
 	var last error
 	for mi, m := range models {
 		p := c.g.providers[m.Provider]

@@ -360,24 +360,9 @@ func (s *Store) apiSeries(r *http.Request) (any, annotations.Annotations, *Error
 }
 
 func (s *Store) apiLabels(r *http.Request) (any, annotations.Annotations, *Error) {
-	p, apiErr := s.parseRangeParams(r, false)
-	if apiErr != nil {
-		return nil, nil, apiErr
-	}
-	q, release, apiErr := s.querier(p)
-	if apiErr != nil {
-		return nil, nil, apiErr
-	}
-	defer release()
-	hints := &storage.LabelHints{}
-	names, warns, err := unionOver(p.matchers, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return s.labelQuery(r, func(q storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
 		return q.LabelNames(r.Context(), hints, ms...)
 	})
-	if err != nil {
-		return nil, warns, &Error{Type: ErrorExec, Err: err}
-	}
-	n, warns := truncated(len(names), p.limit, warns)
-	return names[:n], warns, nil
 }
 
 func (s *Store) apiLabelValues(r *http.Request) (any, annotations.Annotations, *Error) {
@@ -388,6 +373,14 @@ func (s *Store) apiLabelValues(r *http.Request) (any, annotations.Annotations, *
 	if !model.UTF8Validation.IsValidLabelName(name) {
 		return nil, nil, badData(fmt.Errorf("invalid label name: %q", name))
 	}
+	return s.labelQuery(r, func(q storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return q.LabelValues(r.Context(), name, hints, ms...)
+	})
+}
+
+// labelQuery runs a label names or values lookup over the request's time
+// range and matchers (their union), truncated to its limit.
+func (s *Store) labelQuery(r *http.Request, lookup func(storage.Querier, *storage.LabelHints, []*labels.Matcher) ([]string, annotations.Annotations, error)) (any, annotations.Annotations, *Error) {
 	p, apiErr := s.parseRangeParams(r, false)
 	if apiErr != nil {
 		return nil, nil, apiErr
@@ -398,14 +391,14 @@ func (s *Store) apiLabelValues(r *http.Request) (any, annotations.Annotations, *
 	}
 	defer release()
 	hints := &storage.LabelHints{}
-	vals, warns, err := unionOver(p.matchers, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
-		return q.LabelValues(r.Context(), name, hints, ms...)
+	out, warns, err := unionOver(p.matchers, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return lookup(q, hints, ms)
 	})
 	if err != nil {
 		return nil, warns, &Error{Type: ErrorExec, Err: err}
 	}
-	n, warns := truncated(len(vals), p.limit, warns)
-	return vals[:n], warns, nil
+	n, warns := truncated(len(out), p.limit, warns)
+	return out[:n], warns, nil
 }
 
 // unionOver calls f once without matchers, or once per matcher set, and
