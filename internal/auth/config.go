@@ -71,6 +71,11 @@ type Principal struct {
 	// "sha256:<64 hex digits>", the hex SHA-256 of the key, so that configs
 	// need not hold the key.
 	APIKeys []Secret `yaml:"apiKeys" json:"apiKeys,omitempty"`
+	// Allow lists the actions the principal may perform, by IAM action
+	// name with * and ? wildcards ("bedrock:InvokeModel", "bedrock:*",
+	// "modelwatch:GetMetrics", "*"). Absent, it is DefaultAllow: call and
+	// list models and read its own records. An empty list allows nothing.
+	Allow []string `yaml:"allow" json:"allow,omitempty"`
 }
 
 // Options configures an Authenticator.
@@ -99,6 +104,9 @@ type Identity struct {
 	Method string
 	// AccessKeyID is the access key that signed the request (sigv4 only).
 	AccessKeyID string
+
+	// grants is what the principal may do (see Allows).
+	grants *grants
 }
 
 // Authentication methods reported in Identity.Method.
@@ -231,6 +239,14 @@ func New(principals []Principal, opts Options) (*Authenticator, error) {
 		if len(p.AccessKeys) == 0 && len(p.APIKeys) == 0 {
 			fail("principal %q: has neither accessKeys nor apiKeys", p.Name)
 		}
+		allow := p.Allow
+		if allow == nil {
+			allow = DefaultAllow
+		}
+		g, err := newGrants(allow)
+		if err != nil {
+			fail("principal %q: %v", p.Name, err)
+		}
 
 		for ki, k := range p.AccessKeys {
 			// The ID is checked before it is ever echoed: a secret pasted
@@ -250,12 +266,12 @@ func New(principals []Principal, opts Options) (*Authenticator, error) {
 			keyOwners[k.ID] = keyRef{p.Name, ki}
 			a.keys[k.ID] = &accessKey{
 				secret: string(k.Secret),
-				id:     Identity{Name: p.Name, ARN: arn, Method: MethodSigV4, AccessKeyID: k.ID},
+				id:     Identity{Name: p.Name, ARN: arn, Method: MethodSigV4, AccessKeyID: k.ID, grants: g},
 				signer: v4.NewSigner(),
 			}
 		}
 
-		bearerPending := &Pending{id: Identity{Name: p.Name, ARN: arn, Method: MethodBearer}}
+		bearerPending := &Pending{id: Identity{Name: p.Name, ARN: arn, Method: MethodBearer, grants: g}}
 		for ki, key := range p.APIKeys {
 			digest, err := apiKeyDigest(string(key))
 			if err != nil {

@@ -37,6 +37,9 @@ const (
 type Options struct {
 	// MaxRequestBytes caps request bodies.
 	MaxRequestBytes int64
+	// Bodies is the server-wide budget model calls' bodies are charged to
+	// while their handler runs (nil: no budget).
+	Bodies *gateway.BodyBudget
 	// Region is the serving region, used in model ARNs.
 	Region string
 	Logger *slog.Logger
@@ -100,7 +103,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeError(w, apierror.New(apierror.UnknownOperation, "The operation %s %s is not supported.", r.Method, path))
 }
 
-// serveRuntime runs one model call and writes its response or error.
+// serveRuntime runs one model call and writes its response or error. The
+// body stays charged to the body budget until the call is answered: it is
+// the call's input until then.
 func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invocation.Operation, escapedID string) {
 	modelID, uerr := url.PathUnescape(escapedID)
 	if uerr != nil {
@@ -109,14 +114,19 @@ func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invoca
 	call := h.gw.Begin(r, invocation.APIBedrock, op, modelID)
 	w.Header()[headerRequestID] = []string{call.RequestID()}
 	ctx := r.Context()
+	if uerr != nil {
+		h.fail(ctx, w, call, apierror.New(apierror.Validation, "The provided model identifier is invalid."))
+		return
+	}
+	body, model, release, err := h.prepare(w, r, call)
+	defer release()
+	if op.Streaming() {
+		h.serveStream(ctx, w, r, call, op, body, model, err)
+		return
+	}
 	var out []byte
-	var err error = apierror.New(apierror.Validation, "The provided model identifier is invalid.")
-	if uerr == nil {
-		if op.Streaming() {
-			h.serveStream(ctx, w, r, call, op)
-			return
-		}
-		out, err = h.runtimeCall(ctx, w, r, call, op)
+	if err == nil {
+		out, err = h.runtimeCall(ctx, w, r, call, op, model, body)
 	}
 	if err != nil {
 		h.fail(ctx, w, call, err)
@@ -125,33 +135,31 @@ func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invoca
 	h.succeed(ctx, w, call, out)
 }
 
-// prepare authenticates, reads the body and resolves the model.
-func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, call *gateway.Call) ([]byte, *catalog.Model, error) {
+// prepare authenticates, reads the body and resolves the model. The body
+// is charged to the body budget until release (never nil) is called.
+func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, call *gateway.Call) ([]byte, *catalog.Model, func(), error) {
+	nothing := func() {}
 	if err := call.Check(r); err != nil {
-		return nil, nil, err
+		return nil, nil, nothing, err
 	}
-	body, err := readBody(w, r, h.opts.MaxRequestBytes)
+	body, release, err := h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, release, bodyError(err, h.opts.MaxRequestBytes)
 	}
 	call.SetInput(inputContentType(r), body)
 	if err := call.Authenticate(body); err != nil {
-		return nil, nil, err
+		return nil, nil, release, err
 	}
 	model, err := call.Resolve()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, release, err
 	}
-	return body, model, nil
+	return body, model, release, nil
 }
 
-// runtimeCall authenticates, reads the body, resolves the model and runs
-// the operation, returning the response body.
-func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation) ([]byte, error) {
-	body, model, err := h.prepare(w, r, call)
-	if err != nil {
-		return nil, err
-	}
+// runtimeCall runs a prepared non-streaming operation, returning the
+// response body.
+func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation, model *catalog.Model, body []byte) ([]byte, error) {
 	if op == invocation.Converse {
 		return h.converse(ctx, call, model, body)
 	}
@@ -209,14 +217,13 @@ func writeErrorBody(w http.ResponseWriter, e *apierror.Error, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// readBody reads the whole request body, refusing more than limit bytes
-// with Bedrock's constraint message.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := gateway.ReadBody(w, r, limit)
+// bodyError words a body over the limit as Bedrock does (the body is a
+// sensitive member: its value is not echoed).
+func bodyError(err error, limit int64) error {
 	if errors.Is(err, gateway.ErrBodyTooLarge) {
-		return nil, apierror.New(apierror.Validation, "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to %d", limit)
+		return apierror.New(apierror.Validation, "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to %d", limit)
 	}
-	return body, err
+	return err
 }
 
 func inputContentType(r *http.Request) string {

@@ -174,19 +174,15 @@ func nativeRequest(r *http.Request, body []byte) *provider.NativeRequest {
 }
 
 // parseRequestMetadata reads the X-Amzn-Bedrock-Request-Metadata header, a
-// JSON object of string keys and values.
+// JSON object of string keys and values, held to the same constraints as
+// Converse's requestMetadata (converse.ValidateRequestMetadata).
 func parseRequestMetadata(v string) (map[string]string, error) {
 	var md map[string]string
-	if err := json.Unmarshal([]byte(v), &md); err != nil {
+	if err := json.Unmarshal([]byte(v), &md); err != nil || md == nil {
 		return nil, apierror.New(apierror.Validation, "The X-Amzn-Bedrock-Request-Metadata header must be a JSON object of string keys and string values.")
 	}
-	if len(md) > 16 {
-		return nil, apierror.ConstraintViolation("map", "requestMetadata", "Member must have length less than or equal to 16")
-	}
-	for k, val := range md {
-		if len(k) < 1 || len(k) > 256 || len(val) > 256 {
-			return nil, apierror.ConstraintViolation(k, "requestMetadata", "Map keys must have length between 1 and 256 and values at most 256")
-		}
+	if err := converse.ValidateRequestMetadata(md); err != nil {
+		return nil, err
 	}
 	return md, nil
 }

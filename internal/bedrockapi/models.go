@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 )
 
@@ -53,28 +54,39 @@ func (h *Handler) summary(m *catalog.Model) modelSummary {
 }
 
 // authenticateControl authenticates a control-plane request, which has no
-// Invocation, and returns its body.
-func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// Invocation, checks that the caller may perform action on resource ("*"
+// for actions without one), and returns its body and the caller.
+func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request, action, resource string) ([]byte, auth.Identity, bool) {
 	w.Header()[headerRequestID] = []string{newRequestID()}
 	p, err := h.gw.Auth().Check(r)
-	var body []byte
+	var (
+		body []byte
+		id   auth.Identity
+	)
 	if err == nil {
-		if body, err = readBody(w, r, h.opts.MaxRequestBytes); err == nil {
-			_, err = p.Verify(body)
+		// Charged to the body budget like a model call's body; a control
+		// request's body is small and not kept past this handler.
+		var release func()
+		if body, release, err = h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes); err == nil {
+			defer release()
+			if id, err = p.Verify(body); err == nil {
+				err = auth.Authorize(id, action, resource)
+			}
 		}
+		err = bodyError(err, h.opts.MaxRequestBytes)
 	}
 	if err != nil {
 		writeError(w, apierror.From(err))
-		return nil, false
+		return nil, auth.Identity{}, false
 	}
-	return body, true
+	return body, id, true
 }
 
 var providerFilter = regexp.MustCompile(`^[A-Za-z0-9- ]{1,63}$`)
 
 // listFoundationModels serves ListFoundationModels with its four filters.
 func (h *Handler) listFoundationModels(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.authenticateControl(w, r); !ok {
+	if _, _, ok := h.authenticateControl(w, r, auth.ActionListFoundationModels, "*"); !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -114,10 +126,14 @@ func (h *Handler) listFoundationModels(w http.ResponseWriter, r *http.Request) {
 // getFoundationModel serves GetFoundationModel for a model ID or
 // foundation-model ARN.
 func (h *Handler) getFoundationModel(w http.ResponseWriter, r *http.Request, escapedID string) {
-	if _, ok := h.authenticateControl(w, r); !ok {
+	id, err := url.PathUnescape(escapedID)
+	resource := "arn:aws:bedrock:" + h.opts.Region + "::foundation-model/" + id
+	if strings.HasPrefix(id, "arn:") {
+		resource = id
+	}
+	if _, _, ok := h.authenticateControl(w, r, auth.ActionGetFoundationModel, resource); !ok {
 		return
 	}
-	id, err := url.PathUnescape(escapedID)
 	if err == nil {
 		if i := strings.Index(id, ":foundation-model/"); strings.HasPrefix(id, "arn:") && i >= 0 {
 			id = id[i+len(":foundation-model/"):]

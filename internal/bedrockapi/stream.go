@@ -32,9 +32,9 @@ const (
 // serveStream runs ConverseStream or InvokeModelWithResponseStream. Failures
 // before the stream starts are ordinary restJson1 errors; once the 200 and
 // the first event are out, a failure is sent as an exception event and ends
-// the stream. Every event is flushed as soon as it is written.
-func (h *Handler) serveStream(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation) {
-	body, model, err := h.prepare(w, r, call)
+// the stream. Every event is flushed as soon as it is written. body, model
+// and err are what prepare returned.
+func (h *Handler) serveStream(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation, body []byte, model *catalog.Model, err error) {
 	var (
 		st  *gateway.Stream
 		src chunkSource

@@ -126,6 +126,9 @@ func New(region, accountID string, models []*Model) (*Catalog, error) {
 // Models returns the catalog's models in configuration order.
 func (c *Catalog) Models() []*Model { return c.models }
 
+// Region returns the serving region the catalog was built for.
+func (c *Catalog) Region() string { return c.region }
+
 // Lookup returns the model with the given ID or alias, without profile or
 // ARN resolution.
 func (c *Catalog) Lookup(id string) (*Model, bool) {

@@ -67,6 +67,10 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	// Models is the catalog.
 	Models []Model `yaml:"models"`
+
+	// fromEnv holds the values ${NAME} references expanded to, so that
+	// error messages never show them (see redact).
+	fromEnv []string
 }
 
 // Log configures the server's own log (not invocation logging).
@@ -91,6 +95,12 @@ type Limits struct {
 	// MaxRequestBytes caps a request body (Bedrock's InvokeModel limit is
 	// 25,000,000 bytes).
 	MaxRequestBytes int64 `yaml:"maxRequestBytes"`
+	// MaxBodyBytesInFlight bounds the memory held by the bodies of all
+	// calls in progress (default 250,000,000: ten bodies of the maximum
+	// size). A body is charged as its bytes arrive, until its call is
+	// answered; a call whose body would pass the budget is refused with
+	// ServiceUnavailableException (503). 0 means no budget.
+	MaxBodyBytesInFlight int64 `yaml:"maxBodyBytesInFlight"`
 	// ReadHeaderTimeout and ReadTimeout bound slow clients; IdleTimeout
 	// closes idle keep-alive connections.
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
@@ -99,6 +109,29 @@ type Limits struct {
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight calls and
 	// observers.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// DrainDelay is how long, after SIGTERM, the server keeps its listener
+	// open answering /healthz with 503 (and new model calls with 503)
+	// before it closes it, so that a load balancer's health checks see the
+	// instance leave before connections are refused. In-flight calls are
+	// always waited for, up to ShutdownTimeout. Unset, it is 5s beyond
+	// loopback and 0 on a loopback address, where no load balancer is in
+	// front (so Ctrl-C stops a laptop's server at once); see DrainDelayFor.
+	DrainDelay *time.Duration `yaml:"drainDelay"`
+}
+
+// defaultDrainDelay is the drain delay beyond loopback: two to five health
+// checks of a typical load balancer's interval.
+const defaultDrainDelay = 5 * time.Second
+
+// DrainDelayFor returns the drain delay in force for a listen address.
+func (l Limits) DrainDelayFor(listen string) time.Duration {
+	switch {
+	case l.DrainDelay != nil:
+		return *l.DrainDelay
+	case IsLoopback(listen):
+		return 0
+	}
+	return min(defaultDrainDelay, l.ShutdownTimeout)
 }
 
 // Metrics configures the metric history.
@@ -110,6 +143,12 @@ type Metrics struct {
 	// 360h). The history lives under <dataDir>/history and survives
 	// restarts.
 	HistoryRetention time.Duration `yaml:"historyRetention"`
+	// Listen, when set, serves GET /metrics on a second address of its own
+	// for a Prometheus scrape, e.g. 127.0.0.1:9464. On a loopback address
+	// it answers without authentication (only this machine can reach it);
+	// beyond loopback it requires a principal granted
+	// modelwatch:GetMetrics, like /metrics on the main listener.
+	Listen string `yaml:"listen"`
 }
 
 // Auth lists the principals allowed to call modelwatch.
@@ -231,7 +270,7 @@ func (c *Config) apply(data []byte) error {
 	if root.Kind != yaml.MappingNode {
 		return errors.New("the top level must be a mapping")
 	}
-	if err := expandEnv(root); err != nil {
+	if err := expandEnv(root, &c.fromEnv); err != nil {
 		return err
 	}
 	var models, providers *yaml.Node
@@ -255,19 +294,49 @@ func (c *Config) apply(data []byte) error {
 		}
 	}
 	if err := decodeNodeStrict(rest, c); err != nil {
-		return err
+		return c.redact(err)
 	}
 	if providers != nil {
 		if err := mergeByKey(providers, "name", &c.Providers, func(p *Provider) string { return p.Name }); err != nil {
-			return fmt.Errorf("providers: %w", err)
+			return c.redact(fmt.Errorf("providers: %w", err))
 		}
 	}
 	if models != nil {
 		if err := mergeByKey(models, "id", &c.Models, func(m *Model) string { return m.ID }); err != nil {
-			return fmt.Errorf("models: %w", err)
+			return c.redact(fmt.Errorf("models: %w", err))
 		}
 	}
 	return nil
+}
+
+// notShown replaces a value that came from the environment in an error.
+const notShown = "[value from the environment, not shown]"
+
+// redact removes every value expanded from an environment variable from
+// err's message: such values are where secrets live (${OPENAI_API_KEY}),
+// and a message quoting a misplaced one must not print it. Values shorter
+// than four characters are left alone; they cannot be secrets and would
+// blank out unrelated text.
+func (c *Config) redact(err error) error {
+	if err == nil || len(c.fromEnv) == 0 {
+		return err
+	}
+	msg := err.Error()
+	changed := false
+	for _, v := range c.fromEnv {
+		if len(v) >= 4 && strings.Contains(msg, v) {
+			msg, changed = strings.ReplaceAll(msg, v, notShown), true
+		}
+		// The YAML decoder quotes long values cut to seven characters and
+		// "...": a key's first characters are still the key's.
+		if cut := v[:min(len(v), 7)] + "..."; len(v) > 10 && strings.Contains(msg, cut) {
+			msg, changed = strings.ReplaceAll(msg, cut, notShown), true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return errors.New(msg)
 }
 
 // mergeByKey decodes each entry of a YAML sequence on top of the existing
@@ -330,7 +399,7 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // expandEnv replaces ${NAME} in string scalars with the environment
 // variable's value. It works on parsed scalars, not on the raw text, so a
 // value with YAML-significant characters cannot change the document's shape.
-func expandEnv(n *yaml.Node) error {
+func expandEnv(n *yaml.Node, values *[]string) error {
 	if n.Kind == yaml.ScalarNode && (n.Tag == "!!str" || n.Tag == "") && strings.Contains(n.Value, "${") {
 		var missing []string
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
@@ -339,6 +408,7 @@ func expandEnv(n *yaml.Node) error {
 			if !ok {
 				missing = append(missing, name)
 			}
+			*values = append(*values, v)
 			return v
 		})
 		if len(missing) > 0 {
@@ -347,7 +417,7 @@ func expandEnv(n *yaml.Node) error {
 		n.Style = yaml.DoubleQuotedStyle // keep the expanded value a string
 	}
 	for _, c := range n.Content {
-		if err := expandEnv(c); err != nil {
+		if err := expandEnv(c, values); err != nil {
 			return err
 		}
 	}
@@ -394,6 +464,19 @@ func (c *Config) Validate() error {
 	if c.Metrics.HistoryInterval < time.Second || c.Metrics.HistoryInterval > time.Hour {
 		bad("metrics.historyInterval: %v must be between 1s and 1h", c.Metrics.HistoryInterval)
 	}
+	if c.Limits.MaxBodyBytesInFlight < 0 || (c.Limits.MaxBodyBytesInFlight > 0 && c.Limits.MaxBodyBytesInFlight < c.Limits.MaxRequestBytes) {
+		bad("limits.maxBodyBytesInFlight: must be 0 (no budget) or at least limits.maxRequestBytes (%d), or every large body would be refused", c.Limits.MaxRequestBytes)
+	}
+	if d := c.Limits.DrainDelayFor(c.Listen); d < 0 || d > c.Limits.ShutdownTimeout {
+		bad("limits.drainDelay: %v must be between 0 and limits.shutdownTimeout (%v)", d, c.Limits.ShutdownTimeout)
+	}
+	if c.Metrics.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			bad("metrics.listen: %q is not host:port", c.Metrics.Listen)
+		} else if c.Metrics.Listen == c.Listen && port != "0" {
+			bad("metrics.listen: must differ from listen (/metrics is served there too)")
+		}
+	}
 	if c.Metrics.HistoryRetention < time.Hour {
 		bad("metrics.historyRetention: %v must be at least 1h", c.Metrics.HistoryRetention)
 	}
@@ -423,7 +506,9 @@ func (c *Config) Validate() error {
 			bad("providers[%s]: apiKeyEnv must name the environment variable holding the Anthropic API key", p.Name)
 		}
 		if p.APIKeyEnv != "" && !envName.MatchString(p.APIKeyEnv) {
-			bad("providers[%s]: apiKeyEnv %q must be the name of an environment variable (the key itself never goes in the file)", p.Name, p.APIKeyEnv)
+			// The value is not quoted: it may be the key itself (apiKeyEnv:
+			// ${MY_KEY} expands to it).
+			bad("providers[%s]: apiKeyEnv must be the name of an environment variable, such as OPENAI_API_KEY, not the key itself (write apiKeyEnv: OPENAI_API_KEY, not ${OPENAI_API_KEY}); the value given is not shown", p.Name)
 		}
 		if p.BaseURL != "" {
 			if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -498,7 +583,7 @@ func (c *Config) Validate() error {
 	} else if _, err := dashboard.Build(c.Dashboard, dashboard.Models(c.CatalogModels(), nil)); err != nil {
 		bad("%v", err)
 	}
-	return errors.Join(errs...)
+	return c.redact(errors.Join(errs...))
 }
 
 // CatalogModels returns the catalog entries of the configured models.
@@ -512,8 +597,12 @@ func (c *Config) CatalogModels() []*catalog.Model {
 
 // Loopback reports whether the listen address only accepts connections from
 // this machine.
-func (c *Config) Loopback() bool {
-	host, _, err := net.SplitHostPort(c.Listen)
+func (c *Config) Loopback() bool { return IsLoopback(c.Listen) }
+
+// IsLoopback reports whether a host:port listen address only accepts
+// connections from this machine.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}

@@ -15,40 +15,87 @@ import (
 // doors word it in their API's terms.
 var ErrBodyTooLarge = errors.New("request body too large")
 
-// ReadBody reads the whole request body in one pre-sized buffer, refusing
-// more than limit bytes without reading them: a declared Content-Length over
-// the limit is refused at once, a chunked body as soon as it passes it. The
-// connection is then marked for closing, since the rest of the body stays
-// unread. A body cut short is a ValidationException.
+// firstBodyBuffer is the capacity a body read starts with. Most bodies
+// fit (a chat request is typically 1–4 KB), and it is all that a client
+// claiming a large body and then stalling makes the server hold.
+const firstBodyBuffer = 4 << 10
+
+// ReadBody reads the whole request body, refusing more than limit bytes: a
+// declared Content-Length over the limit is refused at once, without
+// reading, and any body as soon as it passes the limit. The connection is
+// then marked for closing, since the rest of the body stays unread. A body
+// cut short is a ValidationException.
+//
+// Memory follows the bytes that arrive, never the length the client
+// claims: the buffer starts at 4 KB (less for a smaller declared body) and
+// doubles each time it fills, never past the declared length or the limit,
+// so a client that claims 24 MB and sends 250 bytes costs 4 KB. ReadBody
+// charges no budget; model calls read through (*BodyBudget).ReadBody.
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	tooLarge := func() error {
+	body, _, err := readBody(w, r, limit, nil)
+	return body, err
+}
+
+// readBody is ReadBody charging each buffer it allocates to b (nil charges
+// nothing). It returns the bytes charged, which the caller owns on success
+// and which are already returned on failure.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, b *BodyBudget) (body []byte, charged int64, err error) {
+	closing := func(err error) error {
 		w.Header().Set("Connection", "close")
-		return ErrBodyTooLarge
+		return err
 	}
-	if r.ContentLength > limit {
-		return nil, tooLarge()
+	declared := r.ContentLength
+	if declared > limit {
+		return nil, 0, closing(ErrBodyTooLarge)
 	}
-	size := r.ContentLength
-	if size < 0 {
-		size = 4096 // chunked: grow as needed
+	if r.Body == nil || r.Body == http.NoBody {
+		return []byte{}, 0, nil
 	}
-	buf := make([]byte, 0, size+1) // +1 so a complete read needs no regrowth to see EOF
+	defer func() {
+		if err != nil {
+			b.release(charged)
+			body, charged = nil, 0
+		}
+	}()
+	var buf []byte
 	for {
-		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		if len(buf) == cap(buf) {
+			// Full: the buffer doubles, so it is never more than twice
+			// the bytes that have arrived (or 4 KB).
+			next := nextBodyBuffer(int64(cap(buf)), int64(len(buf)), declared, limit)
+			if !b.reserve(next - charged) {
+				return nil, charged, closing(b.exceeded())
+			}
+			charged = next
+			grown := make([]byte, len(buf), next)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, rerr := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return nil, tooLarge()
+			return nil, charged, closing(ErrBodyTooLarge)
 		}
-		if errors.Is(err, io.EOF) {
-			return buf, nil
+		if errors.Is(rerr, io.EOF) {
+			return buf, charged, nil
 		}
-		if err != nil {
-			return nil, apierror.New(apierror.Validation, "The request body could not be read completely: the connection was closed or timed out before the body ended.")
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if rerr != nil {
+			return nil, charged, apierror.New(apierror.Validation, "The request body could not be read completely: the connection was closed or timed out before the body ended.")
 		}
 	}
+}
+
+// nextBodyBuffer is the capacity a full buffer grows to: double, starting
+// at firstBodyBuffer, but no more than the declared length plus one spare
+// byte (so that a complete read sees EOF without growing again) while the
+// body has not passed it, and no more than limit+1, enough to see that a
+// body is over the limit.
+func nextBodyBuffer(capacity, length, declared, limit int64) int64 {
+	next := max(2*capacity, firstBodyBuffer)
+	if declared >= length && next >= declared {
+		next = declared + 1
+	}
+	return min(next, limit+1)
 }
 
 // RespondJSON finishes the call with the status, the JSON body and err,

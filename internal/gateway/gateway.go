@@ -64,7 +64,16 @@ type Gateway struct {
 
 	observerPanics atomic.Int64
 	inFlight       atomic.Int64
+	draining       atomic.Bool
 }
+
+// Drain makes the gateway refuse new calls with ServiceUnavailableException
+// (calls already past Check go on): the first step of a graceful shutdown,
+// while the listener stays open for health checks and in-flight calls.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// msgDraining tells a refused caller to go elsewhere.
+const msgDraining = "The server is shutting down and takes no new calls. Retry the request; it will be served by another instance."
 
 // New returns a Gateway. Every catalog model's provider must be in
 // opts.Providers.
@@ -112,11 +121,17 @@ func (g *Gateway) Auth() *auth.Authenticator { return g.auth }
 
 // Call is one runtime call in progress. It is used by one goroutine.
 type Call struct {
-	g        *Gateway
-	inv      *invocation.Invocation
-	pending  *auth.Pending
-	model    *catalog.Model
-	finished bool
+	g       *Gateway
+	inv     *invocation.Invocation
+	pending *auth.Pending
+	model   *catalog.Model
+	// id is the authenticated caller; denied is set when it may not make
+	// the call. Unless authenticated and not denied, the call's request
+	// body is not recorded: a refused caller's data is not ours to keep.
+	id            auth.Identity
+	authenticated bool
+	denied        bool
+	finished      bool
 }
 
 // Begin starts a call: it assigns the request ID and records the arrival
@@ -128,7 +143,7 @@ func (g *Gateway) Begin(r *http.Request, api invocation.API, op invocation.Opera
 		API:       api,
 		Operation: op,
 		ModelID:   modelID,
-		SourceIP:  sourceIP(r.RemoteAddr),
+		SourceIP:  SourceIP(r.RemoteAddr),
 		UserAgent: r.UserAgent(),
 		Start:     g.now(),
 	}}
@@ -151,6 +166,9 @@ func (c *Call) Model() *catalog.Model { return c.model }
 // reading the body so that unauthenticated clients cannot make the server
 // read large bodies.
 func (c *Call) Check(r *http.Request) error {
+	if c.g.draining.Load() {
+		return apierror.New(apierror.ServiceUnavailable, msgDraining)
+	}
 	p, err := c.g.auth.Check(r)
 	if err != nil {
 		return err
@@ -171,7 +189,19 @@ func (c *Call) Authenticate(body []byte) error {
 	}
 	c.inv.PrincipalName, c.inv.PrincipalARN = id.Name, id.ARN
 	c.inv.AuthMethod, c.inv.AccessKeyID = id.Method, id.AccessKeyID
+	c.id, c.authenticated = id, true
 	return nil
+}
+
+// Action is the IAM action the call needs: bedrock:InvokeModel, or
+// bedrock:InvokeModelWithResponseStream for a streamed call (ConverseStream,
+// InvokeModelWithResponseStream, an OpenAI chat completion with stream:
+// true, which its front door marks with SetStreamed before Resolve).
+func (c *Call) Action() string {
+	if c.inv.Operation.Streaming() || c.inv.Streamed {
+		return auth.ActionInvokeModelWithResponseStream
+	}
+	return auth.ActionInvokeModel
 }
 
 // SetModelID sets the model identifier of a call whose front door learns
@@ -191,6 +221,17 @@ func (c *Call) SetRequestMetadata(md map[string]string) { c.inv.RequestMetadata 
 func (c *Call) Resolve() (*catalog.Model, error) {
 	res, err := c.g.catalog.Resolve(c.inv.ModelID)
 	if err != nil {
+		return nil, err
+	}
+	if !c.authenticated {
+		return nil, apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
+	}
+	region := res.InferenceRegion
+	if region == "" {
+		region = c.g.catalog.Region()
+	}
+	if err := auth.Authorize(c.id, c.Action(), res.Model.ARN(region)); err != nil {
+		c.denied = true
 		return nil, err
 	}
 	c.model = res.Model
@@ -280,6 +321,11 @@ func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, e
 		inv.FirstByte = inv.End
 	}
 	inv.Output = output
+	if !c.authenticated || c.denied {
+		// Refused by authentication or authorization: the record keeps
+		// the metadata and our error, never the caller's body.
+		inv.Input.Data = nil
+	}
 	inv.Status = status
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -352,7 +398,9 @@ func (g *Gateway) InFlight() int64 { return g.inFlight.Load() }
 // ObserverPanics counts observer panics since start.
 func (g *Gateway) ObserverPanics() int64 { return g.observerPanics.Load() }
 
-func sourceIP(remoteAddr string) string {
+// SourceIP is the client address of a request: the host of RemoteAddr.
+// Forwarding headers are not trusted (any client can send them).
+func SourceIP(remoteAddr string) string {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		return remoteAddr

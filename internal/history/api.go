@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/modelwatch/modelwatch/internal/apierror"
 )
 
 // EngineVersion is the Prometheus release whose engine answers queries;
@@ -59,7 +61,8 @@ type queryData struct {
 // expects the full request path): query, query_range, series, labels,
 // label/{name}/values, metadata, status/buildinfo, and query_exemplars,
 // rules and alerts (always empty: none are kept). authenticate, when not nil, is called first on every
-// request; an error is answered 401 with errorType "unauthorized".
+// request; an error is answered 401 with errorType "unauthorized", or 403
+// "forbidden" when it is an AccessDeniedException.
 func (s *Store) Handler(authenticate func(*http.Request) error) http.Handler {
 	mux := http.NewServeMux()
 	route := func(path string, h func(*http.Request) (any, annotations.Annotations, *Error)) {
@@ -87,7 +90,12 @@ func (s *Store) Handler(authenticate func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if authenticate != nil {
 			if err := authenticate(r); err != nil {
-				writeError(w, &Error{Type: ErrorUnauthorized, Err: err})
+				typ := ErrorUnauthorized
+				var ae *apierror.Error
+				if errors.As(err, &ae) && ae.Code == apierror.AccessDenied {
+					typ = ErrorForbidden // authenticated, without the grant
+				}
+				writeError(w, &Error{Type: typ, Err: err})
 				return
 			}
 		}
@@ -154,6 +162,8 @@ func statusOf(typ string) int {
 		return http.StatusNotFound
 	case ErrorUnauthorized:
 		return http.StatusUnauthorized
+	case ErrorForbidden:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }

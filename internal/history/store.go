@@ -371,6 +371,7 @@ const (
 	ErrorUnavailable  = "unavailable"
 	ErrorNotFound     = "not_found"
 	ErrorUnauthorized = "unauthorized"
+	ErrorForbidden    = "forbidden"
 )
 
 // Error returns the underlying error's message.

@@ -59,10 +59,18 @@ func (r *recent) snapshot(limit int) []recentItem {
 // Recent returns the most recent records logging has taken (newest first,
 // at most limit), rendered as they are delivered with their bodies inline,
 // subject to the data-kind toggles in force when each call was served.
-func (l *Logger) Recent(limit int) []json.RawMessage {
-	items := l.recent.snapshot(limit)
-	out := make([]json.RawMessage, 0, len(items))
+// With a principalARN, only that principal's records are returned; ""
+// returns everyone's.
+func (l *Logger) Recent(limit int, principalARN string) []json.RawMessage {
+	items := l.recent.snapshot(recentCapacity)
+	out := make([]json.RawMessage, 0, min(max(limit, 0), len(items)))
 	for _, it := range items {
+		if len(out) >= limit {
+			break
+		}
+		if principalARN != "" && it.inv.PrincipalARN != principalARN {
+			continue
+		}
 		if rec, ok := l.render(it); ok {
 			out = append(out, rec)
 		}
@@ -70,10 +78,14 @@ func (l *Logger) Recent(limit int) []json.RawMessage {
 	return out
 }
 
-// RecentRecord returns the recent record of the request ID.
-func (l *Logger) RecentRecord(requestID string) (json.RawMessage, bool) {
+// RecentRecord returns the recent record of the request ID; with a
+// principalARN, only if that principal made the call.
+func (l *Logger) RecentRecord(requestID, principalARN string) (json.RawMessage, bool) {
 	for _, it := range l.recent.snapshot(recentCapacity) {
 		if it.inv.RequestID == requestID {
+			if principalARN != "" && it.inv.PrincipalARN != principalARN {
+				return nil, false
+			}
 			return l.render(it)
 		}
 	}

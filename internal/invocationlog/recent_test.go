@@ -21,7 +21,7 @@ func TestRecentRecords(t *testing.T) {
 		}
 		l.Observe(inv)
 	}
-	recs := l.Recent(5)
+	recs := l.Recent(5, "")
 	if len(recs) != 5 {
 		t.Fatalf("%d records, want 5", len(recs))
 	}
@@ -36,13 +36,13 @@ func TestRecentRecords(t *testing.T) {
 	if second.RequestID != fmt.Sprintf("00000000-0000-0000-0000-%012d", recentCapacity+8) || !strings.Contains(string(second.Input.InputBodyJSON), "aaaa") {
 		t.Errorf("second newest %s", recs[1])
 	}
-	if got := l.Recent(10_000); len(got) != recentCapacity {
+	if got := l.Recent(10_000, ""); len(got) != recentCapacity {
 		t.Errorf("%d records kept, want the capacity %d", len(got), recentCapacity)
 	}
-	if rec, ok := l.RecentRecord(second.RequestID); !ok || string(rec) != string(recs[1]) {
+	if rec, ok := l.RecentRecord(second.RequestID, ""); !ok || string(rec) != string(recs[1]) {
 		t.Errorf("RecentRecord(%s) = %s, %v", second.RequestID, rec, ok)
 	}
-	if _, ok := l.RecentRecord(fmt.Sprintf("00000000-0000-0000-0000-%012d", 0)); ok {
+	if _, ok := l.RecentRecord(fmt.Sprintf("00000000-0000-0000-0000-%012d", 0), ""); ok {
 		t.Error("a record pushed out of the ring was still found")
 	}
 }

@@ -23,7 +23,7 @@ const fallbackMaxTokens = 4096
 func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var req *openai.ChatRequest
-	call, err := h.begin(w, r, invocation.ChatCompletions, func(body []byte) (string, error) {
+	call, release, err := h.begin(w, r, invocation.ChatCompletions, func(body []byte) (string, error) {
 		var err error
 		req, err = openai.DecodeChatRequest(body)
 		if err != nil {
@@ -31,12 +31,18 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 		}
 		return req.Model, nil
 	})
+	defer release()
 	var (
 		model *catalog.Model
 		creq  *converse.Request
 	)
 	if err == nil {
 		call.SetRequestMetadata(requestMetadata(req.Metadata, req.User))
+		if req.Stream {
+			// Before resolve: a stream is authorized as
+			// bedrock:InvokeModelWithResponseStream.
+			call.SetStreamed()
+		}
 		creq, err = req.ToConverse()
 	}
 	if err == nil {

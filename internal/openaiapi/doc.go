@@ -42,5 +42,14 @@
 //   - Embeddings are requested normalized to unit length, as OpenAI's are;
 //     encoding_format base64 returns little-endian float32 bytes.
 //   - The user and metadata parameters become the Invocation's request
-//     metadata (user under the key "user").
+//     metadata (user under the key "user"). metadata is held to OpenAI's
+//     own limits (at most 16 pairs, keys of 1 to 64 characters, values of
+//     at most 512), which OpenAI clients expect, not to Bedrock's
+//     requestMetadata character set: OpenAI restricts no characters, and
+//     the record stores them JSON-escaped. A record of an OpenAI call can
+//     therefore hold metadata that a Bedrock call would have been refused.
+//   - Bodies are charged to the server's body budget
+//     (limits.maxBodyBytesInFlight) as they arrive, until the call is
+//     answered; a call whose body would pass it gets 503 server_error,
+//     code service_unavailable.
 package openaiapi

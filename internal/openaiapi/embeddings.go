@@ -14,7 +14,7 @@ import (
 func (h *Handler) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var req *openai.EmbeddingRequest
-	call, err := h.begin(w, r, invocation.Embeddings, func(body []byte) (string, error) {
+	call, release, err := h.begin(w, r, invocation.Embeddings, func(body []byte) (string, error) {
 		var err error
 		req, err = openai.DecodeEmbeddingRequest(body)
 		if err != nil {
@@ -22,6 +22,7 @@ func (h *Handler) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		}
 		return req.Model, nil
 	})
+	defer release()
 	if err != nil {
 		h.fail(ctx, w, call, err)
 		return

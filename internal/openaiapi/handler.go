@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/openai"
+	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
@@ -32,7 +33,10 @@ const (
 type Options struct {
 	// MaxRequestBytes caps request bodies (default 25,000,000).
 	MaxRequestBytes int64
-	Logger          *slog.Logger
+	// Bodies is the server-wide budget request bodies are charged to while
+	// their handler runs (nil: no budget).
+	Bodies *gateway.BodyBudget
+	Logger *slog.Logger
 }
 
 // Handler serves the OpenAI-compatible API under /v1/. It is an
@@ -85,9 +89,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // begin authenticates what needs no body, reads the body, parses it with
 // decode, then starts the gateway call for the model the body names (the
 // OpenAI API has the model in the body, not the URL). It returns the call,
-// which the caller must finish, and the first failure, in the order a
+// which the caller must finish, the release of the body's charge to the
+// body budget (never nil; the caller defers it: the body is the call's
+// input until the call is answered), and the first failure, in the order a
 // client should learn of them: authentication, body, signature, parse.
-func (h *Handler) begin(w http.ResponseWriter, r *http.Request, op invocation.Operation, decode func([]byte) (string, error)) (*gateway.Call, error) {
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request, op invocation.Operation, decode func([]byte) (string, error)) (*gateway.Call, func(), error) {
 	// The call starts now (its latency includes reading the body); the
 	// model is known once the body is parsed.
 	call := h.gw.Begin(r, invocation.APIOpenAI, op, "")
@@ -95,19 +101,19 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, op invocation.Op
 	// The headers are checked before the body is read, so that an
 	// unauthenticated client cannot make the server read a large body.
 	if err := call.Check(r); err != nil {
-		return call, err
+		return call, func() {}, err
 	}
-	body, err := readBody(w, r, h.opts.MaxRequestBytes)
+	body, release, err := h.readBody(w, r)
 	if err != nil {
-		return call, err
+		return call, release, err
 	}
 	call.SetInput(inputContentType(r), body)
 	if err := call.Authenticate(body); err != nil {
-		return call, err
+		return call, release, err
 	}
 	model, err := decode(body)
 	call.SetModelID(model)
-	return call, err
+	return call, release, err
 }
 
 // resolve resolves the call's model. Identifiers the catalog does not know
@@ -153,14 +159,21 @@ func (h *Handler) writeControlError(w http.ResponseWriter, err error, status int
 	writeJSON(w, status, body)
 }
 
-// authenticateControl authenticates a request that is not a model call.
-func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request) bool {
+// authenticateControl authenticates a request that is not a model call
+// and checks that the caller may perform action (listing models is
+// bedrock:ListFoundationModels, reading one bedrock:GetFoundationModel).
+func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request, action string) bool {
 	p, err := h.gw.Auth().Check(r)
 	if err == nil {
 		var body []byte
-		if body, err = readBody(w, r, h.opts.MaxRequestBytes); err == nil {
-			_, err = p.Verify(body)
+		var release func()
+		if body, release, err = h.readBody(w, r); err == nil {
+			var id auth.Identity
+			if id, err = p.Verify(body); err == nil {
+				err = auth.Authorize(id, action, "*")
+			}
 		}
+		release()
 	}
 	if err != nil {
 		h.writeControlError(w, err, 0)
@@ -192,7 +205,7 @@ func errorReply(err error) (*apierror.Error, int, []byte) {
 	case apierror.InvalidSignature, apierror.IncompleteSignature:
 		status, typ, code = http.StatusUnauthorized, "authentication_error", "invalid_signature"
 	case apierror.AccessDenied:
-		status, typ, code = http.StatusUnauthorized, "authentication_error", "access_denied"
+		status, typ, code = http.StatusForbidden, "invalid_request_error", "access_denied" // the SDKs' PermissionDeniedError
 	case apierror.ResourceNotFound:
 		status, typ, code = http.StatusNotFound, "invalid_request_error", "model_not_found"
 	case apierror.UnknownOperation:
@@ -230,15 +243,15 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// readBody reads the whole request body, refusing more than limit bytes
-// in OpenAI's words.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := gateway.ReadBody(w, r, limit)
+// readBody reads the whole request body, charged to the body budget until
+// release (never nil), refusing more than MaxRequestBytes in OpenAI's words.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), error) {
+	body, release, err := h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes)
 	if errors.Is(err, gateway.ErrBodyTooLarge) {
-		return nil, &openai.RequestError{Code: "request_too_large",
-			Err: apierror.New(apierror.Validation, "The request body is too large: at most %d bytes are accepted.", limit)}
+		return nil, release, &openai.RequestError{Code: "request_too_large",
+			Err: apierror.New(apierror.Validation, "The request body is too large: at most %d bytes are accepted.", h.opts.MaxRequestBytes)}
 	}
-	return body, err
+	return body, release, err
 }
 
 func inputContentType(r *http.Request) string {
@@ -266,7 +279,7 @@ func requestMetadata(md map[string]string, user string) map[string]string {
 
 // listModels serves GET /v1/models: every catalog model.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
-	if !h.authenticateControl(w, r) {
+	if !h.authenticateControl(w, r, auth.ActionListFoundationModels) {
 		return
 	}
 	list := openai.ModelList{Object: openai.ObjectList, Data: []openai.Model{}}
@@ -279,7 +292,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 // getModel serves GET /v1/models/{id} for any identifier the catalog
 // resolves (IDs, aliases, inference profiles, ARNs).
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request, escapedID string) {
-	if !h.authenticateControl(w, r) {
+	if !h.authenticateControl(w, r, auth.ActionGetFoundationModel) {
 		return
 	}
 	id, err := url.PathUnescape(escapedID)

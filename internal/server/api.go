@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modelwatch/modelwatch/internal/apierror"
+	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 )
@@ -13,20 +15,36 @@ import (
 // The dashboard's data APIs (/api/...). They expose model IDs, principals
 // and, for recent invocations, whole request and response bodies, so they
 // are authenticated exactly like model calls: anonymous only on loopback
-// without principals, otherwise a bearer key or a SigV4 signature.
+// without principals, otherwise a bearer key or a SigV4 signature. Recent
+// invocations need modelwatch:ListInvocations and show the caller's own
+// records, everyone's with modelwatch:ListAllInvocations; the metric
+// history (/api/v1) and /metrics need modelwatch:GetMetrics, since they
+// name every principal and its cost. The dashboard layout and the price
+// list need authentication only.
 
-// authenticate checks a data API request.
-func (s *Server) authenticate(r *http.Request) error {
+// identify authenticates a data API request and returns the caller.
+func (s *Server) identify(r *http.Request) (auth.Identity, error) {
 	p, err := s.gw.Auth().Check(r)
 	if err != nil {
-		return err
+		return auth.Identity{}, err
 	}
 	body, err := gateway.ReadBody(nopWriter{}, r, 1<<20)
 	if err != nil {
-		return err
+		return auth.Identity{}, err
 	}
-	_, err = p.Verify(body)
-	return err
+	return p.Verify(body)
+}
+
+// authorizer returns a check that authenticates a request and requires
+// action (an AccessDeniedException when the caller lacks it).
+func (s *Server) authorizer(action string) func(*http.Request) error {
+	return func(r *http.Request) error {
+		id, err := s.identify(r)
+		if err != nil {
+			return err
+		}
+		return auth.Authorize(id, action, "*")
+	}
 }
 
 // nopWriter stands in for the ResponseWriter ReadBody may set a header on.
@@ -52,15 +70,38 @@ func writeAPIJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// guarded wraps a data API handler with authentication.
-func (s *Server) guarded(h http.HandlerFunc) http.Handler {
+// guarded wraps a data API handler with authentication and, when action
+// is not "", authorization: 401 without valid credentials, 403 without the
+// grant.
+func (s *Server) guarded(action string, h func(http.ResponseWriter, *http.Request, auth.Identity)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.authenticate(r); err != nil {
+		id, err := s.identify(r)
+		if err != nil {
 			apiError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <api key> (see README \"Authentication\")")
 			return
 		}
-		h(w, r)
+		if action != "" {
+			if err := auth.Authorize(id, action, "*"); err != nil {
+				apiError(w, http.StatusForbidden, apierror.From(err).Message)
+				return
+			}
+		}
+		h(w, r, id)
 	})
+}
+
+// guardedHandler is guarded for a plain http.Handler.
+func (s *Server) guardedHandler(action string, h http.Handler) http.Handler {
+	return s.guarded(action, func(w http.ResponseWriter, r *http.Request, _ auth.Identity) { h.ServeHTTP(w, r) })
+}
+
+// visibleARN is the principal whose records id may read: its own, or ""
+// (everyone's) with modelwatch:ListAllInvocations.
+func visibleARN(id auth.Identity) string {
+	if id.Allows(auth.ActionListAllInvocations) {
+		return ""
+	}
+	return id.ARN
 }
 
 // invocationsList is GET /api/invocations: the most recent invocation log
@@ -70,7 +111,7 @@ type invocationsList struct {
 	Invocations []json.RawMessage `json:"invocations"`
 }
 
-func (s *Server) listInvocations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listInvocations(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	limit := 50
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -80,13 +121,15 @@ func (s *Server) listInvocations(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	out := invocationsList{Logging: s.logging.Config() != nil, Invocations: s.logging.Recent(limit)}
+	out := invocationsList{Logging: s.logging.Config() != nil, Invocations: s.logging.Recent(limit, visibleARN(id))}
 	writeAPIJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getInvocation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getInvocation(w http.ResponseWriter, r *http.Request, caller auth.Identity) {
 	id := strings.TrimSpace(r.PathValue("id"))
-	rec, ok := s.logging.RecentRecord(id)
+	// Another principal's record answers 404 like an unknown one, so that
+	// request IDs cannot be probed.
+	rec, ok := s.logging.RecentRecord(id, visibleARN(caller))
 	if !ok {
 		apiError(w, http.StatusNotFound, "no recent invocation record with that request ID (older records are in the delivered logs: modelwatch logs query --request-id)")
 		return
@@ -98,7 +141,7 @@ func (s *Server) getInvocation(w http.ResponseWriter, r *http.Request) {
 
 // getDashboard is GET /api/dashboard: the dashboard as code the web UI
 // draws (the same one `modelwatch dashboard export` renders).
-func (s *Server) getDashboard(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) getDashboard(w http.ResponseWriter, _ *http.Request, _ auth.Identity) {
 	writeAPIJSON(w, http.StatusOK, s.dashboard)
 }
 
@@ -109,6 +152,6 @@ type priceTable struct {
 	Prices   []cost.Entry `json:"prices"`
 }
 
-func (s *Server) getPrices(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) getPrices(w http.ResponseWriter, _ *http.Request, _ auth.Identity) {
 	writeAPIJSON(w, http.StatusOK, priceTable{Version: s.prices.Version(), Currency: "USD", Prices: s.prices.Entries()})
 }

@@ -63,13 +63,17 @@ type Server struct {
 	observers []invocation.Observer
 	http      *http.Server
 	ln        net.Listener
-	lock      *os.File
-	logging   *invocationlog.Logger
-	history   *history.Store
-	prices    *cost.PriceList
-	dashboard *dashboard.Dashboard
-	registry  *prometheus.Registry
-	ready     atomic.Bool
+	// metricsHTTP serves /metrics alone on metrics.listen (nil when unset).
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
+	draining    atomic.Bool
+	lock        *os.File
+	logging     *invocationlog.Logger
+	history     *history.Store
+	prices      *cost.PriceList
+	dashboard   *dashboard.Dashboard
+	registry    *prometheus.Registry
+	ready       atomic.Bool
 }
 
 // New validates the configuration, prepares the data directory and binds
@@ -150,19 +154,21 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	scrape := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	mux.Handle("GET /metrics", s.guardedHandler(auth.ActionGetMetrics, scrape))
 	ui := webui.Handler(webui.Options{Title: "modelwatch", HistoryInterval: cfg.Metrics.HistoryInterval})
 	mux.Handle("GET /{$}", ui)
 	mux.Handle("GET /ui/", ui)
-	mux.Handle("/api/v1/", s.history.Handler(s.authenticate))
-	mux.Handle("GET /api/dashboard", s.guarded(s.getDashboard))
-	mux.Handle("GET /api/prices", s.guarded(s.getPrices))
-	mux.Handle("GET /api/invocations", s.guarded(s.listInvocations))
-	mux.Handle("GET /api/invocations/{id}", s.guarded(s.getInvocation))
-	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Logger: log}))
-	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Region: cfg.Region, Logger: log, Logging: s.logging}))
+	mux.Handle("/api/v1/", s.history.Handler(s.authorizer(auth.ActionGetMetrics)))
+	mux.Handle("GET /api/dashboard", s.guarded("", s.getDashboard))
+	mux.Handle("GET /api/prices", s.guarded("", s.getPrices))
+	mux.Handle("GET /api/invocations", s.guarded(auth.ActionListInvocations, s.listInvocations))
+	mux.Handle("GET /api/invocations/{id}", s.guarded(auth.ActionListInvocations, s.getInvocation))
+	bodies := gateway.NewBodyBudget(cfg.Limits.MaxBodyBytesInFlight, s.registry) // one budget for both front doors
+	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: bodies, Logger: log}))
+	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: bodies, Region: cfg.Region, Logger: log, Logging: s.logging}))
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           s.closeWhileDraining(mux),
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Limits.ReadTimeout,
 		IdleTimeout:       cfg.Limits.IdleTimeout,
@@ -184,10 +190,77 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	}
 	s.ln = ln
+	if err := s.listenMetrics(scrape, authn); err != nil {
+		ln.Close()
+		s.closeEarly()
+		return nil, err
+	}
 	if !cfg.Loopback() && !cfg.TLS.Enabled() {
 		log.Warn("listening beyond loopback without TLS: signatures protect requests, but bodies and bearer keys travel in clear text", "listen", cfg.Listen)
 	}
 	return s, nil
+}
+
+// listenMetrics binds metrics.listen, when set: /metrics alone, open on
+// loopback (only this machine reaches it), authenticated and requiring
+// modelwatch:GetMetrics beyond it, with the main listener's TLS.
+func (s *Server) listenMetrics(scrape http.Handler, authn *auth.Authenticator) error {
+	addr := s.cfg.Metrics.Listen
+	if addr == "" {
+		return nil
+	}
+	loopback := config.IsLoopback(addr)
+	if !loopback && authn.Anonymous() {
+		return fmt.Errorf("refusing to serve metrics on %s without authentication: metrics name every principal and its cost. "+
+			"Configure a principal granted modelwatch:GetMetrics (see README.md \"Metrics\"), or use a loopback metrics.listen", addr)
+	}
+	h := scrape
+	if !loopback {
+		h = s.guardedHandler(auth.ActionGetMetrics, scrape)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics.listen %s: %w", addr, err)
+	}
+	if s.cfg.TLS.Enabled() && !loopback {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	}
+	s.metricsLn = ln
+	s.metricsHTTP = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.Limits.ReadTimeout,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// MetricsAddr returns the bound metrics.listen address ("" when unset).
+func (s *Server) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
+}
+
+// closeWhileDraining asks every client to close its connection once the
+// drain began, so keep-alive clients reconnect to another instance.
+func (s *Server) closeWhileDraining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // buildProviders constructs the configured providers. Real upstreams'
@@ -265,17 +338,26 @@ func (s *Server) History() *history.Store { return s.history }
 // Gateway returns the gateway core.
 func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
-// Run serves until ctx is cancelled, then shuts down gracefully: it stops
-// accepting connections, waits for in-flight calls (bounded by
-// limits.shutdownTimeout), then lets buffering observers flush.
+// Run serves until ctx is cancelled, then shuts down gracefully, in the
+// order a load balancer needs: /healthz turns 503 and new model calls are
+// refused with 503 (ServiceUnavailableException) at once, while the
+// listener stays open; in-flight calls go on. The listener closes once
+// they have all finished and limits.drainDelay has passed, bounded by
+// limits.shutdownTimeout; then buffering observers flush.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.unlock()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	servers := 1
+	if s.metricsHTTP != nil {
+		servers++
+		go func() { errc <- s.metricsHTTP.Serve(s.metricsLn) }()
+	}
 	s.history.Start()
 	s.ready.Store(true)
 	s.log.Info("modelwatch serving", "url", s.URL(), "region", s.cfg.Region, "models", len(s.cfg.Models),
-		"auth", map[bool]string{true: "anonymous (loopback)", false: "required"}[s.gw.Auth().Anonymous()], "data_dir", s.cfg.DataDir)
+		"auth", map[bool]string{true: "anonymous (loopback)", false: "required"}[s.gw.Auth().Anonymous()], "data_dir", s.cfg.DataDir,
+		"metrics_listen", s.MetricsAddr())
 
 	select {
 	case err := <-errc:
@@ -283,13 +365,24 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
-	s.log.Info("shutting down: draining in-flight calls", "timeout", s.cfg.Limits.ShutdownTimeout)
+	s.draining.Store(true)
+	s.gw.Drain()
+	delay := s.cfg.Limits.DrainDelayFor(s.cfg.Listen)
+	s.log.Info("shutting down: /healthz answers 503, new calls are refused, draining in-flight calls",
+		"in_flight", s.gw.InFlight(), "drain_delay", delay, "timeout", s.cfg.Limits.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
 	defer cancel()
+	s.waitDrained(shutdownCtx, time.Now().Add(delay))
+
 	var errs []error
 	if err := s.http.Shutdown(shutdownCtx); err != nil {
 		errs = append(errs, fmt.Errorf("drain: %w", err))
 		s.http.Close()
+	}
+	if s.metricsHTTP != nil {
+		if err := s.metricsHTTP.Shutdown(shutdownCtx); err != nil {
+			s.metricsHTTP.Close()
+		}
 	}
 	for _, o := range s.observers {
 		if f, ok := o.(Flusher); ok {
@@ -302,18 +395,35 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.history.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("history: %w", err))
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		errs = append(errs, err)
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
 	s.log.Info("modelwatch stopped")
 	return errors.Join(errs...)
+}
+
+// waitDrained returns once no call is in flight and notBefore has passed,
+// or when ctx ends.
+func (s *Server) waitDrained(ctx context.Context, notBefore time.Time) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.gw.InFlight() > 0 || time.Now().Before(notBefore) {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("shutdown timeout reached with calls in flight", "in_flight", s.gw.InFlight())
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if !s.ready.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"status":"stopping"}` + "\n"))
+		_, _ = w.Write([]byte(`{"status":"draining"}` + "\n"))
 		return
 	}
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))

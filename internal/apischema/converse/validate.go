@@ -114,15 +114,9 @@ func (r *Request) Validate() error {
 	} else if usesTools {
 		return apierror.New(apierror.Validation, "The toolConfig field must be defined when using toolUse and toolResult content blocks.")
 	}
-	if len(r.RequestMetadata) > 16 {
-		return apierror.ConstraintViolation("map", "requestMetadata", "Member must have length less than or equal to 16")
-	}
-	for k, v := range r.RequestMetadata {
-		if len(k) < 1 || len(k) > 256 {
-			return apierror.ConstraintViolation(k, "requestMetadata", "Map keys must have length between 1 and 256")
-		}
-		if len(v) > 256 {
-			return apierror.ConstraintViolation(v, "requestMetadata."+k, "Member must have length less than or equal to 256")
+	if r.RequestMetadata != nil {
+		if err := ValidateRequestMetadata(r.RequestMetadata); err != nil {
+			return err
 		}
 	}
 	if r.PerformanceConfig != nil && r.PerformanceConfig.Latency != "" &&
@@ -285,3 +279,85 @@ func isJSONObject(raw json.RawMessage) bool {
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// Bedrock's constraints on requestMetadata (Converse and ConverseStream's
+// member, and InvokeModel's X-Amzn-Bedrock-Request-Metadata header), from
+// the service model, botocore 1.43.11
+// botocore/data/bedrock-runtime/2023-09-30/service-2.json:
+//
+//	"RequestMetadata":            {"type":"map", "min":1, "max":16, "sensitive":true}
+//	"RequestMetadataKeyString":   {"type":"string", "min":1, "max":256, "pattern":"[a-zA-Z0-9\\s:_@$#=/+,-.]{1,256}"}
+//	"RequestMetadataValueString": {"type":"string", "min":0, "max":256, "pattern":"[a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}"}
+//
+// In the character class ",-." is the range from ',' to '.': comma, hyphen
+// and full stop. \s is read as ASCII whitespace (space, \t, \n, \v, \f,
+// \r): the Unicode spaces ECMA-262's \s would add are refused, the stricter
+// reading.
+const (
+	maxRequestMetadataPairs = 16
+	maxRequestMetadataLen   = 256
+	// The messages list every constraint of the member, as AWS does for
+	// map keys and values; the map is sensitive, so no value is echoed.
+	metadataKeysConstraint  = "Map keys must satisfy constraint: [Member must have length less than or equal to 256, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [a-zA-Z0-9\\s:_@$#=/+,-.]{1,256}]"
+	metadataValueConstraint = "Map value must satisfy constraint: [Member must have length less than or equal to 256, Member must have length greater than or equal to 0, Member must satisfy regular expression pattern: [a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}]"
+)
+
+// ValidateRequestMetadata checks a request metadata map that was sent (an
+// empty one included) against Bedrock's constraints. Every violation is
+// reported, in AWS's "N validation errors detected" form, with the value
+// left out as for any sensitive member.
+func ValidateRequestMetadata(md map[string]string) error {
+	var violations []string
+	switch {
+	case len(md) < 1:
+		violations = append(violations, "Member must have length greater than or equal to 1")
+	case len(md) > maxRequestMetadataPairs:
+		violations = append(violations, "Member must have length less than or equal to 16")
+	}
+	badKey, badValue := false, false
+	for k, v := range md {
+		badKey = badKey || len(k) < 1 || !metadataString(k)
+		badValue = badValue || !metadataString(v)
+	}
+	if badKey {
+		violations = append(violations, metadataKeysConstraint)
+	}
+	if badValue {
+		violations = append(violations, metadataValueConstraint)
+	}
+	if len(violations) == 0 {
+		return nil
+	}
+	var msg strings.Builder
+	if len(violations) == 1 {
+		msg.WriteString("1 validation error detected: ")
+	} else {
+		fmt.Fprintf(&msg, "%d validation errors detected: ", len(violations))
+	}
+	for i, v := range violations {
+		if i > 0 {
+			msg.WriteString("; ")
+		}
+		msg.WriteString("Value at 'requestMetadata' failed to satisfy constraint: ")
+		msg.WriteString(v)
+	}
+	return apierror.New(apierror.Validation, "%s", msg.String())
+}
+
+// metadataString reports whether s is at most 256 characters of the
+// requestMetadata character set. The set is ASCII, so bytes are characters.
+func metadataString(s string) bool {
+	if len(s) > maxRequestMetadataLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == ' ', c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+		case strings.IndexByte(":_@$#=/+,-.", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,141 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+
+	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/config"
+	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+)
+
+// probe is one /healthz answer seen during the drain.
+type probe struct {
+	at     time.Time
+	status int // 0: connection refused
+	body   string
+}
+
+// A load balancer must see the instance leave (503 on /healthz) before its
+// connections are refused, and calls in flight must finish.
+func TestDrainAnswersHealthz503UntilInFlightCallsFinish(t *testing.T) {
+	const drainModel = "modelwatch.drain-v1"
+	const delay = 1500 * time.Millisecond
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	d := delay
+	cfg.Limits.DrainDelay = &d
+	// 60 tokens at 40 ms: a stream of about 2.4 s, longer than the delay.
+	cfg.Models = append(cfg.Models, config.Model{Model: catalog.Model{ID: drainModel, Name: drainModel, Vendor: "modelwatch", Family: "anthropic",
+		Provider: "simulator", MaxOutputTokens: 1000, DefaultMaxTokens: 100, Streaming: true},
+		Simulator: simulator.ModelSettings{TimePerOutputToken: 40 * time.Millisecond, MinReplyTokens: 60, MaxReplyTokens: 60}})
+	srv, stop := runServer(t, cfg)
+	base := srv.URL()
+	waitHealthy(t, base, http.DefaultClient)
+	ctx := context.Background()
+	client := runtimeClient(base, "AKIDEXAMPLE", "secret")
+
+	// A stream in flight when SIGTERM comes.
+	out, err := client.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(drainModel),
+		Messages: []rttypes.Message{{Role: rttypes.ConversationRoleUser, Content: []rttypes.ContentBlock{&rttypes.ContentBlockMemberText{Value: "go on"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := out.GetStream().Events()
+	<-events // the first event: the call is in flight
+	var streamEnd time.Time
+	var deltas int
+	var stopped bool
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		for ev := range events {
+			switch ev.(type) {
+			case *rttypes.ConverseStreamOutputMemberContentBlockDelta:
+				deltas++
+			case *rttypes.ConverseStreamOutputMemberMessageStop:
+				stopped = true
+			}
+		}
+		streamEnd = time.Now()
+	}()
+
+	drainStart := time.Now()
+	runErr := make(chan error, 1)
+	go func() { runErr <- stop() }()
+
+	// Poll /healthz as a load balancer does, on fresh connections.
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
+	var (
+		mu     sync.Mutex
+		probes []probe
+	)
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		for {
+			p := probe{at: time.Now()}
+			resp, err := hc.Get(base + "/healthz")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				p.status, p.body = resp.StatusCode, strings.TrimSpace(string(b))
+			}
+			mu.Lock()
+			probes = append(probes, p)
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
+	// A new call during the drain is refused, in Bedrock's shape.
+	time.Sleep(200 * time.Millisecond)
+	_, err = client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(haiku), Body: invokeBody})
+	apiErrorExact(t, err, "ServiceUnavailableException", 503,
+		"The server is shutting down and takes no new calls. Retry the request; it will be served by another instance.")
+
+	<-streamDone
+	if err := out.GetStream().Err(); err != nil || !stopped || deltas == 0 {
+		t.Errorf("the in-flight stream did not finish cleanly: err %v, messageStop %v, %d deltas", err, stopped, deltas)
+	}
+	select {
+	case <-pollDone:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the listener never closed")
+	}
+	if err := <-runErr; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	last := probes[len(probes)-1]
+	if last.status != 0 {
+		t.Fatalf("last probe %+v, want connection refused", last)
+	}
+	for _, p := range probes[:len(probes)-1] {
+		if p.status != http.StatusServiceUnavailable || p.body != `{"status":"draining"}` {
+			t.Errorf("probe at +%v: %d %q, want 503 {\"status\":\"draining\"}", p.at.Sub(drainStart), p.status, p.body)
+		}
+	}
+	if len(probes) < 10 {
+		t.Errorf("only %d probes answered before the listener closed", len(probes)-1)
+	}
+	if closed := last.at; closed.Before(streamEnd) || closed.Sub(drainStart) < delay {
+		t.Errorf("listener closed %v after SIGTERM, stream ended %v after; want both before it and at least %v",
+			closed.Sub(drainStart), streamEnd.Sub(drainStart), delay)
+	}
+}
