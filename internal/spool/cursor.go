@@ -39,10 +39,12 @@ func errName(name string) error {
 
 // Register returns the cursor of the named consumer. A consumer with a
 // committed cursor (from this run or an earlier one) gets it back;
-// otherwise Register creates the consumer at the current End of the spool
-// (it sees only records appended from now on) and persists its cursor. A
-// failure to persist is logged; the consumer still exists in memory and
-// its first Commit persists it.
+// otherwise Register creates the consumer at the oldest record kept and
+// persists its cursor. A consumer without a cursor may be new or may have
+// lost its cursor file, and the two cannot be told apart: starting at the
+// oldest record delivers records again rather than skip them. A failure to
+// persist is logged; the consumer still exists in memory and its first
+// Commit persists it.
 //
 // A name must match [A-Za-z0-9._-]{1,100} (and not be "." or ".."):
 // Register panics on any other name, since it is a programming error.
@@ -60,15 +62,26 @@ func (s *Spool) Register(consumer string) Pos {
 		s.mu.Unlock()
 		return p
 	}
-	p := s.endLocked()
 	closed := s.closed
-	if !closed {
-		s.cons[consumer] = &cursorState{pos: p}
-	}
-	s.mu.Unlock()
 	if closed {
+		p := s.endLocked()
+		s.mu.Unlock()
 		return p
 	}
+	p := s.firstPosLocked()
+	s.mu.Unlock()
+	// Past torn frames and damage, as Open does for loaded cursors. commitMu
+	// keeps segments from being deleted meanwhile.
+	if _, next, err := s.readOnce(p, 0, 0, false); err == nil {
+		p = next
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return p
+	}
+	s.cons[consumer] = &cursorState{pos: p}
+	s.mu.Unlock()
 	if err := s.writeCursor(consumer, p, nil); err != nil {
 		s.log.Error("spool: cannot persist a new consumer's cursor", "consumer", consumer, "err", err)
 	}

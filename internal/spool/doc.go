@@ -45,9 +45,10 @@
 // [Spool.Read] and move it with [Spool.Commit]; a segment is deleted once
 // every registered consumer's cursor is past it. While no consumer is
 // registered nothing is deleted: records are never dropped silently. A
-// consumer registered later starts at the end of the spool, so records
-// appended before the first consumer registered are deleted by that
-// consumer's first Commit.
+// consumer without a committed cursor, whether registered for the first
+// time or one whose cursor file is missing (the two look the same), starts
+// at the oldest record kept: records are delivered again rather than
+// skipped.
 //
 // The package is Linux-only (fallocate, mmap, flock) and assumes the usual
 // little-endian 64-bit hosts for its in-place atomic words.
@@ -61,9 +62,11 @@
 //	consumers/<name>.cursor    one committed cursor per consumer
 //
 // Every segment file has a fixed size (Options.SegmentBytes when it was
-// created) and starts with a 16-byte header: the magic "MWSPOOL1" followed by
-// 8 reserved zero bytes. Frames follow from offset 16, each starting at an
-// 8-byte aligned offset; all integers are little endian:
+// created) and starts with a 16-byte header: the magic "MWSPOOL1", the u32
+// size of the segment in bytes and a u32 CRC-32C of the 12 bytes before it.
+// Segments written before the header recorded the size have 8 zero bytes
+// there instead, and are still read. Frames follow from offset 16, each
+// starting at an 8-byte aligned offset; all integers are little endian:
 //
 //	offset 0   u32 length     16 + len(payload); the top bit is the "busy" flag
 //	offset 4   u32 checksum   CRC-32C (Castagnoli) of bytes 8 .. length
@@ -71,9 +74,9 @@
 //	offset 16  payload
 //	           zero padding up to the next multiple of 8
 //
-// A length word of zero marks the end of the data in a segment (segments are
-// zero-filled when created); a record that does not fit in the rest of a
-// segment goes to the next segment. A position ([Pos]) is the segment's
+// A length word of zero with only zeros after it marks the end of the data
+// in a segment (segments are zero-filled when created); a record that does
+// not fit in the rest of a segment goes to the next segment. A position ([Pos]) is the segment's
 // sequence number and the byte offset of a frame in it.
 //
 // Appenders reserve a frame under a short mutex and store its length word,
@@ -84,14 +87,81 @@
 // waits for a frame's busy flag to clear, so it never returns a record whose
 // Append has not completed.
 //
+// # Recovery and damage
+//
 // When the spool is opened, every segment is scanned and every frame's
-// checksum verified. A frame whose checksum does not match (its appender was
-// killed mid-copy, or the file was damaged) is torn: it is skipped, using its
-// length, and counted in [Stats.Torn]; the frames after it are still read. A
-// frame with a checksum that matches is a record, whatever its busy flag
-// says. Scanning stops at a zero length word or at a length that cannot be a
-// frame. Appending continues after the data of the last segment when the rest
-// of that segment is zero, otherwise in a new segment.
+// checksum verified. A frame with a checksum that matches is a record,
+// whatever its busy flag says. The data of a segment ends at the last
+// non-zero byte (segments are zero-filled when created); anything else that
+// is not a valid frame is damage, and the scan resynchronises after it
+// instead of giving up on the rest of the segment:
+//
+//  1. At a bad frame at offset off (a length that cannot be a frame, a
+//     checksum that does not match, or a zero length word with data after
+//     it), scan forward from off+8 in steps of 8 for the first offset c
+//     where a valid frame starts: its length fits in the segment, its time
+//     is plausible and its checksum matches. If there is none, c is the end
+//     of the data.
+//  2. If the length words from off tile [off, c) exactly (each frame's
+//     length leading to the next, the last one to c, or past the end of
+//     the data when c is that end), those frames are torn: their length
+//     words were intact, their contents not. They are skipped and each
+//     counted in [Stats.Torn]. This is the common case: an append killed
+//     mid-copy, or a damaged payload or time byte.
+//  3. Otherwise the range [off, c) is corrupt: its length words cannot be
+//     trusted (following one would jump into the middle of other frames).
+//     It is skipped and counted in [Stats.CorruptRanges] and
+//     [Stats.CorruptBytes]; how many records it held is unknown.
+//  4. Scanning continues at c.
+//
+// Step 1 looks inside the bad frame first, and so never follows a length
+// word it cannot check: a valid frame found before where the length points
+// means that length was wrong. A time is plausible when it is positive, not
+// more than 24 hours before the last good record's time (records are
+// appended in time order, but each takes its time before it reserves its
+// frame, and clocks get corrected) and not more than 24 hours after the
+// later of the spool clock's now and the latest good record's time.
+// Together with the length check and CRC-32C, this makes random bytes pass
+// for a frame with a chance below 2^-36 per offset, and far less once a
+// good record's time is known (about 2^-55 for 64 MiB segments whose
+// records span a few days). CRC-32C is not a MAC: a payload that itself
+// contains the bytes of a valid frame could be taken for one, but only
+// while resynchronising through that payload, that is after damage to the
+// frame holding it. The checksums computed while
+// resynchronising are limited to four times the segment's size; past that
+// the rest of the segment is one corrupt range (and logged so).
+//
+// A segment header with a wrong magic, or a size or checksum that does not
+// match, is a corrupt range from offset 0: its frames are still found by
+// resynchronising from offset 16. A segment with no data before a later
+// segment with data lost all of it (segments fill in order) and counts as
+// one corrupt range; so does a segment file that is all zero before one
+// with a valid header (a segment's header is on disk before the next
+// segment is created), or, when it is too small to hold a record, as a
+// truncated segment. A segment file shorter than the size its header
+// records (for older segments: not a whole number of pages) is truncated
+// and counted in [Stats.TruncatedSegments]: every complete frame before the
+// cut is read, the frame the cut went through counts as torn, and what
+// followed it is gone. Two kinds of loss cannot be detected: zeros written
+// over the tail of a segment's data from a frame boundary on look like the
+// segment's free space, and an older segment cut at a page boundary looks
+// whole.
+//
+// Every torn frame, corrupt range and truncated segment found by Open is
+// counted in [Stats] and logged, one line each (up to 100 lines, then one
+// line with the number not logged), followed by a summary line; damage
+// kept on disk is found, counted and logged again by the next Open. Appending continues after the
+// data of the last segment when that segment has a valid header, its full
+// size, no corrupt range and a zero rest (torn frames do not matter),
+// otherwise in a new segment.
+//
+// Readers use what recovery found, and apply the same algorithm to data
+// written or changed since Open (which only an outside write to a segment
+// file can damage), with the end of the reserved frames as the end of the
+// data: what they skip is recorded once per segment, whichever reader meets
+// it first, counted in the same Stats fields and logged at most once per 10
+// seconds. A busy frame in their way while appends are copying into the
+// segment may be an append in progress: they wait for it.
 //
 // A cursor file holds, little endian: the magic "MWCURSR1", u64 segment,
 // i64 offset, u32 state length, the state, and a CRC-32C of all the bytes

@@ -2,9 +2,7 @@ package spool
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"time"
 )
 
@@ -17,9 +15,11 @@ import (
 //
 // from must be a position this package returned (Entry.Pos or Entry.Next,
 // Append, Register, Cursor, End) or the zero Pos. Positions before the
-// oldest segment kept read from the oldest record. Read skips torn records,
-// crosses segment boundaries, and never returns a record whose Append has
-// not completed.
+// oldest segment kept read from the oldest record. Read crosses segment
+// boundaries and never returns a record whose Append has not completed. It
+// skips damaged data: torn frames, and byte ranges where no frame can be
+// found, after which it resumes at the next valid frame (see the package
+// documentation); Stats counts what it skips, once.
 func (s *Spool) Read(ctx context.Context, from Pos, maxRecords int, maxBytes int) ([]Entry, error) {
 	maxRecords = max(maxRecords, 1)
 	pos := from
@@ -88,34 +88,44 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 			pos = Pos{seg.seq, segHeaderSize}
 		}
 		s.mu.Unlock()
-		data, limit, err := s.pin(seg)
+		p, err := s.pin(seg)
 		if errors.Is(err, errDeleted) {
 			continue // findLocked moves on to the next segment
 		}
 		if err != nil {
 			return nil, pos, err
 		}
+		data, limit := p.data, p.end
 		off := pos.Off
 		stop := false
-		for off < limit {
+		var lastTime int64 // of the last good frame walked, for resynchronisation
+		for i := skipIndex(p.skips, off); off < limit; {
+			if i < len(p.skips) && p.skips[i].start <= off {
+				off = max(off, p.skips[i].end) // recorded damage
+				i++
+				continue
+			}
 			l := load32(data, off)
 			n := int64(l &^ busyBit)
-			if n < frameHeaderSize || off+align8(n) > limit {
-				// Not a frame (the file was damaged since it was
-				// written): nothing after it in this segment can be found.
-				s.torn.Add(1)
-				off = limit
-				break
-			}
 			if l&busyBit != 0 && off >= seg.recEnd {
-				stop = true // still being appended
-				break
-			}
-			if load32(data, off+4) != crc32.Checksum(data[off+8:off+n], castagnoli) {
-				if off >= seg.recEnd { // recovery counted the others
-					s.torn.Add(1)
+				// Appends reserved before the pin keep inflight above zero
+				// until they clear their busy flag: with none copying, a
+				// busy flag that stays is damage, not an append.
+				if seg.inflight.Load() > 0 {
+					stop = true // still being appended
+					break
 				}
-				off += align8(n)
+				if load32(data, off)&busyBit == 0 {
+					continue // completed meanwhile
+				}
+			}
+			if _, ok := frameAt(data, off, limit); !ok {
+				next, wait := s.liveDamage(seg, data, off, limit, lastTime)
+				if wait {
+					stop = true
+					break
+				}
+				off = next
 				continue
 			}
 			plen := int(n - frameHeaderSize)
@@ -123,10 +133,11 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 				stop = true
 				break
 			}
+			lastTime = frameTime(data, off)
 			e := Entry{
 				Pos:  Pos{seg.seq, off},
 				Next: Pos{seg.seq, off + align8(n)},
-				Time: time.Unix(0, int64(binary.LittleEndian.Uint64(data[off+8:off+16]))),
+				Time: time.Unix(0, lastTime),
 			}
 			if withData {
 				e.Data = make([]byte, plen)
@@ -165,4 +176,26 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 		ents[len(ents)-1].Next = pos
 	}
 	return ents, pos, nil
+}
+
+// liveDamage handles a bad frame at off that recovery did not record: data
+// written or changed since Open. It resynchronises as recovery does, with
+// the end of the reserved frames as the end of the data, records the skips
+// (once, whichever reader gets there first) and returns where reading
+// resumes. wait reports that a frame in the way may still be being
+// appended: the caller retries after the next append.
+func (s *Spool) liveDamage(seg *segment, data []byte, off, limit, lastTime int64) (next int64, wait bool) {
+	tb := &timeBounds{last: lastTime, latest: lastTime, now: s.opts.Now}
+	rs := resyncer{data: data, limit: limit, tb: tb, budget: 4*(limit-off) + 1<<20,
+		live: true, recEnd: seg.recEnd, inflight: &seg.inflight}
+	c, wait := rs.next(off+8, limit)
+	if wait {
+		return off, true
+	}
+	found := tornChain(data, off, c, limit, c == limit, false)
+	if found == nil {
+		found = []skip{{start: off, end: c}}
+	}
+	s.noteLiveDamage(seg, found)
+	return found[len(found)-1].end, false
 }

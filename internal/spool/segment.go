@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ type segment struct {
 	recEnd int64
 
 	// Guarded by Spool.mu.
+	skips   []skip // torn frames and corrupt ranges readers jump over
 	data    []byte // the mapping; nil while unmapped
 	end     int64  // end of the reserved frames
 	frames  int64  // frames before end, torn ones included
@@ -103,7 +105,7 @@ func (s *Spool) createSegment(seq uint64, size int64) (*segment, error) {
 	if err != nil {
 		return fail(fmt.Errorf("mmap %s: %w", path, err))
 	}
-	copy(data, segMagic)
+	writeHeader(data, size)
 	if err := f.Sync(); err != nil {
 		syscall.Munmap(data)
 		return fail(err)
@@ -161,18 +163,64 @@ func isNoSpace(err error) bool {
 type hdrState int
 
 const (
-	hdrOK   hdrState = iota // the magic
-	hdrZero                 // all zero: a segment whose creation did not finish
-	hdrBad                  // anything else
+	hdrOK   hdrState = iota // the magic, and a size field that is valid or (older segments) zero
+	hdrZero                 // the whole file is zero: a segment whose creation did not finish
+	hdrBad                  // anything else: counted as a corrupt range, frames found by resynchronisation
 )
 
-type scanResult struct {
-	hdr    hdrState
-	end    int64 // end of the frames walked
-	frames int64 // frames walked, torn ones included
-	torn   int64
-	clean  bool // the bytes from end to the end of the segment are zero
+// writeHeader writes a segment header: the magic, the segment's size and a
+// checksum of both.
+func writeHeader(b []byte, size int64) {
+	copy(b, segMagic)
+	binary.LittleEndian.PutUint32(b[8:], uint32(size))
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], castagnoli))
 }
+
+// parseHeader returns the state of a segment header and the size it
+// records (0 for segments written before the header recorded it).
+func parseHeader(b []byte) (hdrState, int64) {
+	if string(b[:len(segMagic)]) != segMagic {
+		return hdrBad, 0
+	}
+	size, sum := binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:])
+	switch {
+	case size == 0 && sum == 0:
+		return hdrOK, 0
+	case sum != crc32.Checksum(b[:12], castagnoli), size%4096 != 0, size < minSegmentBytes, size > maxSegmentBytes:
+		return hdrBad, 0
+	}
+	return hdrOK, int64(size)
+}
+
+type scanResult struct {
+	hdr       hdrState
+	fileSize  int64
+	truncated bool  // the file is shorter than the segment was created
+	end       int64 // end of the frames walked
+	frames    int64 // frames walked, torn ones included
+	skips     []skip
+	damage    []damage
+	exhausted bool // resynchronisation gave up (checksum budget)
+	clean     bool // the bytes from end to the end of the segment are zero
+}
+
+// appendable reports whether appends may continue in the segment: its
+// header is valid, it has its full size, nothing in it was corrupt and the
+// rest of it is zero. Torn frames do not matter: their extent is known.
+func (r *scanResult) appendable() bool {
+	if r.hdr != hdrOK || r.truncated || !r.clean {
+		return false
+	}
+	for _, d := range r.damage {
+		if d.kind != damageTorn {
+			return false
+		}
+	}
+	return true
+}
+
+// damaged reports whether the scan found anything it could not read.
+func (r *scanResult) damaged() bool { return r.hdr == hdrBad || len(r.damage) > 0 }
 
 var zeroPage [4096]byte
 
@@ -187,48 +235,90 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// scanSegment walks the frames of a segment written by an earlier process,
-// verifying their checksums.
-func scanSegment(data []byte) scanResult {
-	r := scanResult{end: segHeaderSize}
-	switch {
-	case string(data[:len(segMagic)]) == segMagic:
-		r.hdr = hdrOK
-	case allZero(data[:segHeaderSize]):
+// scanSegment walks the frames of a segment file written by an earlier
+// process (data is the whole file, at least segHeaderSize+frameHeaderSize
+// bytes), verifying their checksums and resynchronising after damage as the
+// package documentation describes. tb carries the times of the good
+// records walked from one segment to the next.
+func scanSegment(data []byte, tb *timeBounds) scanResult {
+	fileSize := int64(len(data))
+	limit := fileSize &^ 7
+	r := scanResult{fileSize: fileSize, end: segHeaderSize, clean: true}
+	dend := dataEnd(data)
+	if dend == 0 {
 		r.hdr = hdrZero
-		r.clean = allZero(data[segHeaderSize:])
-		return r
-	default:
-		r.hdr = hdrBad
 		return r
 	}
-	size := int64(len(data))
+	var size int64
+	r.hdr, size = parseHeader(data)
+	switch {
+	case r.hdr == hdrBad:
+	case size != 0 && fileSize > size:
+		r.hdr, size = hdrBad, 0 // the size field disagrees with the file
+	case size != 0:
+		r.truncated = fileSize < size
+	default: // written before the header recorded the size: segments are whole pages
+		r.truncated = fileSize%4096 != 0
+	}
+	// bound is how far a frame may extend: past the end of a truncated
+	// file, up to the size the segment had.
+	bound := limit
+	switch {
+	case size != 0:
+		bound = size
+	case r.truncated:
+		bound = maxSegmentBytes
+	}
+	if r.truncated {
+		r.damage = append(r.damage, damage{kind: damageTruncated, off: fileSize, bytes: max(size-fileSize, 0)})
+	}
+	rs := resyncer{data: data, limit: limit, tb: tb, budget: 4*fileSize + 1<<20}
 	off := int64(segHeaderSize)
-	for off+frameHeaderSize <= size {
-		l := load32(data, off)
-		if l == 0 {
-			break
-		}
-		n := int64(l &^ busyBit)
-		if n < frameHeaderSize || off+align8(n) > size {
-			r.end = off
-			return r // not a frame: the data cannot be trusted past here
-		}
-		if load32(data, off+4) != crc32.Checksum(data[off+8:off+n], castagnoli) {
-			r.torn++
-		}
-		r.frames++
-		off += align8(n)
+	if r.hdr == hdrBad {
+		c, _ := rs.next(off, max(dend, off))
+		r.addCorrupt(0, c, limit, fileSize)
+		off = c
 	}
-	r.end = off
-	r.clean = allZero(data[off:])
+	for off < dend {
+		if n, ok := frameAt(data, off, limit); ok {
+			r.frames++
+			tb.saw(frameTime(data, off))
+			off += align8(n)
+			continue
+		}
+		c, _ := rs.next(off+8, dend)
+		chain := tornChain(data, off, c, bound, c == dend, r.truncated)
+		if chain == nil {
+			r.addCorrupt(off, c, limit, fileSize)
+			off = c
+			continue
+		}
+		for _, sk := range chain {
+			r.damage = append(r.damage, damage{kind: damageTorn, off: sk.start, bytes: min(sk.end, fileSize) - sk.start})
+			off = sk.end          // past the end of the file for the frame a truncation cut
+			if sk.start < limit { // not a length word cut by a truncation
+				r.skips = append(r.skips, skip{start: sk.start, end: min(sk.end, limit), torn: true})
+				r.frames++
+			}
+		}
+	}
+	r.exhausted = rs.exhausted
+	r.end = min(off, limit)
 	return r
 }
 
+// addCorrupt records the corrupt range [off, c), clamped to the file.
+func (r *scanResult) addCorrupt(off, c, limit, fileSize int64) {
+	r.damage = append(r.damage, damage{kind: damageCorrupt, off: off, bytes: min(c, fileSize) - off, resume: min(c, limit)})
+	if off < limit {
+		r.skips = append(r.skips, skip{start: off, end: min(c, limit)})
+	}
+}
+
 // openSegment opens and scans an existing segment file. It returns a nil
-// segment for a file that cannot be a segment: too small ones are removed,
-// too large ones left alone.
-func (s *Spool) openSegment(seq uint64) (*segment, scanResult, error) {
+// segment for a file that cannot be a segment: too small ones are removed
+// (the damage counted when they held anything), too large ones left alone.
+func (s *Spool) openSegment(seq uint64, tb *timeBounds) (*segment, scanResult, error) {
 	path := s.segPath(seq)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -239,25 +329,37 @@ func (s *Spool) openSegment(seq uint64) (*segment, scanResult, error) {
 		f.Close()
 		return nil, scanResult{}, fmt.Errorf("spool: %w", err)
 	}
-	size := fi.Size() &^ 7
+	fileSize := fi.Size()
 	switch {
-	case size < segHeaderSize+frameHeaderSize:
+	case fileSize < segHeaderSize+frameHeaderSize:
+		b, _ := io.ReadAll(f)
 		f.Close()
-		s.log.Warn("spool: removing a segment file too small to hold a record", "path", path, "size", fi.Size())
+		res := scanResult{fileSize: fileSize}
+		if allZero(b) {
+			res.hdr = hdrZero
+		} else {
+			// A segment cut off before its first complete frame.
+			res.damage = append(res.damage, damage{kind: damageTruncated, off: fileSize})
+			if len(b) > segHeaderSize && !allZero(b[segHeaderSize:]) {
+				res.damage = append(res.damage, damage{kind: damageTorn, off: segHeaderSize, bytes: fileSize - segHeaderSize})
+			}
+		}
+		s.log.Warn("spool: removing a segment file too small to hold a record", "path", path, "size", fileSize)
 		os.Remove(path)
-		return nil, scanResult{}, nil
-	case size > maxSegmentBytes:
+		return nil, res, nil
+	case fileSize > maxSegmentBytes:
 		f.Close()
-		s.log.Error("spool: ignoring a segment file larger than any segment", "path", path, "size", fi.Size())
+		s.log.Error("spool: ignoring a segment file larger than any segment", "path", path, "size", fileSize)
 		return nil, scanResult{}, nil
 	}
-	seg := &segment{seq: seq, path: path, f: f, size: size}
-	if err := s.mapRW(seg); err != nil {
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(fileSize), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
 		f.Close()
-		return nil, scanResult{}, err
+		return nil, scanResult{}, fmt.Errorf("spool: mmap %s: %w", path, err)
 	}
-	res := scanSegment(seg.data)
-	seg.unmap() // mapped again if it receives appends
+	res := scanSegment(data, tb)
+	syscall.Munmap(data) // mapped again for readers, or read-write if it receives appends
+	seg := &segment{seq: seq, path: path, f: f, size: fileSize &^ 7, skips: res.skips}
 	seg.recEnd, seg.end, seg.frames, seg.syncedEnd = res.end, res.end, res.frames, res.end
 	return seg, res, nil
 }
@@ -272,32 +374,41 @@ func (s *Spool) mapRW(seg *segment) error {
 	return nil
 }
 
+// pinned is what pin returns: the mapping, the end of the reserved frames
+// and the skips known when the segment was pinned.
+type pinned struct {
+	data  []byte
+	end   int64
+	skips []skip
+}
+
 // pin takes a reference on seg, keeping it mapped and undeleted, and maps
-// it if needed. It returns the mapping and the end of the reserved frames.
-func (s *Spool) pin(seg *segment) ([]byte, int64, error) {
+// it if needed.
+func (s *Spool) pin(seg *segment) (pinned, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, 0, ErrClosed
+		return pinned{}, ErrClosed
 	}
 	if seg.deleted {
 		s.mu.Unlock()
-		return nil, 0, errDeleted
+		return pinned{}, errDeleted
 	}
 	seg.refs++
 	s.useClock++
 	seg.lastUse = s.useClock
-	data, end := seg.data, seg.end
+	p := pinned{seg.data, seg.end, seg.skips}
 	s.mu.Unlock()
-	if data != nil {
-		return data, end, nil
+	if p.data != nil {
+		return p, nil
 	}
 	data, err := s.mapSegment(seg)
 	if err != nil {
 		s.unpin(seg)
-		return nil, 0, err
+		return pinned{}, err
 	}
-	return data, end, nil
+	p.data = data
+	return p, nil
 }
 
 var errDeleted = errors.New("spool: segment deleted")

@@ -93,8 +93,8 @@ type Entry struct {
 	// Pos is where the record starts.
 	Pos Pos
 	// Next is the position just after the record (and after any torn
-	// frames or segment ends the read skipped behind it): what a consumer
-	// commits once it has processed the record.
+	// frames, corrupt ranges or segment ends the read skipped behind it):
+	// what a consumer commits once it has processed the record.
 	Next Pos
 	// Time is when the record was appended, to the nanosecond.
 	Time time.Time
@@ -119,10 +119,27 @@ type Stats struct {
 	Oldest time.Time
 	// Appended is the number of records appended since Open.
 	Appended uint64
-	// Torn is the number of torn or corrupt frames (checksum mismatch)
-	// skipped during recovery, plus any found later while reading records
-	// written since Open.
+	// Torn is the number of torn frames skipped: frames whose extent their
+	// length word gives but whose checksum does not match (an append killed
+	// mid-copy, a damaged payload or time), including the frame a
+	// truncation cut through. Each was one record, lost. Counted once per
+	// frame: by Open's recovery, or by the first reader to meet one in data
+	// written or changed since Open.
 	Torn uint64
+	// CorruptRanges is the number of byte ranges skipped because no frame
+	// could be found in them (a damaged length word, garbage or zeroed
+	// bytes, a damaged segment header): reading resumed at the next offset
+	// where a valid frame starts (see the package documentation). How many
+	// records such a range held is unknown. Counted like Torn.
+	CorruptRanges uint64
+	// CorruptBytes is the total size of the ranges CorruptRanges counts.
+	CorruptBytes uint64
+	// TruncatedSegments is the number of segment files Open found shorter
+	// than they were created (their header records the size; for segments
+	// from before it did, a size that is not a whole number of pages).
+	// Every complete frame before the cut is read; the frame the cut went
+	// through counts in Torn, and whatever followed it is lost.
+	TruncatedSegments uint64
 	// Full reports that the budget or the disk is exhausted: Append returns
 	// ErrFull (see Spool.Full).
 	Full bool
@@ -157,6 +174,9 @@ type Spool struct {
 	full          atomic.Bool
 	isClosed      atomic.Bool
 	torn          atomic.Uint64
+	corruptRanges atomic.Uint64
+	corruptBytes  atomic.Uint64
+	truncated     atomic.Uint64
 	syncErrors    atomic.Uint64
 	slowRotations atomic.Uint64
 
@@ -179,6 +199,11 @@ type Spool struct {
 	syncFailing   bool
 	createFailing atomic.Bool // the last segment creation failed (logged once)
 	noPopulate    atomic.Bool // MADV_POPULATE_WRITE is not supported
+
+	// dlog* rate-limit the lines about damage readers find after Open.
+	dlogMu         sync.Mutex
+	dlogAt         time.Time
+	dlogSuppressed int
 
 	statsMu    sync.Mutex
 	countCache struct {
@@ -223,7 +248,8 @@ func (o *Options) normalize() error {
 // Open opens the spool in dir, creating the directory (mode 0700) if needed.
 // It takes an exclusive flock on dir/LOCK (a second Open of the same
 // directory, from this or another process, fails), recovers the existing
-// segments (scanning every frame and verifying its checksum), loads the
+// segments (scanning every frame, verifying its checksum, and counting,
+// logging and resynchronising after any damage), loads the
 // consumers' cursors, and starts the background goroutine that syncs and
 // preallocates segments.
 func Open(dir string, opts Options) (*Spool, error) {
@@ -291,7 +317,8 @@ func Open(dir string, opts Options) (*Spool, error) {
 	go s.background()
 	st := s.Stats()
 	s.log.Info("spool opened", "dir", dir, "segments", st.Segments, "pending_records", st.PendingRecords,
-		"pending_bytes", st.PendingBytes, "consumers", len(s.cons), "torn", st.Torn)
+		"pending_bytes", st.PendingBytes, "consumers", len(s.cons), "torn", st.Torn,
+		"corrupt_ranges", st.CorruptRanges, "corrupt_bytes", st.CorruptBytes, "truncated_segments", st.TruncatedSegments)
 	return s, nil
 }
 
@@ -346,43 +373,86 @@ func (s *Spool) recover() error {
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 
 	type recovered struct {
-		seg *segment
+		seq uint64
+		seg *segment // nil for a file removed as too small
 		res scanResult
 	}
-	var all []recovered
-	var torn uint64
+	var found []recovered
+	tb := &timeBounds{now: s.opts.Now}
+	lastHeader := uint64(0) // the last segment with a valid header
 	for _, seq := range seqs {
-		seg, res, err := s.openSegment(seq)
+		seg, res, err := s.openSegment(seq, tb)
 		if err != nil {
 			return err
 		}
-		if seg == nil {
-			continue
+		if res.exhausted {
+			s.log.Error("spool: resynchronisation gave up in a segment full of plausible frame headers; the rest of it is skipped",
+				"path", s.segPath(seq))
 		}
-		torn += uint64(res.torn)
-		if res.hdr == hdrBad {
-			s.log.Error("spool segment has no valid header; its contents are ignored", "path", seg.path)
+		found = append(found, recovered{seq, seg, res})
+		if seg != nil && res.hdr == hdrOK {
+			lastHeader = seq
 		}
-		all = append(all, recovered{seg, res})
+	}
+	var all []recovered
+	var logged int
+	note := func(path string, ds []damage) {
+		s.count(ds)
+		for _, d := range ds {
+			if logged++; logged <= maxOpenDamageLogs {
+				s.logDamage(path, d, false, 0)
+			}
+		}
+	}
+	for _, r := range found {
+		if r.res.hdr == hdrZero && r.seq < lastHeader {
+			// A segment's header is on disk before the next segment is
+			// created: a zero file before a segment with a header lost
+			// everything it held.
+			if r.seg == nil {
+				r.res.damage = append(r.res.damage, damage{kind: damageTruncated, off: r.res.fileSize})
+			} else {
+				r.res.damage = append(r.res.damage, damage{kind: damageCorrupt, bytes: r.seg.size, resume: r.seg.size})
+			}
+		}
+		note(s.segPath(r.seq), r.res.damage)
+		if r.seg != nil {
+			all = append(all, r)
+		}
 	}
 	if len(seqs) > 0 {
 		s.nextSeq = seqs[len(seqs)-1] + 1
 	}
-	s.torn.Store(torn)
-	if torn > 0 {
-		s.log.Warn("spool recovery skipped torn records", "dir", s.dir, "torn", torn)
-	}
 
-	// The last segment holding frames keeps receiving appends when the rest
-	// of it is clean. Empty, zero segments after it are spares from an
-	// earlier run: reuse up to two (active and spare), delete the others.
-	// Segments that cannot be parsed are kept (as sealed segments without
-	// records) until every consumer is past them.
+	// The last segment holding frames keeps receiving appends when it is
+	// intact and the rest of it is clean. Empty, zero segments after it are
+	// spares from an earlier run: reuse up to two (active and spare),
+	// delete the others. Damaged segments are kept (sealed) until every
+	// consumer is past them.
 	last := -1
 	for i, r := range all {
-		if r.res.frames > 0 || r.res.hdr == hdrBad || !r.res.clean {
+		if r.res.frames > 0 || r.res.damaged() || !r.res.clean {
 			last = i
 		}
+	}
+	for _, r := range all[:max(last, 0)] {
+		if r.res.frames == 0 && !r.res.damaged() {
+			// Segments are filled in order: one with nothing in it before
+			// a later one with data lost all of its data.
+			from := int64(segHeaderSize)
+			if r.res.hdr == hdrZero {
+				from = 0
+			}
+			note(r.seg.path, []damage{{kind: damageCorrupt, off: from, bytes: r.seg.size - from, resume: r.seg.size}})
+		}
+	}
+	if logged > maxOpenDamageLogs {
+		s.log.Error("spool: more damage found than logged one by one", "dir", s.dir, "not_logged", logged-maxOpenDamageLogs)
+	}
+	if logged > 0 {
+		s.log.Warn("spool recovery skipped damaged data", "dir", s.dir, "torn", s.torn.Load(),
+			"corrupt_ranges", s.corruptRanges.Load(), "corrupt_bytes", s.corruptBytes.Load(),
+			"truncated_segments", s.truncated.Load())
 	}
 	var reuse, drop []*segment
 	for i, r := range all {
@@ -391,7 +461,7 @@ func (s *Spool) recover() error {
 			s.segs = append(s.segs, r.seg)
 		case i == last:
 			s.segs = append(s.segs, r.seg)
-			if r.res.clean && r.res.hdr == hdrOK {
+			if r.res.appendable() {
 				s.active = r.seg
 			}
 		case r.seg.size == s.opts.SegmentBytes && len(reuse) < 2:
@@ -422,7 +492,9 @@ func (s *Spool) recover() error {
 			return err
 		}
 		if seg.end == segHeaderSize {
-			copy(seg.data, segMagic) // a segment whose creation was interrupted
+			// No frames: its creation may have been interrupted, or it may
+			// have a header from before the header recorded the size.
+			writeHeader(seg.data, seg.size)
 		}
 	}
 	for _, seg := range s.segs {
@@ -552,11 +624,14 @@ func (s *Spool) Full() bool { return s.full.Load() }
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	st := Stats{
-		Appended:      s.appended,
-		Full:          s.full.Load(),
-		Torn:          s.torn.Load(),
-		SyncErrors:    s.syncErrors.Load(),
-		SlowRotations: s.slowRotations.Load(),
+		Appended:          s.appended,
+		Full:              s.full.Load(),
+		Torn:              s.torn.Load(),
+		CorruptRanges:     s.corruptRanges.Load(),
+		CorruptBytes:      s.corruptBytes.Load(),
+		TruncatedSegments: s.truncated.Load(),
+		SyncErrors:        s.syncErrors.Load(),
+		SlowRotations:     s.slowRotations.Load(),
 	}
 	m := s.minCursorLocked()
 	var minSeg *segment
@@ -604,16 +679,25 @@ func (s *Spool) framesBefore(seg *segment, off int64) int64 {
 	if c.present && c.seq == seg.seq && c.off <= off {
 		start, n = c.off, c.n
 	}
-	data, limit, err := s.pin(seg)
+	p, err := s.pin(seg)
 	if err != nil {
 		return 0
 	}
 	defer s.unpin(seg)
+	data, limit := p.data, p.end
 	o := start
-	for o < off && o < limit {
+	for i := skipIndex(p.skips, o); o < off && o < limit; {
+		if i < len(p.skips) && p.skips[i].start <= o {
+			if p.skips[i].torn && p.skips[i].start == o {
+				n++ // torn frames count as frames; corrupt ranges hold none known
+			}
+			o = max(o, p.skips[i].end)
+			i++
+			continue
+		}
 		l := load32(data, o) &^ busyBit
 		if l < frameHeaderSize || o+align8(int64(l)) > limit {
-			break
+			break // damage no reader has met yet
 		}
 		o += align8(int64(l))
 		n++
