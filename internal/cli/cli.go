@@ -31,6 +31,7 @@ Usage:
   modelwatch config validate [flags]  check a configuration and print a summary
   modelwatch logs query [flags]       print logged invocations (filters: see modelwatch logs query -h)
   modelwatch logs tail [flags]        follow invocations as they are logged
+  modelwatch logs redeliver [flags]   deliver the log records kept as undeliverable
   modelwatch dashboard export --format cloudwatch|grafana
                                       print the dashboard for CloudWatch or Grafana
   modelwatch bench [flags]            measure the gateway's overhead under load (see modelwatch bench -h)

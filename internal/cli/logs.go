@@ -20,8 +20,9 @@ import (
 )
 
 const logsUsage = `usage:
-  modelwatch logs query [flags]   print the logged invocations that match, oldest first
-  modelwatch logs tail [flags]    print invocations as their logs are delivered, until interrupted
+  modelwatch logs query [flags]       print the logged invocations that match, oldest first
+  modelwatch logs tail [flags]        print invocations as their logs are delivered, until interrupted
+  modelwatch logs redeliver [flags]   deliver the records kept as undeliverable (see -h)
 
 Reads the S3 destination (s3Config) of the invocation logging configuration
 put with PutModelInvocationLoggingConfiguration, in the bucket, or in
@@ -43,6 +44,9 @@ read from MODELWATCH_* variables, as for serve; the other flags are not.
 
 // logsMain runs "modelwatch logs" and returns the exit code.
 func logsMain(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) int {
+	if len(args) > 0 && args[0] == "redeliver" {
+		return exitCode(stderr, redeliverRun(ctx, args[1:], stdout, stderr, env))
+	}
 	if len(args) == 0 || (args[0] != "query" && args[0] != "tail") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(stdout, logsUsage)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/modelwatch/modelwatch/internal/config"
+	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
+	"github.com/modelwatch/modelwatch/internal/miniotest"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 
@@ -387,5 +396,162 @@ func TestLogsTail(t *testing.T) {
 	}
 	if got, want := out.String(), fx.lines["new"]+"\n"+fx.lines["late"]+"\n"; got != want {
 		t.Errorf("stdout %q, want %q", got, want)
+	}
+}
+
+// keepRecords runs a Logger on dataDir whose S3 destination fails
+// permanently after the Put, so that the n records served are kept as
+// undeliverable; it returns the Logger, still running.
+func keepRecords(t *testing.T, dataDir string, store objectstore.Store, bucket string, breakIt func(), n int) *invocationlog.Logger {
+	t.Helper()
+	cfg := config.Default()
+	s := cfg.InvocationLogging
+	s.FlushInterval, s.RetryMin, s.RetryMax = 20*time.Millisecond, 5*time.Millisecond, 20*time.Millisecond
+	l, err := invocationlog.Open(invocationlog.Options{DataDir: dataDir, AccountID: logsAccount, Region: logsRegion,
+		Settings: s, Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = l.Shutdown(ctx)
+	})
+	if err := l.Put(context.Background(), &invocationlog.LoggingConfig{S3Config: &invocationlog.S3Config{BucketName: bucket}}); err != nil {
+		t.Fatal(err)
+	}
+	breakIt()
+	for i := range n {
+		l.Observe(&invocation.Invocation{
+			RequestID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i), Operation: invocation.Converse, ModelID: "amazon.nova-lite-v1:0",
+			PrincipalARN: "arn:aws:iam::000000000000:user/alice", Start: time.Now(), Status: 200,
+			Input:  invocation.Body{ContentType: "application/json", Data: []byte(`{"messages":[]}`)},
+			Output: invocation.Body{ContentType: "application/json", Data: []byte(`{"stopReason":"end_turn"}`)},
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for l.Stats().PendingRecords > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("records not kept: %+v", l.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return l
+}
+
+func TestLogsRedeliver_Local(t *testing.T) {
+	fx := newLogsFixture(t, nil)
+	l := keepRecords(t, fx.dataDir, fx.store, "broken", func() {
+		// The bucket's directory replaced by a file: no retry mends that.
+		p := filepath.Join(fx.dataDir, "s3", "broken")
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}, 5)
+	files, _ := filepath.Glob(filepath.Join(fx.dataDir, invocationlog.UndeliverableDir, "*.batch"))
+	if len(files) != 1 {
+		t.Fatalf("kept files %q, want 1", files)
+	}
+
+	code, out, errs := run(t, fx.env(), "logs", "redeliver", "--dry-run")
+	if want := "would redeliver 5 records kept for s3://broken/ (InvalidKey) to s3://broken/: " + files[0] + "\n5 records in 1 file\n"; code != 0 || out != want || errs != "" {
+		t.Fatalf("--dry-run: exit %d, stderr %q\n got %q\nwant %q", code, errs, out, want)
+	}
+	code, out, errs = run(t, fx.env(), "logs", "redeliver")
+	if code != 1 || out != "redelivered 0 records; 5 records in 1 file remain\n" ||
+		!strings.HasPrefix(errs, "modelwatch: "+files[0]+": 0 of 5 records kept for s3://broken/ (InvalidKey) redelivered to s3://broken/: ") ||
+		!strings.HasSuffix(errs, "modelwatch: 1 of 1 files of kept records were not redelivered in full\n") {
+		t.Fatalf("to the still broken bucket: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if code, _, errs := run(t, fx.env(), "logs", "redeliver", "--prefix", "x"); code != 1 || errs != "modelwatch: --prefix needs --bucket\n" {
+		t.Fatalf("--prefix alone: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := run(t, fx.env(), "logs", "redeliver", "--bucket", "a..b"); code != 1 || !strings.Contains(errs, "must not contain two adjacent periods") {
+		t.Fatalf("bad --bucket: exit %d, stderr %q", code, errs)
+	}
+
+	// To another bucket, while the server's Logger runs.
+	code, out, errs = run(t, fx.env(), "logs", "redeliver", "--bucket", logsBucket, "--prefix", logsKeyPfx)
+	if want := "redelivered 5 records kept for s3://broken/ (InvalidKey) to s3://" + logsBucket + "/" + logsKeyPfx + "\nredelivered 5 records; 0 records in 0 files remain\n"; code != 0 || out != want || errs != "" {
+		t.Fatalf("--bucket: exit %d, stderr %q\n got %q\nwant %q", code, errs, out, want)
+	}
+	code, out, _ = run(t, fx.env(), "logs", "query", "--bucket", logsBucket, "--prefix", logsKeyPfx)
+	if n := strings.Count(out, `"schemaType":"ModelInvocationLog"`); code != 0 || n != 5 {
+		t.Fatalf("query finds %d records (exit %d)", n, code)
+	}
+	if code, out, _ := run(t, fx.env(), "logs", "redeliver"); code != 0 || out != "no kept invocation log records to redeliver\n" {
+		t.Fatalf("second run: exit %d, stdout %q", code, out)
+	}
+	if st := l.Stats(); st.PendingRecords != 0 {
+		t.Fatalf("the running Logger has %d records pending", st.PendingRecords)
+	}
+}
+
+// TestLogsRedeliver_MinIO: records refused with NoSuchBucket are put into
+// another bucket by the command, exactly once, while the server runs.
+func TestLogsRedeliver_MinIO(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.CreateBucket(t, "doomed")
+	srv.CreateBucket(t, "rescue")
+	client := srv.Client(t)
+	fx := newLogsFixture(t, nil)
+	keepRecords(t, fx.dataDir, objectstore.NewS3(client), "doomed", func() {
+		ctx := context.Background()
+		client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("doomed"), Key: aws.String(invocationlog.PermissionCheckKey(""))})
+		if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("doomed")}); err != nil {
+			t.Fatal(err)
+		}
+	}, 25)
+	srv.SetEnv(t) // the command loads the AWS configuration chain
+	env := fx.env()
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for run2 := range 2 {
+		code, out, errs := run(t, env, "logs", "redeliver", "--store", "s3", "--bucket", "rescue")
+		want := "redelivered 25 records kept for s3://doomed/ (NoSuchBucket) to s3://rescue/\nredelivered 25 records; 0 records in 0 files remain\n"
+		if run2 == 1 {
+			want = "no kept invocation log records to redeliver\n"
+		}
+		if code != 0 || out != want || errs != "" {
+			t.Fatalf("run %d: exit %d, stderr %q\n got %q\nwant %q", run2, code, errs, out, want)
+		}
+	}
+	// What MinIO holds: one object with the 25 records, each once.
+	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("rescue")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, o := range out.Contents {
+		obj, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("rescue"), Key: o.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(obj.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(zr)
+		obj.Body.Close()
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var r invocationlog.Record
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			seen[r.RequestID]++
+		}
+	}
+	if len(out.Contents) != 1 || len(seen) != 25 {
+		t.Fatalf("%d objects with %d distinct records, want 1 with 25", len(out.Contents), len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s delivered %d times", id, n)
+		}
 	}
 }

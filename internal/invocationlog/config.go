@@ -7,8 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // LoggingConfig is Bedrock's LoggingConfig, as PutModelInvocationLoggingConfiguration
@@ -76,15 +80,26 @@ type ValidationError struct{ Message string }
 func (e *ValidationError) Error() string { return e.Message }
 
 var (
-	// Bucket names as S3 allows them (the service model only bounds length;
-	// a name S3 would refuse cannot be written, which Bedrock reports the same way).
-	bucketName   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	logGroupName = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
 	roleARN      = regexp.MustCompile(`^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$`)
+	// ipShaped is a bucket name formatted as an IPv4 address, which S3
+	// refuses (the same test as MinIO's).
+	ipShaped = regexp.MustCompile(`^[0-9]+(\.[0-9]+){3}$`)
+)
+
+// Reserved bucket name prefixes and suffixes, from S3's general purpose
+// bucket naming rules.
+var (
+	reservedBucketPrefixes = []string{"xn--", "sthree-", "amzn-s3-demo-"}
+	reservedBucketSuffixes = []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"}
 )
 
 // Validate checks c as Bedrock's service model does: at least one
-// destination, names within their bounds and patterns.
+// destination, names within their bounds and patterns. Bucket names follow
+// S3's naming rules (a name S3 would refuse cannot be written, which Bedrock
+// reports the same way); key prefixes must be UTF-8 without control or
+// bidirectional-control characters. ValidateKeys adds the check of the
+// object keys' length.
 func (c *LoggingConfig) Validate() error {
 	if c.S3Config == nil && c.CloudWatchConfig == nil {
 		return &ValidationError{"Logging configuration must specify at least one destination: s3Config or cloudWatchConfig."}
@@ -106,21 +121,114 @@ func (c *LoggingConfig) Validate() error {
 	return nil
 }
 
-func (s *S3Config) validate(field string) error {
-	if s == nil {
-		return nil
-	}
-	if len(s.BucketName) < 3 || len(s.BucketName) > 63 || !bucketName.MatchString(s.BucketName) {
-		return constraint(s.BucketName, field+".bucketName", "Member must have length between 3 and 63 and be a valid S3 bucket name")
-	}
-	if len(s.KeyPrefix) > 1024 {
-		return constraint(s.KeyPrefix, field+".keyPrefix", "Member must have length less than or equal to 1024")
+// ValidateKeys checks that every object key delivery would write for c, in
+// the account and region given, fits S3's MaxKeyBytes: the key prefix plus
+// the longest suffix the layout produces (LongestKey). Without it a
+// destination passes the permission check (whose key is short) and then
+// fails every batch with KeyTooLongError.
+func (c *LoggingConfig) ValidateKeys(accountID, region string) error {
+	for _, s := range []struct {
+		c     *S3Config
+		field string
+	}{
+		{c.S3Config, "loggingConfig.s3Config"},
+		{largeData(c), "loggingConfig.cloudWatchConfig.largeDataDeliveryS3Config"},
+	} {
+		if s.c == nil || LongestKey(s.c.KeyPrefix, accountID, region) <= MaxKeyBytes {
+			continue
+		}
+		// A non-empty prefix adds itself and one "/" to the keys of an
+		// empty one.
+		room := MaxKeyBytes - LongestKey("", accountID, region) - 1
+		return constraint(s.c.KeyPrefix, s.field+".keyPrefix", fmt.Sprintf(
+			"Member must have length less than or equal to %d: delivery adds up to %d bytes after it "+
+				"(<keyPrefix>/AWSLogs/<accountId>/BedrockModelInvocationLogs/<region>/<yyyy>/<mm>/<dd>/<hh>/data/<requestId>_output.json.gz) "+
+				"and S3 object keys are limited to %d bytes",
+			room, LongestKey("", accountID, region)+1, MaxKeyBytes))
 	}
 	return nil
 }
 
+func (s *S3Config) validate(field string) error {
+	if s == nil {
+		return nil
+	}
+	if rule := bucketNameRule(s.BucketName); rule != "" {
+		return constraint(s.BucketName, field+".bucketName", "Member must have length between 3 and 63 and be a valid S3 bucket name: "+rule)
+	}
+	if len(s.KeyPrefix) > 1024 {
+		return constraint(s.KeyPrefix, field+".keyPrefix", "Member must have length less than or equal to 1024")
+	}
+	if rule := keyPrefixRule(s.KeyPrefix); rule != "" {
+		return constraint(s.KeyPrefix, field+".keyPrefix", rule)
+	}
+	return nil
+}
+
+// bucketNameRule returns the S3 bucket naming rule name breaks, or "".
+func bucketNameRule(name string) string {
+	switch {
+	case len(name) < 3 || len(name) > 63:
+		return "it must be between 3 and 63 characters long"
+	case strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "":
+		return "it may contain only lowercase letters, numbers, periods (.) and hyphens (-)"
+	case !alnum(name[0]) || !alnum(name[len(name)-1]):
+		return "it must begin and end with a letter or number"
+	case strings.Contains(name, ".."):
+		return "it must not contain two adjacent periods"
+	case strings.Contains(name, ".-") || strings.Contains(name, "-."):
+		return "each period-separated label must begin and end with a letter or number"
+	case ipShaped.MatchString(name):
+		return "it must not be formatted as an IP address"
+	}
+	for _, p := range reservedBucketPrefixes {
+		if strings.HasPrefix(name, p) {
+			return "it must not start with the reserved prefix " + p
+		}
+	}
+	for _, sfx := range reservedBucketSuffixes {
+		if strings.HasSuffix(name, sfx) {
+			return "it must not end with the reserved suffix " + sfx
+		}
+	}
+	return ""
+}
+
+func alnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+// keyPrefixRule returns the rule a key prefix breaks, or "": it must be
+// UTF-8 (S3 keys are) without control characters (Unicode category Cc:
+// they break listings, logs and terminals) and without bidirectional
+// controls (Bidi_Control: U+202E and its kind make a key display as
+// another).
+func keyPrefixRule(p string) string {
+	if !utf8.ValidString(p) {
+		return "Member must be valid UTF-8"
+	}
+	for i, r := range p {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("Member must not contain control characters (U+%04X at byte %d)", r, i)
+		case unicode.Is(unicode.Bidi_Control, r):
+			return fmt.Sprintf("Member must not contain Unicode bidirectional control characters (U+%04X at byte %d)", r, i)
+		}
+	}
+	return ""
+}
+
 func constraint(value, field, rule string) error {
-	return &ValidationError{fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, field, rule)}
+	return &ValidationError{fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", echo(value), field, rule)}
+}
+
+// echo returns value as the message may show it: unchanged, or, when it
+// holds what keyPrefixRule refuses, Go-quoted (without the quotes) so the
+// message itself carries no control characters.
+func echo(value string) string {
+	if keyPrefixRule(value) == "" {
+		return value
+	}
+	q := strconv.QuoteToGraphic(value)
+	return q[1 : len(q)-1]
 }
 
 // Generation is one version of the logging configuration. Every record in
@@ -166,7 +274,9 @@ func OpenConfigStore(dataDir string) (*ConfigStore, error) {
 	}
 	var f storeFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("invocation logging config %s is corrupt: %w", s.path, err)
+		return nil, fmt.Errorf("invocation logging config %s is corrupt (%w): restore it from a backup, or move it aside to start with logging off and put the configuration again; "+
+			"records still in the spool whose configuration version is then unknown are kept in %s for `modelwatch logs redeliver --bucket`",
+			s.path, err, filepath.Join(dataDir, UndeliverableDir))
 	}
 	s.gens = f.Generations
 	return s, nil
@@ -273,10 +383,5 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return syncDir(dir)
 }

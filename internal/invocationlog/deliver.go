@@ -7,8 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/sink/cwlogs"
@@ -16,10 +21,29 @@ import (
 	"github.com/modelwatch/modelwatch/internal/spool"
 )
 
+// permanentAttempts is how many consecutive attempts of a batch must fail
+// with a permanent error (see objectstore.Classify and cwlogs.Classify)
+// before its records are kept as undeliverable: the retries in between
+// (RetryMin, then doubling: 0.5 s, 1 s, 2 s with the defaults) ride out
+// IAM's and S3's eventual consistency right after a policy or bucket
+// change. Once a destination has had a batch kept, its next permanent
+// failure is kept at the first attempt, until a batch succeeds again.
+const permanentAttempts = 4
+
+// batchIDBytes is the length of a batch ID before hex encoding.
+const batchIDBytes = 10
+
 // A deliverer moves one destination's records from the spool to the
 // destination, one batch at a time: read records from its cursor, deliver
-// the batch (retrying with backoff for as long as it takes), then commit
-// the cursor past it.
+// the batch (retrying with backoff for as long as the failure is
+// retryable), then commit the cursor past it.
+//
+// A batch that fails permanently does not hold the cursor: after
+// permanentAttempts its records are kept in UndeliverableDir, counted,
+// logged, and the cursor moves on, so that a poison destination pins
+// neither the spool nor the other destinations nor a newer configuration.
+// Records of a configuration generation that logging/config.json no
+// longer holds are kept there too (reason unknown_generation).
 //
 // Exactly-once for S3 follows from three facts: a batch's object key is
 // derived from the destination and the spool position of its first record;
@@ -27,44 +51,49 @@ import (
 // flight. A crash between upload and commit therefore re-uploads a batch
 // with the same first record under the same key, replacing the object (the
 // replay may hold more records than the original, never records of another
-// object). CloudWatch Logs has no idempotent put: there a crash in that
-// window can repeat one batch.
+// object). The same holds for a batch kept as undeliverable (its file is
+// named after the same ID) and for its redelivery, which reuses the key.
+// CloudWatch Logs has no idempotent put: there a crash in that window can
+// repeat one batch.
 type deliverer struct {
-	l    *Logger
-	d    destination
-	name string
-	pos  spool.Pos
+	l     *Logger
+	d     destination
+	name  string
+	state []byte // d as JSON: the consumer's state, kept with every commit
+	pos   spool.Pos
+	snd   *sender
 
-	gz       *gzip.Writer
-	gzBuf    bytes.Buffer
-	line     []byte
-	compact  bytes.Buffer
 	lastSkip time.Time
+	// failing: the last batch was kept as undeliverable.
+	failing bool
+	// settled: a batch was delivered or kept since start (see forgetKept).
+	settled bool
 }
 
 // pending is a record taken into a batch.
 type pending struct {
 	e   entry
 	pos spool.Pos
+	raw []byte // the spool entry e was decoded from
 }
 
 func newDeliverer(l *Logger, d destination, name string, pos spool.Pos) *deliverer {
-	dv := &deliverer{l: l, d: d, name: name, pos: pos}
-	dv.gz, _ = gzip.NewWriterLevel(&dv.gzBuf, gzip.BestSpeed)
-	return dv
+	st, _ := json.Marshal(d)
+	return &deliverer{l: l, d: d, name: name, state: st, pos: pos, snd: newSender(l.objects, l.cloudWatch, l.m, l.opts.AccountID, l.opts.Region, l.largeDataOf)}
 }
 
 func (dv *deliverer) run() {
 	l := dv.l
 	for {
-		batch, next, err := dv.collect()
-		if len(batch) > 0 {
-			if !dv.deliverWithRetry(batch) {
-				return // shut down before it could be delivered: it stays in the spool
-			}
+		batch, unknown, next, err := dv.collect()
+		if len(batch) > 0 && !dv.deliverWithRetry(batch) {
+			return // shut down before it could be delivered: it stays in the spool
+		}
+		if len(unknown) > 0 && !dv.keepUnknown(unknown) {
+			return
 		}
 		if next != dv.pos {
-			dv.commit(next, len(batch) > 0)
+			dv.commit(next, len(batch) > 0 || len(unknown) > 0)
 		}
 		if err != nil {
 			return
@@ -77,8 +106,9 @@ func (dv *deliverer) run() {
 	}
 }
 
-// commit persists the cursor. Progress over records for other destinations
-// only is committed at most once a second.
+// commit persists the cursor, with the destination as its state (so that a
+// restart can resume a past destination). Progress over records for other
+// destinations only is committed at most once a second.
 func (dv *deliverer) commit(next spool.Pos, delivered bool) {
 	now := dv.l.opts.Now()
 	if !delivered && now.Sub(dv.lastSkip) < time.Second {
@@ -86,22 +116,22 @@ func (dv *deliverer) commit(next spool.Pos, delivered bool) {
 		return
 	}
 	dv.lastSkip = now
-	if err := dv.l.spool.Commit(dv.name, next, nil); err != nil {
+	if err := dv.l.spool.Commit(dv.name, next, dv.state); err != nil {
 		dv.l.log.Error("cannot commit spool cursor; records may be delivered again after a restart", "destination", dv.d.String(), "err", err)
 	}
 	dv.pos = next
 }
 
 // collect reads the next batch: records for this destination, from one UTC
-// hour, closed by count, size or the flush interval. It returns the
-// position after the last record it consumed (which may be past records for
-// other destinations). err is non-nil when the deliverer should stop after
-// delivering the batch: Shutdown found it caught up, or the spool closed.
-func (dv *deliverer) collect() ([]pending, spool.Pos, error) {
+// hour, closed by count, size or the flush interval; and the records whose
+// generation is unknown. It returns the position after the last record it
+// consumed (which may be past records for other destinations). err is
+// non-nil when the deliverer should stop after delivering the batch:
+// Shutdown found it caught up, or the spool closed.
+func (dv *deliverer) collect() (batch, unknown []pending, next spool.Pos, err error) {
 	l := dv.l
 	s := l.opts.Settings
 	var (
-		batch    []pending
 		size     int
 		deadline time.Time
 		pos      = dv.pos
@@ -113,20 +143,20 @@ func (dv *deliverer) collect() ([]pending, spool.Pos, error) {
 		if err != nil {
 			switch {
 			case errors.Is(err, spool.ErrClosed), l.ctx.Err() != nil:
-				return batch, pos, err
+				return batch, unknown, pos, err
 			case dv.draining():
-				if len(batch) > 0 {
-					return batch, pos, nil
+				if len(batch) > 0 || len(unknown) > 0 {
+					return batch, unknown, pos, nil
 				}
 				if pos == l.spool.End() || !pos.Less(l.spool.End()) {
-					return nil, pos, errDrained
+					return nil, nil, pos, errDrained
 				}
 				continue
 			case len(batch) > 0:
-				return batch, pos, nil // flush interval reached
+				return batch, unknown, pos, nil // flush interval reached
 			}
 			if pos != dv.pos {
-				return nil, pos, nil // commit skipped records
+				return nil, unknown, pos, nil // commit skipped records
 			}
 			continue
 		}
@@ -138,21 +168,29 @@ func (dv *deliverer) collect() ([]pending, spool.Pos, error) {
 				continue
 			}
 			g, ok := l.store.Get(e.gen)
-			if !ok || !dv.d.wants(g.Config) {
+			if !ok {
+				unknown = append(unknown, pending{e: e, pos: en.Pos, raw: en.Data})
+				pos = en.Next
+				if len(unknown) >= s.MaxBatchRecords {
+					return batch, unknown, pos, nil
+				}
+				continue
+			}
+			if !dv.d.wants(g.Config) {
 				pos = en.Next
 				continue
 			}
 			if len(batch) > 0 && !sameHour(batch[0].e.time, e.time) {
-				return batch, pos, nil
+				return batch, unknown, pos, nil
 			}
 			if len(batch) == 0 {
 				deadline = l.opts.Now().Add(s.FlushInterval)
 			}
-			batch = append(batch, pending{e: e, pos: en.Pos})
+			batch = append(batch, pending{e: e, pos: en.Pos, raw: en.Data})
 			size += len(en.Data)
 			pos = en.Next
 			if len(batch) >= s.MaxBatchRecords || size >= s.MaxBatchBytes {
-				return batch, pos, nil
+				return batch, unknown, pos, nil
 			}
 		}
 	}
@@ -189,97 +227,335 @@ func (dv *deliverer) readContext(batch []pending, deadline time.Time, pos spool.
 
 func sameHour(a, b time.Time) bool { return a.Truncate(time.Hour).Equal(b.Truncate(time.Hour)) }
 
-// deliverWithRetry delivers batch until it succeeds; it returns false if
-// the Logger shut down first.
+// deliverWithRetry delivers batch, retrying retryable failures for as long
+// as they last, or keeps its records as undeliverable once the failure is
+// found permanent; it returns false if the Logger shut down first.
 func (dv *deliverer) deliverWithRetry(batch []pending) bool {
 	l := dv.l
 	s := l.opts.Settings
 	backoff := s.RetryMin
+	id := batchID(dv.name, batch[0].pos)
+	permanentRun := 0
 	for attempt := 1; ; attempt++ {
-		err := dv.deliver(batch)
-		if err == nil {
+		f := dv.snd.send(l.ctx, dv.d, id, batch)
+		if f == nil {
 			l.m.batches.WithLabelValues(dv.d.Kind, "success").Inc()
 			l.m.delivered.WithLabelValues(dv.d.Kind, "success").Add(float64(len(batch)))
-			if attempt > 1 {
+			if attempt > 1 || dv.failing {
 				l.log.Info("invocation log delivery recovered", "destination", dv.d.String(), "attempts", attempt, "records", len(batch))
 			}
+			dv.failing = false
+			if !dv.settled {
+				dv.forgetKept(batch[0], id)
+			}
+			dv.settled = true
 			return true
 		}
 		l.m.batches.WithLabelValues(dv.d.Kind, "failure").Inc()
-		l.m.delivered.WithLabelValues(dv.d.Kind, "failure").Add(float64(len(batch)))
+		if f.partial != nil {
+			l.m.delivered.WithLabelValues(dv.d.Kind, "success").Add(float64(len(batch) - len(f.partial)))
+			l.m.delivered.WithLabelValues(dv.d.Kind, "failure").Add(float64(len(f.partial)))
+		} else {
+			l.m.delivered.WithLabelValues(dv.d.Kind, "failure").Add(float64(len(batch)))
+		}
 		if l.ctx.Err() != nil {
 			return false
 		}
-		l.log.Error("invocation log records could not be delivered; they stay in the spool and are retried",
-			"destination", dv.d.String(), "records", len(batch), "first_request_id", batch[0].e.requestID,
-			"attempt", attempt, "retry_in", backoff.String(), "err", err)
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
-		select {
-		case <-t.C:
-		case <-l.ctx.Done():
-			t.Stop()
+		if f.permanent {
+			permanentRun++
+		} else {
+			permanentRun = 0
+		}
+		// Retrying a batch that was delivered in part would repeat that
+		// part; a destination already failing need not be waited for.
+		if f.permanent && (f.partial != nil || dv.failing || permanentRun >= permanentAttempts) {
+			err := dv.keepFailed(batch, id, f)
+			if err == nil {
+				dv.failing, dv.settled = true, true
+				return true
+			}
+			l.log.Error("invocation log records refused by their destination cannot be kept either; they stay in the spool and are retried",
+				"destination", dv.d.String(), "records", len(batch), "first_request_id", batch[0].e.requestID, "err", err)
+		} else {
+			l.log.Error("invocation log records could not be delivered; they stay in the spool and are retried",
+				"destination", dv.d.String(), "records", len(batch), "first_request_id", batch[0].e.requestID,
+				"attempt", attempt, "error_code", f.code, "permanent", f.permanent, "retry_in", backoff.String(), "err", f.err)
+		}
+		if !dv.sleep(backoff) {
 			return false
 		}
 		backoff = min(backoff*2, s.RetryMax)
 	}
 }
 
-func (dv *deliverer) deliver(batch []pending) error {
-	if dv.d.Kind == destCloudWatch {
-		return dv.deliverCloudWatch(batch)
+// sleep waits about d (jittered into [d/2, d]); false if the Logger shut
+// down meanwhile.
+func (dv *deliverer) sleep(d time.Duration) bool {
+	t := time.NewTimer(d/2 + rand.N(d/2+1))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-dv.l.ctx.Done():
+		return false
 	}
-	return dv.deliverS3(batch)
 }
 
-// batchID names a batch after its destination and first record.
-func (dv *deliverer) batchID(first spool.Pos) string {
+// keepFailed keeps the records of batch that f says were not delivered,
+// one file per reason, and counts and logs each file once.
+func (dv *deliverer) keepFailed(batch []pending, id string, f *failure) error {
+	l := dv.l
+	groups := map[string][]pending{}
+	if f.partial == nil {
+		groups[f.code] = batch
+	} else {
+		for i, r := range batch {
+			if reason, ok := f.partial[i]; ok {
+				groups[reason] = append(groups[reason], r)
+			}
+		}
+	}
+	reasons := make([]string, 0, len(groups))
+	for r := range groups {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, reason := range reasons {
+		recs := groups[reason]
+		h := keptHeader{
+			Destination: &dv.d, Consumer: dv.name, Reason: reason, Error: f.err.Error(),
+			KeptAt: l.opts.Now().UTC(), AccountID: l.opts.AccountID, Region: l.opts.Region,
+		}
+		if dv.d.Kind == destCloudWatch {
+			h.LargeData = map[uint32]*S3Config{}
+			for _, r := range recs {
+				h.LargeData[r.e.gen] = l.largeDataOf(r.e.gen)
+			}
+		}
+		name := keptBatchName(dv.name, batch[0].e.time, id, reason)
+		added, err := l.keep(name, h, recs)
+		if err != nil {
+			return err
+		}
+		if added == 0 {
+			continue // kept before a restart
+		}
+		l.m.undeliverable.WithLabelValues(dv.d.Kind, reason).Add(float64(added))
+		l.log.Error("invocation log records refused permanently by their destination are kept for `modelwatch logs redeliver`; delivery moves on",
+			"destination", dv.d.String(), "error_code", reason, "records", added, "first_request_id", recs[0].e.requestID,
+			"file", filepath.Join(l.kept.dir, name), "err", f.err)
+	}
+	return nil
+}
+
+// keepUnknown keeps records whose configuration generation is unknown, one
+// file per spool segment, retrying until it succeeds; false if the Logger
+// shut down first. Every deliverer meets these records; the first keeps
+// them and counts them, the others find them kept.
+func (dv *deliverer) keepUnknown(recs []pending) bool {
+	l := dv.l
+	backoff := l.opts.Settings.RetryMin
+	for {
+		err := dv.keepUnknownOnce(recs)
+		if err == nil {
+			return true
+		}
+		l.log.Error("cannot keep invocation log records of an unknown configuration generation; retrying",
+			"records", len(recs), "first_request_id", recs[0].e.requestID, "err", err)
+		if !dv.sleep(backoff) {
+			return false
+		}
+		backoff = min(backoff*2, l.opts.Settings.RetryMax)
+	}
+}
+
+func (dv *deliverer) keepUnknownOnce(recs []pending) error {
+	l := dv.l
+	for start := 0; start < len(recs); {
+		end := start + 1
+		for end < len(recs) && recs[end].pos.Seg == recs[start].pos.Seg {
+			end++
+		}
+		seg := recs[start:end]
+		start = end
+		var gens []uint32
+		for _, r := range seg {
+			if !slices.Contains(gens, r.e.gen) {
+				gens = append(gens, r.e.gen)
+			}
+		}
+		h := keptHeader{
+			Reason: reasonUnknownGeneration, KeptAt: l.opts.Now().UTC(), AccountID: l.opts.AccountID, Region: l.opts.Region,
+			Error: fmt.Sprintf("configuration generation %v is not in %s", gens, ConfigFile),
+		}
+		name := keptUnknownName(seg[0].pos.Seg)
+		added, err := l.keep(name, h, seg)
+		if err != nil {
+			return err
+		}
+		if added > 0 {
+			l.m.undeliverable.WithLabelValues(destUnknown, reasonUnknownGeneration).Add(float64(added))
+			l.log.Error("invocation log records name a configuration generation that "+ConfigFile+" does not hold, so their destination is unknown; they are kept for `modelwatch logs redeliver --bucket`",
+				"generations", fmt.Sprint(gens), "records", added, "first_request_id", seg[0].e.requestID, "file", filepath.Join(l.kept.dir, name))
+		}
+	}
+	return nil
+}
+
+// forgetKept removes what an earlier run kept of the batch that starts at
+// first: it crashed between keeping the batch and committing the cursor,
+// and the batch has now been delivered under the same key, which a
+// redelivery of the kept subset would overwrite. Only the first batch after
+// start can be such a batch.
+func (dv *deliverer) forgetKept(first pending, id string) {
+	l := dv.l
+	stale, _ := filepath.Glob(filepath.Join(l.kept.dir, keptBatchStem(dv.name, first.e.time, id)+"*"+keptSuffix))
+	if len(stale) == 0 {
+		return
+	}
+	unlock, err := l.kept.lock(l.ctx)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	for _, p := range stale {
+		if err := l.kept.remove(filepath.Base(p)); err == nil {
+			l.log.Info("removed kept invocation log records that have now been delivered", "file", p)
+		}
+	}
+}
+
+// batchID names a batch after its destination's consumer and first record.
+func batchID(consumer string, first spool.Pos) string {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:], first.Seg)
 	binary.LittleEndian.PutUint64(b[8:], uint64(first.Off))
-	h := sha256.Sum256(append([]byte(dv.name), b[:]...))
-	return hex.EncodeToString(h[:10])
+	h := sha256.Sum256(append([]byte(consumer), b[:]...))
+	return hex.EncodeToString(h[:batchIDBytes])
 }
 
-func (dv *deliverer) deliverS3(batch []pending) error {
-	l := dv.l
-	logs := LogsPrefix(dv.d.Prefix, l.opts.AccountID, l.opts.Region)
-	dv.gzBuf.Reset()
-	dv.gz.Reset(&dv.gzBuf)
+// sender renders batches of spool entries as Bedrock delivers them and
+// writes them to a destination; deliverers and Redeliver share it.
+type sender struct {
+	objects    objectstore.Store
+	cloudWatch func(context.Context) (*cwlogs.Writer, error)
+	accountID  string
+	region     string
+	// largeData returns the largeDataDeliveryS3Config of a generation.
+	largeData func(gen uint32) *S3Config
+	m         *metrics
+
+	gz      *gzip.Writer
+	gzBuf   bytes.Buffer
+	line    []byte
+	compact bytes.Buffer
+}
+
+// failure is a failed delivery attempt, classified.
+type failure struct {
+	err       error
+	code      string
+	permanent bool
+	// partial maps the indexes of the records that were not delivered to
+	// why, when the others were (CloudWatch Logs stores a batch's events
+	// call by call, and refuses some events alone); nil when nothing was.
+	partial map[int]string
+}
+
+func storeFailure(err error) *failure {
+	code, permanent := objectstore.Classify(err)
+	return &failure{err: err, code: code, permanent: permanent}
+}
+
+// cloudWatchFailure classifies what cwlogs.Writer.Put returned.
+func cloudWatchFailure(err error) *failure {
+	f := &failure{err: err}
+	var ue *cwlogs.UndeliveredError
+	var re *cwlogs.RejectedError
+	hasUE, hasRE := errors.As(err, &ue), errors.As(err, &re)
+	if !hasUE {
+		if !hasRE {
+			f.code, f.permanent = cwlogs.Classify(err)
+			return f
+		}
+		f.code = string(re.Rejections[0].Reason)
+	} else {
+		f.code, f.permanent = cwlogs.Classify(ue.Err)
+		if !f.permanent || (!hasRE && len(ue.Indexes) == ue.Total) {
+			return f // retried whole, or (permanent) nothing was delivered
+		}
+	}
+	f.permanent = true
+	f.partial = map[int]string{}
+	if hasRE {
+		for _, r := range re.Rejections {
+			f.partial[r.Index] = string(r.Reason)
+		}
+	}
+	if hasUE {
+		for _, i := range ue.Indexes {
+			f.partial[i] = f.code
+		}
+	}
+	return f
+}
+
+func newSender(objects objectstore.Store, cloudWatch func(context.Context) (*cwlogs.Writer, error), m *metrics,
+	accountID, region string, largeData func(gen uint32) *S3Config) *sender {
+	s := &sender{objects: objects, cloudWatch: cloudWatch, m: m, accountID: accountID, region: region, largeData: largeData}
+	s.gz, _ = gzip.NewWriterLevel(&s.gzBuf, gzip.BestSpeed)
+	return s
+}
+
+// send delivers batch to d; id names the batch (its S3 key).
+func (s *sender) send(ctx context.Context, d destination, id string, batch []pending) *failure {
+	if d.Kind == destCloudWatch {
+		return s.sendCloudWatch(ctx, d, batch)
+	}
+	return s.sendS3(ctx, d, id, batch)
+}
+
+func (s *sender) sendS3(ctx context.Context, d destination, id string, batch []pending) *failure {
+	logs := LogsPrefix(d.Prefix, s.accountID, s.region)
+	s.gzBuf.Reset()
+	s.gz.Reset(&s.gzBuf)
 	for i := range batch {
 		e := &batch[i].e
-		in, err := dv.body(e, e.in, "input", dv.d.Bucket, logs)
+		in, err := s.body(ctx, d.Kind, e, e.in, "input", d.Bucket, logs)
 		if err != nil {
-			return err
+			return storeFailure(err)
 		}
 		in = bodyRef{json: append([]byte(nil), in.json...), s3Path: in.s3Path}
-		out, err := dv.body(e, e.out, "output", dv.d.Bucket, logs)
+		out, err := s.body(ctx, d.Kind, e, e.out, "output", d.Bucket, logs)
 		if err != nil {
-			return err
+			return storeFailure(err)
 		}
-		dv.line = appendRecord(dv.line[:0], e, in, out)
-		dv.line = append(dv.line, '\n')
-		if _, err := dv.gz.Write(dv.line); err != nil {
-			return err
+		s.line = appendRecord(s.line[:0], e, in, out)
+		s.line = append(s.line, '\n')
+		if _, err := s.gz.Write(s.line); err != nil {
+			return storeFailure(err)
 		}
 	}
-	if err := dv.gz.Close(); err != nil {
-		return err
+	if err := s.gz.Close(); err != nil {
+		return storeFailure(err)
 	}
-	key := BatchKey(logs, batch[0].e.time, dv.batchID(batch[0].pos))
-	return l.objects.Put(l.ctx, dv.d.Bucket, key, dv.gzBuf.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"})
+	key := BatchKey(logs, batch[0].e.time, id)
+	if err := s.objects.Put(ctx, d.Bucket, key, s.gzBuf.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
+		return storeFailure(err)
+	}
+	return nil
 }
 
 // body returns how body appears in the record: inline compact JSON, or,
 // above LargeBodyBytes, the path of the object it was written to in bucket
 // (nil bucket: left out).
-func (dv *deliverer) body(e *entry, body []byte, part, bucket, logs string) (bodyRef, error) {
-	js := compactBody(&dv.compact, body)
+func (s *sender) body(ctx context.Context, kind string, e *entry, body []byte, part, bucket, logs string) (bodyRef, error) {
+	js := compactBody(&s.compact, body)
 	if len(js) <= LargeBodyBytes {
 		return bodyRef{json: js}, nil
 	}
-	l := dv.l
 	if bucket == "" {
-		l.m.omitted.WithLabelValues(dv.d.Kind).Inc()
+		s.m.omitted.WithLabelValues(kind).Inc()
 		return bodyRef{}, nil
 	}
 	var zb bytes.Buffer
@@ -287,40 +563,40 @@ func (dv *deliverer) body(e *entry, body []byte, part, bucket, logs string) (bod
 	_, _ = zw.Write(js)
 	_ = zw.Close()
 	key := DataKey(logs, e.time, e.requestID, part)
-	if err := l.objects.Put(l.ctx, bucket, key, zb.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
-		l.m.delivered.WithLabelValues(destLargeData, "failure").Inc()
+	if err := s.objects.Put(ctx, bucket, key, zb.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
+		s.m.delivered.WithLabelValues(destLargeData, "failure").Inc()
 		return bodyRef{}, err
 	}
-	l.m.delivered.WithLabelValues(destLargeData, "success").Inc()
+	s.m.delivered.WithLabelValues(destLargeData, "success").Inc()
 	return bodyRef{s3Path: "s3://" + bucket + "/" + key}, nil
 }
 
-func (dv *deliverer) deliverCloudWatch(batch []pending) error {
-	l := dv.l
-	w, err := l.cloudWatch(l.ctx)
+func (s *sender) sendCloudWatch(ctx context.Context, d destination, batch []pending) *failure {
+	w, err := s.cloudWatch(ctx)
 	if err != nil {
-		return err
+		return &failure{err: err, code: "cloudwatch_client"}
 	}
 	events := make([]cwlogs.Event, 0, len(batch))
 	for i := range batch {
 		e := &batch[i].e
 		var bucket, logs string
-		if g, ok := l.store.Get(e.gen); ok {
-			if ld := largeData(g.Config); ld != nil {
-				bucket, logs = ld.BucketName, LogsPrefix(ld.KeyPrefix, l.opts.AccountID, l.opts.Region)
-			}
+		if ld := s.largeData(e.gen); ld != nil {
+			bucket, logs = ld.BucketName, LogsPrefix(ld.KeyPrefix, s.accountID, s.region)
 		}
-		in, err := dv.body(e, e.in, "input", bucket, logs)
+		in, err := s.body(ctx, d.Kind, e, e.in, "input", bucket, logs)
 		if err != nil {
-			return err
+			return storeFailure(err)
 		}
 		in = bodyRef{json: append([]byte(nil), in.json...), s3Path: in.s3Path}
-		out, err := dv.body(e, e.out, "output", bucket, logs)
+		out, err := s.body(ctx, d.Kind, e, e.out, "output", bucket, logs)
 		if err != nil {
-			return err
+			return storeFailure(err)
 		}
-		dv.line = appendRecord(dv.line[:0], e, in, out)
-		events = append(events, cwlogs.Event{Timestamp: e.time, Message: string(dv.line)})
+		s.line = appendRecord(s.line[:0], e, in, out)
+		events = append(events, cwlogs.Event{Timestamp: e.time, Message: string(s.line)})
 	}
-	return w.Put(l.ctx, dv.d.LogGroup, LogStream, events)
+	if err := w.Put(ctx, d.LogGroup, LogStream, events); err != nil {
+		return cloudWatchFailure(err)
+	}
+	return nil
 }

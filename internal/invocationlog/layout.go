@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // LogsPrefix returns the key prefix under which Bedrock writes an account's
@@ -37,6 +39,24 @@ func BatchKey(logsPrefix string, first time.Time, id string) string {
 // DataKey returns the key of an offloaded body: part is "input" or "output".
 func DataKey(logsPrefix string, t time.Time, requestID, part string) string {
 	return HourPrefix(logsPrefix, t) + "data/" + requestID + "_" + part + ".json.gz"
+}
+
+// MaxKeyBytes is S3's limit on the length of an object key, in bytes of
+// UTF-8.
+const MaxKeyBytes = 1024
+
+// LongestKey returns the length in bytes of the longest object key delivery
+// writes under keyPrefix for the account and region: the longest of the
+// permission-check key, a batch key and an offloaded body's key (request
+// IDs are UUIDs; "output" is the longer part name). It is computed with the
+// functions that make the keys, for the latest hour they can name.
+func LongestKey(keyPrefix, accountID, region string) int {
+	logs := LogsPrefix(keyPrefix, accountID, region)
+	last := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	return max(len(PermissionCheckKey(keyPrefix)),
+		len(BatchKey(logs, last, strings.Repeat("f", 2*batchIDBytes))),
+		len(DataKey(logs, last, uuid.Nil.String(), "input")),
+		len(DataKey(logs, last, uuid.Nil.String(), "output")))
 }
 
 // PermissionCheckKey is the zero-byte object written when a configuration

@@ -124,6 +124,7 @@ type Logger struct {
 	log   *slog.Logger
 	store *ConfigStore
 	spool *spool.Spool
+	kept  *keptStore
 	m     *metrics
 	cur   atomic.Pointer[Generation]
 	bufs  sync.Pool
@@ -178,7 +179,8 @@ func Open(opts Options) (*Logger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invocation logging spool: %w", err)
 	}
-	l.m = newMetrics(opts.Registerer, l.spool, opts.Now)
+	l.kept = newKeptStore(opts.DataDir)
+	l.m = newMetrics(opts.Registerer, l.spool, l.kept, opts.Now)
 	g := l.store.Current()
 	l.cur.Store(&g)
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -207,14 +209,47 @@ func Open(opts Options) (*Logger, error) {
 		}
 		var d destination
 		if err := json.Unmarshal(state, &d); err != nil || d.consumer() != name {
-			l.log.Error("spool consumer with unreadable destination; its records stay in the spool", "consumer", name)
-			continue
+			// Cursors committed before the state was kept with every
+			// commit lost it: find the destination among the
+			// generations by its consumer name.
+			var ok bool
+			if d, ok = l.pastDestination(name); !ok {
+				// Its records cannot be told apart from other
+				// destinations'; held for it, they would pin the spool.
+				l.log.Error("spool consumer of an unknown destination retired: records still pending for it are not delivered there",
+					"consumer", name, "cursor", pos.String())
+				if err := l.spool.Unregister(name); err != nil {
+					l.log.Warn("cannot retire spool consumer", "consumer", name, "err", err)
+				}
+				continue
+			}
 		}
 		l.startDeliverer(d)
+	}
+	files, kept := l.kept.held()
+	if kept > 0 {
+		l.log.Warn("invocation log records that could not be delivered are kept; deliver them with `modelwatch logs redeliver`",
+			"records", kept, "files", files, "dir", l.kept.dir)
 	}
 	l.log.Info("invocation logging ready", "enabled", g.Config != nil, "generation", g.Number,
 		"store", l.objects.Kind(), "spool_pending_records", l.spool.Stats().PendingRecords)
 	return l, nil
+}
+
+// pastDestination finds the destination of a spool consumer among the
+// configuration generations.
+func (l *Logger) pastDestination(consumer string) (destination, bool) {
+	for _, g := range l.store.Generations() {
+		if g.Config == nil {
+			continue
+		}
+		for _, d := range destinations(g.Config) {
+			if d.consumer() == consumer {
+				return d, true
+			}
+		}
+	}
+	return destination{}, false
 }
 
 // destination is one place records are delivered to. It is persisted as the
@@ -266,7 +301,7 @@ func (d destination) String() string {
 	return "s3://" + d.Bucket + "/" + d.Prefix
 }
 
-// startDeliverer registers d's spool consumer (at the spool's end when new)
+// startDeliverer registers d's spool consumer (at the oldest record kept when new, or where it stopped if it was retired)
 // and starts its goroutine, once.
 func (l *Logger) startDeliverer(d destination) {
 	l.mu.Lock()
@@ -378,12 +413,16 @@ func errSpoolFull() error {
 // is off.
 func (l *Logger) Config() *LoggingConfig { return l.cur.Load().Config }
 
-// Put checks that every destination of c can be written (as Bedrock does,
+// Put validates c (Validate, and ValidateKeys for this account and region),
+// checks that every destination of c can be written (as Bedrock does,
 // writing a permission-check object or event) and makes c the
-// configuration in force. A destination that cannot be written fails the
-// Put with a *ValidationError.
+// configuration in force. An invalid configuration or a destination that
+// cannot be written fails the Put with a *ValidationError.
 func (l *Logger) Put(ctx context.Context, c *LoggingConfig) error {
 	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := c.ValidateKeys(l.opts.AccountID, l.opts.Region); err != nil {
 		return err
 	}
 	l.putMu.Lock()
@@ -452,6 +491,12 @@ func largeData(c *LoggingConfig) *S3Config {
 		return nil
 	}
 	return c.CloudWatchConfig.LargeDataDeliveryS3Config
+}
+
+// largeDataOf returns the largeDataDeliveryS3Config of generation gen.
+func (l *Logger) largeDataOf(gen uint32) *S3Config {
+	g, _ := l.store.Get(gen)
+	return largeData(g.Config)
 }
 
 func (l *Logger) cloudWatch(ctx context.Context) (*cwlogs.Writer, error) {

@@ -24,12 +24,13 @@ import (
 // against MinIO in package server).
 type switchable struct {
 	objectstore.Store
-	down atomic.Bool
-	puts atomic.Int64
+	down       atomic.Bool
+	downBucket atomic.Pointer[string] // only this bucket is down
+	puts       atomic.Int64
 }
 
 func (s *switchable) Put(ctx context.Context, bucket, key string, body []byte, meta objectstore.Meta) error {
-	if s.down.Load() {
+	if b := s.downBucket.Load(); s.down.Load() || (b != nil && *b == bucket) {
 		return errors.New("destination unavailable")
 	}
 	s.puts.Add(1)

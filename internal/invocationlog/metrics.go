@@ -15,6 +15,9 @@ const (
 	destS3         = "s3"
 	destCloudWatch = "cloudwatch"
 	destLargeData  = "large_data_s3"
+	// destUnknown labels records whose destination is unknown (their
+	// configuration generation is).
+	destUnknown = "unknown"
 )
 
 type metrics struct {
@@ -27,9 +30,12 @@ type metrics struct {
 	rejected  prometheus.Counter
 	omitted   *prometheus.CounterVec
 	batches   *prometheus.CounterVec
+	// undeliverable counts records kept in UndeliverableDir, by
+	// destination kind and reason (error code or unknown_generation).
+	undeliverable *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, sp *spool.Spool, now func() time.Time) *metrics {
+func newMetrics(reg prometheus.Registerer, sp *spool.Spool, kept *keptStore, now func() time.Time) *metrics {
 	m := &metrics{
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bedrock_model_invocation_logs_delivery_total",
@@ -55,6 +61,10 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Spool, now func() time.Time
 			Name: "modelwatch_invocation_log_batches_total",
 			Help: "Delivery attempts of record batches (S3 objects, PutLogEvents batches), by destination and result.",
 		}, []string{"destination", "result"}),
+		undeliverable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "modelwatch_invocation_log_records_undeliverable_total",
+			Help: "Invocation log records their destination refused permanently (or whose configuration generation is unknown), kept in " + UndeliverableDir + " for `modelwatch logs redeliver`, by destination and reason.",
+		}, []string{"destination", "reason"}),
 	}
 	for _, d := range []string{destS3, destCloudWatch, destLargeData} {
 		for _, r := range []string{"success", "failure"} {
@@ -64,7 +74,11 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Spool, now func() time.Time
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.delivered, m.spooled, m.dropped, m.rejected, m.omitted, m.batches,
+	reg.MustRegister(m.delivered, m.spooled, m.dropped, m.rejected, m.omitted, m.batches, m.undeliverable,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "modelwatch_invocation_log_undeliverable_records",
+			Help: "Invocation log records held in " + UndeliverableDir + ", waiting for `modelwatch logs redeliver`.",
+		}, func() float64 { _, n := kept.held(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "modelwatch_invocation_log_spool_bytes",
 			Help: "Bytes of spool segment files on disk.",
@@ -93,8 +107,27 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Spool, now func() time.Time
 		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "modelwatch_invocation_log_spool_torn_records_total",
-			Help: "Records found torn (checksum mismatch) in the spool since start: writes cut short by a crash before their call was answered.",
+			Help: "Records found torn (checksum mismatch, length intact) in the spool since start, at recovery or while reading: a crash mid-write or damage; each is one record lost and logged.",
 		}, func() float64 { return float64(sp.Stats().Torn) }),
 	)
+	// What recovery and reading could not read, counted so that no loss
+	// is silent (each is also logged by the spool).
+	for _, c := range []struct {
+		name, help string
+		value      func(spool.Stats) uint64
+	}{
+		{"modelwatch_invocation_log_spool_corrupt_ranges_total",
+			"Byte ranges of the spool skipped since start because no valid record could be found in them (records in them are lost; each range is logged).",
+			func(st spool.Stats) uint64 { return st.CorruptRanges }},
+		{"modelwatch_invocation_log_spool_corrupt_bytes_total",
+			"Bytes in the ranges counted by modelwatch_invocation_log_spool_corrupt_ranges_total.",
+			func(st spool.Stats) uint64 { return st.CorruptBytes }},
+		{"modelwatch_invocation_log_spool_truncated_segments_total",
+			"Spool segment files found shorter than they were created, at start (the records past the cut are lost; each is logged).",
+			func(st spool.Stats) uint64 { return st.TruncatedSegments }},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(c.value(sp.Stats())) }))
+	}
 	return m
 }

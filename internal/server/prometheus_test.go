@@ -94,7 +94,7 @@ scrape_configs:
 	}
 	want := map[string]string{
 		`bedrock_invocations_total{job="modelwatch",model_id="` + haiku + `",operation="InvokeModel"}`: "2",
-		`modelwatch_cost_dollars_total{job="modelwatch",principal="alice"} > 0`:                         "",
+		`modelwatch_cost_dollars_total{job="modelwatch",principal="alice"} > 0`:                        "",
 		`up{job="modelwatch"}`:    "1",
 		`up{job="without-grant"}`: "0",
 	}

@@ -13,6 +13,8 @@ import (
 const (
 	consumersDir  = "consumers"
 	cursorSuffix  = ".cursor"
+	retiredSuffix = ".retired"
+	tmpSuffix     = ".tmp"
 	cursorMagic   = "MWCURSR1"
 	maxStateBytes = 64 << 10
 	maxNameLen    = 100
@@ -38,13 +40,16 @@ func errName(name string) error {
 }
 
 // Register returns the cursor of the named consumer. A consumer with a
-// committed cursor (from this run or an earlier one) gets it back;
-// otherwise Register creates the consumer at the oldest record kept and
-// persists its cursor. A consumer without a cursor may be new or may have
-// lost its cursor file, and the two cannot be told apart: starting at the
-// oldest record delivers records again rather than skip them. A failure to
-// persist is logged; the consumer still exists in memory and its first
-// Commit persists it.
+// committed cursor (from this run or an earlier one) gets it back. A
+// consumer that was unregistered resumes where it had got to, from its
+// retired cursor (see Unregister), or from the oldest record kept if that
+// is later; Register persists that as its cursor, with the state of its
+// last Commit, and removes the retired cursor. Any other consumer is
+// created at the oldest record kept and its cursor persisted: it may be new
+// or may have lost its cursor file, and the two cannot be told apart, so
+// records are delivered again rather than skipped. A failure to persist is
+// logged; the consumer still exists in memory and its first Commit
+// persists it.
 //
 // A name must match [A-Za-z0-9._-]{1,100} (and not be "." or ".."):
 // Register panics on any other name, since it is a programming error.
@@ -62,14 +67,18 @@ func (s *Spool) Register(consumer string) Pos {
 		s.mu.Unlock()
 		return p
 	}
-	closed := s.closed
-	if closed {
+	if s.closed {
 		p := s.endLocked()
 		s.mu.Unlock()
 		return p
 	}
-	p := s.firstPosLocked()
+	first, end := s.firstPosLocked(), s.endLocked()
 	s.mu.Unlock()
+	p, state := first, []byte(nil)
+	retired := s.retired[consumer]
+	if retired != nil {
+		p, state = s.clampCursor(consumer, retired.pos, first, end), retired.state
+	}
 	// Past torn frames and damage, as Open does for loaded cursors. commitMu
 	// keeps segments from being deleted meanwhile.
 	if _, next, err := s.readOnce(p, 0, 0, false); err == nil {
@@ -80,10 +89,15 @@ func (s *Spool) Register(consumer string) Pos {
 		s.mu.Unlock()
 		return p
 	}
-	s.cons[consumer] = &cursorState{pos: p}
+	s.cons[consumer] = &cursorState{pos: p, state: state}
 	s.mu.Unlock()
-	if err := s.writeCursor(consumer, p, nil); err != nil {
+	delete(s.retired, consumer)
+	if err := s.writeCursor(s.consumerPath(consumer, cursorSuffix), p, state); err != nil {
+		// The retired cursor stays on disk: it is where a crash before the
+		// first Commit resumes.
 		s.log.Error("spool: cannot persist a new consumer's cursor", "consumer", consumer, "err", err)
+	} else if retired != nil {
+		s.removeRetired(consumer)
 	}
 	return p
 }
@@ -113,11 +127,19 @@ func (s *Spool) Cursor(consumer string) (Pos, []byte, bool) {
 	return c.pos, append([]byte(nil), c.state...), true
 }
 
-// Unregister forgets a consumer and removes its cursor file: its unread
-// records no longer hold segments, which are deleted if every remaining
-// consumer is past them. Unregistering the last consumer deletes nothing
-// (with no consumer, records are kept). It returns an error for an unknown
-// consumer.
+// Unregister forgets a consumer: its unread records no longer hold
+// segments, which are deleted if every remaining consumer is past them.
+// Unregistering the last consumer deletes nothing (with no consumer,
+// records are kept). It returns an error for an unknown consumer.
+//
+// The consumer's cursor and state are kept as a retired cursor, which holds
+// no segment: registering the consumer again resumes there (or at the
+// oldest record kept, if that is later) instead of delivering again what it
+// had committed. The retired cursor is durable before the cursor file is
+// removed, so a crash leaves one or the other. If the retired cursor cannot
+// be written, the consumer is forgotten for this run only: Unregister keeps
+// its cursor file, so the next Open registers it again, and returns the
+// error.
 func (s *Spool) Unregister(consumer string) error {
 	if !validName(consumer) {
 		return errName(consumer)
@@ -129,16 +151,23 @@ func (s *Spool) Unregister(consumer string) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if s.cons[consumer] == nil {
-		s.mu.Unlock()
+	c := s.cons[consumer]
+	s.mu.Unlock()
+	if c == nil {
 		return fmt.Errorf("spool: unknown consumer %q", consumer)
 	}
+	// commitMu keeps c from changing; c.state is never modified in place.
+	werr := s.writeCursor(s.consumerPath(consumer, retiredSuffix), c.pos, c.state)
+	s.mu.Lock()
 	delete(s.cons, consumer)
 	victims := s.collectLocked()
 	cleared := s.clearFullLocked()
 	s.mu.Unlock()
-	err := os.Remove(s.cursorPath(consumer))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	s.retired[consumer] = c
+	var err error
+	if werr != nil {
+		err = fmt.Errorf("%w (consumer %q unregistered until the next Open, which registers it again from its cursor)", werr, consumer)
+	} else if err = os.Remove(s.consumerPath(consumer, cursorSuffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		err = fmt.Errorf("spool: %w", err)
 	} else if err = s.consDir.Sync(); err != nil {
 		err = fmt.Errorf("spool: %w", err)
@@ -181,7 +210,7 @@ func (s *Spool) Commit(consumer string, p Pos, state []byte) error {
 	case p.Less(first):
 		p = first
 	}
-	if err := s.writeCursor(consumer, p, state); err != nil {
+	if err := s.writeCursor(s.consumerPath(consumer, cursorSuffix), p, state); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -193,9 +222,13 @@ func (s *Spool) Commit(consumer string, p Pos, state []byte) error {
 	return nil
 }
 
-// afterFree deletes collected segments and reports a cleared full state.
+// afterFree deletes collected segments, and the retired cursors they made
+// pointless, and reports a cleared full state. The caller holds commitMu.
 func (s *Spool) afterFree(victims []*segment, cleared bool) {
 	s.deleteSegments(victims)
+	if len(victims) > 0 {
+		s.pruneRetired()
+	}
 	if cleared {
 		s.log.Info("spool no longer full", "dir", s.dir)
 	}
@@ -204,25 +237,73 @@ func (s *Spool) afterFree(victims []*segment, cleared bool) {
 	}
 }
 
-func (s *Spool) cursorPath(name string) string {
-	return filepath.Join(s.dir, consumersDir, name+cursorSuffix)
+// clampCursor moves a cursor read from disk into the spool: one before the
+// oldest record kept to that record, one past the end to the end.
+func (s *Spool) clampCursor(name string, p, first, end Pos) Pos {
+	switch {
+	case p.Less(first):
+		return first
+	case end.Less(p):
+		s.log.Warn("spool: cursor is past the end of the spool; moved to the end", "consumer", name,
+			"cursor", p.String(), "end", end.String())
+		return end
+	}
+	return p
 }
 
-// writeCursor atomically replaces a cursor file. The caller holds commitMu.
-func (s *Spool) writeCursor(name string, p Pos, state []byte) error {
+// pruneRetired deletes the retired cursors that are not after the oldest
+// record kept: registering such a consumer starts at that record anyway,
+// as it does without one. The caller holds commitMu (or is Open).
+func (s *Spool) pruneRetired() {
+	if len(s.retired) == 0 {
+		return
+	}
+	s.mu.Lock()
+	first := s.firstPosLocked()
+	s.mu.Unlock()
+	for name, r := range s.retired {
+		if first.Less(r.pos) {
+			continue
+		}
+		delete(s.retired, name)
+		s.removeRetired(name)
+	}
+}
+
+// removeRetired deletes a retired cursor file. Without a directory fsync: a
+// removal a crash undoes leaves a retired cursor next to the consumer's
+// live one, which wins, or one before the oldest record, which is pruned;
+// either is only removed again by the next Open.
+func (s *Spool) removeRetired(name string) {
+	if err := os.Remove(s.consumerPath(name, retiredSuffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Error("spool: cannot remove a retired cursor", "consumer", name, "err", err)
+	}
+}
+
+// consumerPath is the path of a consumer's cursor or retired cursor file.
+func (s *Spool) consumerPath(name, suffix string) string {
+	return filepath.Join(s.dir, consumersDir, name+suffix)
+}
+
+// encodeCursor is the content of a cursor or retired cursor file.
+func encodeCursor(p Pos, state []byte) []byte {
 	buf := make([]byte, 0, len(cursorMagic)+20+len(state)+4)
 	buf = append(buf, cursorMagic...)
 	buf = binary.LittleEndian.AppendUint64(buf, p.Seg)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(p.Off))
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(state)))
 	buf = append(buf, state...)
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	return binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+}
 
-	path := s.cursorPath(name)
-	tmp := path + ".tmp"
+// writeCursor atomically replaces a cursor or retired cursor file. The
+// caller holds commitMu.
+func (s *Spool) writeCursor(path string, p Pos, state []byte) error {
+	buf := encodeCursor(p, state)
+	tmp := path + tmpSuffix
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return fmt.Errorf("spool: write %s: %w", path, err)
 	}
 	if _, err = f.Write(buf); err == nil {
 		err = f.Sync()
@@ -238,17 +319,22 @@ func (s *Spool) writeCursor(name string, p Pos, state []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("spool: write cursor of %q: %w", name, err)
+		return fmt.Errorf("spool: write %s: %w", path, err)
 	}
 	return nil
 }
 
-// readCursorFile parses a cursor file.
+// readCursorFile reads a cursor or retired cursor file.
 func readCursorFile(path string) (Pos, []byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Pos{}, nil, err
 	}
+	return parseCursor(b)
+}
+
+// parseCursor parses the content of a cursor or retired cursor file.
+func parseCursor(b []byte) (Pos, []byte, error) {
 	const fixed = len(cursorMagic) + 20
 	if len(b) < fixed+4 || string(b[:len(cursorMagic)]) != cursorMagic {
 		return Pos{}, nil, errors.New("not a cursor file")

@@ -45,10 +45,13 @@
 // [Spool.Read] and move it with [Spool.Commit]; a segment is deleted once
 // every registered consumer's cursor is past it. While no consumer is
 // registered nothing is deleted: records are never dropped silently. A
-// consumer without a committed cursor, whether registered for the first
-// time or one whose cursor file is missing (the two look the same), starts
-// at the oldest record kept: records are delivered again rather than
-// skipped.
+// consumer that [Spool.Unregister] retired leaves a retired cursor, which
+// holds no segment: registered again, the consumer resumes at the later of
+// that cursor and the oldest record kept, not at records it had already
+// committed. A consumer without a committed cursor, whether registered for
+// the first time or one whose cursor file is missing (the two look the
+// same), starts at the oldest record kept: records are delivered again
+// rather than skipped.
 //
 // The package is Linux-only (fallocate, mmap, flock) and assumes the usual
 // little-endian 64-bit hosts for its in-place atomic words.
@@ -60,6 +63,7 @@
 //	LOCK                       exclusive flock(2) of the process that has the spool open
 //	<20-digit seq>.seg         segment files, seq starting at 1, ascending
 //	consumers/<name>.cursor    one committed cursor per consumer
+//	consumers/<name>.retired   the last cursor of an unregistered consumer
 //
 // Every segment file has a fixed size (Options.SegmentBytes when it was
 // created) and starts with a 16-byte header: the magic "MWSPOOL1", the u32
@@ -135,10 +139,10 @@
 // match, is a corrupt range from offset 0: its frames are still found by
 // resynchronising from offset 16. A segment with no data before a later
 // segment with data lost all of it (segments fill in order) and counts as
-// one corrupt range; so does a segment file that is all zero before one
-// with a valid header (a segment's header is on disk before the next
-// segment is created), or, when it is too small to hold a record, as a
-// truncated segment. A segment file shorter than the size its header
+// one corrupt range; so does a segment file that is all zero before any
+// later segment file (a segment's header is on disk before the next
+// segment file is created), or, when it is too small to hold a record, as
+// a truncated segment. A segment file shorter than the size its header
 // records (for older segments: not a whole number of pages) is truncated
 // and counted in [Stats.TruncatedSegments]: every complete frame before the
 // cut is read, the frame the cut went through counts as torn, and what
@@ -169,4 +173,13 @@
 // of the directory). A cursor file that fails its checksum is reported and
 // treated as the start of the oldest segment: records are delivered again
 // rather than lost.
+//
+// A retired cursor file has the same format and is written the same way.
+// Unregister writes it before it removes the cursor file, and Register
+// writes the cursor file before it removes the retired one, so a crash
+// leaves at least one of them; when Open finds both, the cursor file wins
+// (it is the newer) and the retired one is removed. A retired cursor that
+// fails its checksum is reported, removed and treated as absent. One that
+// is not after the oldest record kept means the same as none, and is
+// removed when Open or a segment deletion finds it so.
 package spool

@@ -292,3 +292,116 @@ func FuzzRecoverDamage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzConsumerFiles fuzzes the cursor and retired cursor files of consumer
+// "c" (present: bit 0 writes c.cursor, bit 1 c.retired; fixSum recomputes
+// each file's trailing checksum, so that mutations reach the fields). Open
+// must succeed whatever they hold; a live cursor must win over a retired
+// one, which Open removes; and a consumer registered from a retired cursor
+// must read a suffix of the records: from the retired position exactly
+// when it is a record's start or the end, from the oldest record when it
+// is before it or unreadable, from the end when it is past it.
+func FuzzConsumerFiles(f *testing.F) {
+	const n = 20
+	var data []byte
+	var starts []Pos // of every record, then the end
+	for i := range n {
+		starts = append(starts, Pos{1, int64(segHeaderSize + len(data))})
+		data = append(data, frame(int64(i+1)*1e9, payload(uint64(i), 20+i))...)
+	}
+	end := Pos{1, int64(segHeaderSize + len(data))}
+	starts = append(starts, end)
+	first := starts[0]
+	for _, p := range []Pos{starts[5], first, end, {}, {1, 17}, {7, segHeaderSize}} {
+		f.Add([]byte(nil), encodeCursor(p, []byte("dest")), uint8(2), false)
+		f.Add(encodeCursor(starts[3], nil), encodeCursor(p, nil), uint8(3), false)
+	}
+	f.Add([]byte("MWCURSR1"), []byte("MWCURSR1garbage"), uint8(3), true)
+	f.Add([]byte{}, []byte{}, uint8(2), false)
+	f.Add([]byte{}, []byte{}, uint8(0), false)
+
+	f.Fuzz(func(t *testing.T, cursor, retired []byte, present uint8, fixSum bool) {
+		if fixSum {
+			for _, b := range [][]byte{cursor, retired} {
+				if len(b) >= 4 {
+					binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], castagnoli))
+				}
+			}
+		}
+		dir := fuzzTempDir(t)
+		seg := make([]byte, testSeg)
+		copy(seg, segMagic)
+		copy(seg[segHeaderSize:], data)
+		if err := os.MkdirAll(filepath.Join(dir, consumersDir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		files := []struct {
+			bit    uint8
+			suffix string
+			b      []byte
+		}{{1, cursorSuffix, cursor}, {2, retiredSuffix, retired}}
+		writes := map[string][]byte{segName(1): seg}
+		for _, fl := range files {
+			if present&fl.bit != 0 {
+				writes[filepath.Join(consumersDir, "c"+fl.suffix)] = fl.b
+			}
+		}
+		for name, b := range writes {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := Open(dir, testOpts())
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer s.Close()
+		retiredPath := filepath.Join(dir, consumersDir, "c"+retiredSuffix)
+		if present&1 != 0 {
+			if got := s.Consumers(); !slices.Equal(got, []string{"c"}) {
+				t.Fatalf("Consumers() = %v with c.cursor present", got)
+			}
+			if _, err := os.Stat(retiredPath); err == nil {
+				t.Fatal("c.retired kept next to c.cursor")
+			}
+			return
+		}
+		if got := s.Consumers(); len(got) != 0 {
+			t.Fatalf("Consumers() = %v without a cursor file", got)
+		}
+		p := s.Register("c")
+		if p.Less(first) || end.Less(p) {
+			t.Fatalf("Register = %v, outside %v..%v", p, first, end)
+		}
+		if _, err := os.Stat(retiredPath); err == nil {
+			t.Fatal("c.retired kept after Register")
+		}
+		want := first
+		if rp, _, err := parseCursor(retired); present&2 != 0 && err == nil {
+			switch {
+			case end.Less(rp):
+				want = end
+			case slices.Contains(starts, rp):
+				want = rp
+			case rp.Less(first):
+			default:
+				want = Pos{} // inside a frame: only the suffix is checked
+			}
+		}
+		if want != (Pos{}) && p != want {
+			t.Fatalf("Register = %v, want %v", p, want)
+		}
+		got, _, err := readAvailable(s, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > n {
+			t.Fatalf("read %d records of %d", len(got), n)
+		}
+		for i, e := range got {
+			if k := n - len(got) + i; e.Pos != starts[k] {
+				t.Fatalf("record %d read from %v is at %v, want %v: not a suffix of the records", i, p, e.Pos, starts[k])
+			}
+		}
+	})
+}

@@ -170,6 +170,7 @@ type Spool struct {
 	bytes    int64 // segment bytes on disk, incl. the spare and segments being created
 	useClock uint64
 	cons     map[string]*cursorState
+	retired  map[string]*cursorState // unregistered consumers' last cursors; guarded by commitMu
 
 	full          atomic.Bool
 	isClosed      atomic.Bool
@@ -264,6 +265,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 		opts:    opts,
 		log:     opts.Logger,
 		cons:    map[string]*cursorState{},
+		retired: map[string]*cursorState{},
 		nextSeq: 1,
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -313,6 +315,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 	victims := s.collectLocked()
 	s.mu.Unlock()
 	s.deleteSegments(victims)
+	s.pruneRetired()
 	ok = true
 	go s.background()
 	st := s.Stats()
@@ -379,7 +382,6 @@ func (s *Spool) recover() error {
 	}
 	var found []recovered
 	tb := &timeBounds{now: s.opts.Now}
-	lastHeader := uint64(0) // the last segment with a valid header
 	for _, seq := range seqs {
 		seg, res, err := s.openSegment(seq, tb)
 		if err != nil {
@@ -390,9 +392,6 @@ func (s *Spool) recover() error {
 				"path", s.segPath(seq))
 		}
 		found = append(found, recovered{seq, seg, res})
-		if seg != nil && res.hdr == hdrOK {
-			lastHeader = seq
-		}
 	}
 	var all []recovered
 	var logged int
@@ -405,10 +404,10 @@ func (s *Spool) recover() error {
 		}
 	}
 	for _, r := range found {
-		if r.res.hdr == hdrZero && r.seq < lastHeader {
-			// A segment's header is on disk before the next segment is
-			// created: a zero file before a segment with a header lost
-			// everything it held.
+		if r.res.hdr == hdrZero && r.seq < seqs[len(seqs)-1] {
+			// A segment's header is on disk before the next segment file
+			// is created: a zero file before any later segment file (even
+			// a spare whose own header is gone) lost everything it held.
 			if r.seg == nil {
 				r.res.damage = append(r.res.damage, damage{kind: damageTruncated, off: r.res.fileSize})
 			} else {
@@ -506,39 +505,38 @@ func (s *Spool) recover() error {
 	return nil
 }
 
-// loadCursors reads consumers/*.cursor.
+// loadCursors reads consumers/*.cursor and consumers/*.retired.
 func (s *Spool) loadCursors() error {
 	cdir := filepath.Join(s.dir, consumersDir)
 	names, err := os.ReadDir(cdir)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
+	s.mu.Lock()
+	first, end := s.firstPosLocked(), s.endLocked()
+	s.mu.Unlock()
+	var retired []string
 	for _, de := range names {
 		name := de.Name()
-		if strings.HasSuffix(name, cursorSuffix+".tmp") {
-			os.Remove(filepath.Join(cdir, name))
+		if strings.HasSuffix(name, cursorSuffix+tmpSuffix) || strings.HasSuffix(name, retiredSuffix+tmpSuffix) {
+			os.Remove(filepath.Join(cdir, name)) // a write a crash interrupted
+			continue
+		}
+		if rname, ok := strings.CutSuffix(name, retiredSuffix); ok && validName(rname) {
+			retired = append(retired, rname)
 			continue
 		}
 		cname, ok := strings.CutSuffix(name, cursorSuffix)
 		if !ok || !validName(cname) {
 			continue
 		}
-		s.mu.Lock()
-		first, end := s.firstPosLocked(), s.endLocked()
-		s.mu.Unlock()
 		pos, state, err := readCursorFile(filepath.Join(cdir, name))
-		switch {
-		case err != nil:
+		if err != nil {
 			s.log.Error("spool: corrupt cursor file; the consumer restarts at the oldest segment", "consumer", cname,
 				"path", filepath.Join(cdir, name), "err", err)
 			pos, state = first, nil
-		case pos.Less(first):
-			pos = first
-		case end.Less(pos):
-			s.log.Warn("spool: cursor is past the end of the spool; moved to the end", "consumer", cname,
-				"cursor", pos.String(), "end", end.String())
-			pos = end
 		}
+		pos = s.clampCursor(cname, pos, first, end)
 		// Move the cursor past torn frames (and segment ends) so that a
 		// consumer is never stuck before records that cannot be read.
 		_, next, err := s.readOnce(pos, 0, 0, false)
@@ -548,6 +546,24 @@ func (s *Spool) loadCursors() error {
 		s.mu.Lock()
 		s.cons[cname] = &cursorState{pos: next, state: state}
 		s.mu.Unlock()
+	}
+	for _, name := range retired {
+		if s.cons[name] != nil {
+			// A crash in Unregister (after the retired cursor was written)
+			// or in Register (before it was removed): the live cursor is
+			// the newer of the two.
+			s.removeRetired(name)
+			continue
+		}
+		path := s.consumerPath(name, retiredSuffix)
+		pos, state, err := readCursorFile(path)
+		if err != nil {
+			s.log.Error("spool: corrupt retired cursor file removed; the consumer starts at the oldest record if registered again",
+				"consumer", name, "path", path, "err", err)
+			s.removeRetired(name)
+			continue
+		}
+		s.retired[name] = &cursorState{pos: pos, state: state}
 	}
 	return nil
 }

@@ -12,6 +12,9 @@
 // ResourceNotFoundException; throttling, service-unavailable and transport
 // errors are retried with jittered exponential backoff until the context ends.
 // Sequence tokens are not used (the service has ignored them since 2023).
+// What Put could not deliver it reports as an [UndeliveredError] (the events
+// of the failed call and after) and a [RejectedError] (events refused one by
+// one); [Classify] says whether retrying later can help.
 //
 // The SDK client's own retries are disabled per call (RetryMaxAttempts 1) so
 // the Writer's loop alone decides what is retried and for how long; [Load]

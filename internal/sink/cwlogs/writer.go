@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -15,11 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 )
 
 // PutLogEvents limits, from the API reference
@@ -168,8 +164,9 @@ type item struct {
 // retried with backoff until ctx is done; Put then returns the last such
 // error (wrapped together with ctx.Err()). Any other error
 // (InvalidParameterException, AccessDeniedException, ...) is returned at
-// once. Put stops at the first batch that fails; the returned error says how
-// many events were not delivered, joined with any *RejectedError.
+// once. Put stops at the first batch that fails; the returned error is an
+// *UndeliveredError naming the events not delivered, joined with any
+// *RejectedError. Classify tells a caller whether to retry it.
 func (w *Writer) Put(ctx context.Context, group, stream string, events []Event) error {
 	if len(events) == 0 {
 		return nil
@@ -211,8 +208,11 @@ func (w *Writer) Put(ctx context.Context, group, stream string, events []Event) 
 		rej, err := w.putBatch(ctx, group, stream, items[start:end])
 		rejected = append(rejected, rej...)
 		if err != nil {
-			deliveryErr = fmt.Errorf("cwlogs: PutLogEvents %s/%s: %d of %d events not delivered: %w",
-				group, stream, len(items)-start, len(events), err)
+			ue := &UndeliveredError{Group: group, Stream: stream, Total: len(events), Err: err}
+			for _, it := range items[start:] {
+				ue.Indexes = append(ue.Indexes, it.index)
+			}
+			deliveryErr = ue
 			break
 		}
 		start = end
@@ -401,30 +401,14 @@ func (w *Writer) createStream(ctx context.Context, group, stream string) error {
 	return fmt.Errorf("create log stream %q in %q: %w", stream, group, err)
 }
 
-// retryable reports whether err is worth retrying, counting throttles:
-// throttling errors, ServiceUnavailableException and other server faults
-// (HTTP 5xx), and transport errors (connection refused/reset/closed, EOF,
-// timeouts, as classified by the SDK's retry.RetryableConnectionError).
+// retryable reports whether err is worth retrying within Put, counting
+// throttles: see transient.
 func (w *Writer) retryable(err error) bool {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
-		case "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
-			"RequestLimitExceeded", "RequestThrottled", "RequestThrottledException":
-			w.throttles.Add(1)
-			return true
-		case "ServiceUnavailableException", "InternalFailure", "InternalServerError",
-			"RequestTimeout", "RequestTimeoutException":
-			return true
-		}
-		var re *awshttp.ResponseError
-		return errors.As(err, &re) && re.HTTPStatusCode() >= 500
+	_, ok, throttle := transient(err)
+	if throttle {
+		w.throttles.Add(1)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
+	return ok
 }
 
 // delay returns the n-th backoff delay: Backoff*2^n capped at 10s, jittered

@@ -318,6 +318,14 @@ func TestStopsAtFailedBatch(t *testing.T) {
 	if !errors.As(err, &ip) || !strings.Contains(err.Error(), "101 of 10101 events not delivered") {
 		t.Fatalf("got %v", err)
 	}
+	// The error names the events not delivered, and is no use retrying.
+	var ue *cwlogs.UndeliveredError
+	if !errors.As(err, &ue) || len(ue.Indexes) != 101 || ue.Indexes[0] != 10_000 || ue.Indexes[100] != 10_100 {
+		t.Fatalf("got %v, want the last 101 events undelivered", err)
+	}
+	if code, permanent := cwlogs.Classify(err); code != "InvalidParameterException" || !permanent {
+		t.Fatalf("Classify = %q, %v", code, permanent)
+	}
 	if s.Calls("PutLogEvents") != 2 || len(s.Events(group, stream)) != 10_000 {
 		t.Fatalf("PutLogEvents calls = %d, stored %d", s.Calls("PutLogEvents"), len(s.Events(group, stream)))
 	}
@@ -457,4 +465,45 @@ func TestLoadUsesConfigChain(t *testing.T) {
 		t.Fatal("Load without any region succeeded")
 	}
 	noViolations(t, s)
+}
+
+// TestClassify_DecidesWhatPutReturned classifies the errors Put returns for
+// faults of the fake service.
+func TestClassify_DecidesWhatPutReturned(t *testing.T) {
+	for _, tc := range []struct {
+		fault     string
+		status    int
+		permanent bool
+	}{
+		{"AccessDeniedException", 400, true},
+		{"InvalidParameterException", 400, true},
+		{"LimitExceededException", 400, true},
+		{"KmsInvalidStateException", 400, true},
+		{"UnrecognizedClientException", 400, false}, // modelwatch's own credentials
+		{"ExpiredTokenException", 400, false},
+		{"OperationAbortedException", 400, false},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			s, w := setup(t)
+			s.FailNext(1, tc.fault, tc.status)
+			err := w.Put(context.Background(), group, stream, events(5, 10, time.Now()))
+			var ue *cwlogs.UndeliveredError
+			if !errors.As(err, &ue) || len(ue.Indexes) != 5 || ue.Total != 5 {
+				t.Fatalf("got %v, want an UndeliveredError for the 5 events", err)
+			}
+			if code, permanent := cwlogs.Classify(err); code != tc.fault || permanent != tc.permanent {
+				t.Fatalf("Classify = %q, %v; want %q, %v", code, permanent, tc.fault, tc.permanent)
+			}
+		})
+	}
+	t.Run("outage until the context ends", func(t *testing.T) {
+		s, w := setup(t)
+		s.SetDown(true)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err := w.Put(ctx, group, stream, events(1, 10, time.Now()))
+		if code, permanent := cwlogs.Classify(err); code != "timeout" || permanent {
+			t.Fatalf("Classify(%v) = %q, %v", err, code, permanent)
+		}
+	})
 }

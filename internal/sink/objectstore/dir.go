@@ -259,7 +259,7 @@ func mkdirSync(parent, dir string) error {
 			return nil
 		}
 		if serr == nil {
-			return fmt.Errorf("%s is an object, not a key prefix (directory)", dir)
+			return classify(ErrInvalidKey, fmt.Errorf("%s is an object, not a key prefix (directory)", dir))
 		}
 	}
 	return err
@@ -292,7 +292,7 @@ func writeAtomic(dir, target string, body []byte) (err error) {
 	}
 	if err = os.Rename(tmp, target); err != nil {
 		if fi, serr := os.Stat(target); serr == nil && fi.IsDir() {
-			return fmt.Errorf("%s is a key prefix (directory), not an object", target)
+			return classify(ErrInvalidKey, fmt.Errorf("%s is a key prefix (directory), not an object", target))
 		}
 		return err
 	}
@@ -326,7 +326,7 @@ func checkBucket(bucket string) error {
 	if bucket == "" || bucket == "." || bucket == ".." ||
 		strings.ContainsAny(bucket, "/\x00") || strings.ContainsRune(bucket, filepath.Separator) ||
 		strings.HasPrefix(bucket, TempPrefix) || !filepath.IsLocal(bucket) {
-		return fmt.Errorf("objectstore: invalid bucket name %q", bucket)
+		return classify(ErrInvalidKey, fmt.Errorf("objectstore: invalid bucket name %q", bucket))
 	}
 	return nil
 }
@@ -335,7 +335,7 @@ func checkBucket(bucket string) error {
 // escape the bucket directory or that do not map onto a file path.
 func checkKey(key string) ([]string, error) {
 	bad := func(why string) ([]string, error) {
-		return nil, fmt.Errorf("objectstore: invalid key %q for a local store: %s", key, why)
+		return nil, classify(ErrInvalidKey, fmt.Errorf("objectstore: invalid key %q for a local store: %s", key, why))
 	}
 	switch {
 	case key == "":

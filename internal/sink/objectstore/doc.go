@@ -45,5 +45,10 @@
 // # Errors
 //
 // Both stores wrap ErrNoSuchBucket, ErrNotFound and ErrAccessDenied so that
-// errors.Is works while the message stays the store's own.
+// errors.Is works while the message stays the store's own; Dir wraps
+// ErrInvalidKey for a bucket name or key it cannot hold. Classify tells the
+// delivery pipeline whether a failed Put is worth retrying (throttling,
+// server faults, transport errors, a full disk) or permanent (KeyTooLongError,
+// NoSuchBucket, AccessDenied, InvalidBucketName, InvalidArgument, any other
+// client error, and EACCES, EROFS, ENAMETOOLONG or ErrInvalidKey locally).
 package objectstore

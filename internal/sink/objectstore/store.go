@@ -46,4 +46,9 @@ var (
 	ErrNotFound = errors.New("no such key")
 	// ErrAccessDenied: the credentials may not do this.
 	ErrAccessDenied = errors.New("access denied")
+	// ErrInvalidKey: the local store cannot hold this bucket name or key
+	// (not a safe path, or an object where a key prefix is needed and vice
+	// versa). S3 reports its own cases with error codes (KeyTooLongError,
+	// InvalidBucketName, ...).
+	ErrInvalidKey = errors.New("invalid key")
 )
