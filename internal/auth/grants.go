@@ -54,6 +54,9 @@ var DefaultAllow = []string{
 // "bedrock:*LoggingConfiguration"). It is immutable once built.
 type grants struct {
 	patterns []string // lower-cased
+	// known holds the verdict for every action in Actions, decided once,
+	// so that authorizing a call is a map lookup with no allocation.
+	known map[string]bool
 }
 
 // newGrants validates an allow list: every entry is "*" or
@@ -72,6 +75,10 @@ func newGrants(allow []string) (*grants, error) {
 		}
 		g.patterns = append(g.patterns, p)
 	}
+	g.known = make(map[string]bool, len(Actions))
+	for _, act := range Actions {
+		g.known[act] = g.match(strings.ToLower(act))
+	}
 	return g, nil
 }
 
@@ -81,7 +88,14 @@ func (g *grants) allows(action string) bool {
 	if g == nil {
 		return false
 	}
-	action = strings.ToLower(action)
+	if v, ok := g.known[action]; ok {
+		return v
+	}
+	return g.match(strings.ToLower(action))
+}
+
+// match matches a lower-cased action against the patterns.
+func (g *grants) match(action string) bool {
 	for _, p := range g.patterns {
 		if matchAction(p, action) {
 			return true

@@ -97,3 +97,20 @@ func TestPrincipalGrants_MisspeltActionIsAConfigError(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAllows is the authorization every model call makes: a map
+// lookup, no allocation.
+func BenchmarkAllows(b *testing.B) {
+	a, err := New([]Principal{{Name: "app", APIKeys: []Secret{"mw-app-0123456789abcdefghijk"}, Allow: []string{"bedrock:Invoke*"}}}, Options{Region: "us-east-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, _ := a.checkBearer("mw-app-0123456789abcdefghijk")
+	id, _ := p.Verify(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !id.Allows(ActionInvokeModelWithResponseStream) {
+			b.Fatal("denied")
+		}
+	}
+}

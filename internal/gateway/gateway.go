@@ -226,13 +226,13 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 	if !c.authenticated {
 		return nil, apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
 	}
-	region := res.InferenceRegion
-	if region == "" {
-		region = c.g.catalog.Region()
-	}
-	if err := auth.Authorize(c.id, c.Action(), res.Model.ARN(region)); err != nil {
+	if action := c.Action(); !c.id.Allows(action) {
+		region := res.InferenceRegion
+		if region == "" {
+			region = c.g.catalog.Region()
+		}
 		c.denied = true
-		return nil, err
+		return nil, auth.Authorize(c.id, action, res.Model.ARN(region))
 	}
 	c.model = res.Model
 	c.inv.CatalogModelID = res.Model.ID
