@@ -58,25 +58,9 @@ func (h *Handler) summary(m *catalog.Model) modelSummary {
 // for actions without one), and returns its body and the caller.
 func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request, action, resource string) ([]byte, auth.Identity, bool) {
 	w.Header()[headerRequestID] = []string{newRequestID()}
-	p, err := h.gw.Auth().Check(r)
-	var (
-		body []byte
-		id   auth.Identity
-	)
-	if err == nil {
-		// Charged to the body budget like a model call's body; a control
-		// request's body is small and not kept past this handler.
-		var release func()
-		if body, release, err = h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes); err == nil {
-			defer release()
-			if id, err = p.Verify(body); err == nil {
-				err = auth.Authorize(id, action, resource)
-			}
-		}
-		err = bodyError(err, h.opts.MaxRequestBytes)
-	}
+	body, id, err := h.gw.Control(w, r, h.opts.Bodies, h.opts.MaxRequestBytes, action, resource)
 	if err != nil {
-		writeError(w, apierror.From(err))
+		writeError(w, apierror.From(bodyError(err, h.opts.MaxRequestBytes)))
 		return nil, auth.Identity{}, false
 	}
 	return body, id, true

@@ -11,7 +11,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocation"
 )
 
-// ErrBodyTooLarge is returned by ReadBody for a body over the limit; front
+// ErrBodyTooLarge is returned by (*BodyBudget).ReadBody for a body over the limit; front
 // doors word it in their API's terms.
 var ErrBodyTooLarge = errors.New("request body too large")
 
@@ -20,7 +20,7 @@ var ErrBodyTooLarge = errors.New("request body too large")
 // claiming a large body and then stalling makes the server hold.
 const firstBodyBuffer = 4 << 10
 
-// ReadBody reads the whole request body, refusing more than limit bytes: a
+// readBody reads the whole request body, refusing more than limit bytes: a
 // declared Content-Length over the limit is refused at once, without
 // reading, and any body as soon as it passes the limit. The connection is
 // then marked for closing, since the rest of the body stays unread. A body
@@ -29,15 +29,8 @@ const firstBodyBuffer = 4 << 10
 // Memory follows the bytes that arrive, never the length the client
 // claims: the buffer starts at 4 KB (less for a smaller declared body) and
 // doubles each time it fills, never past the declared length or the limit,
-// so a client that claims 24 MB and sends 250 bytes costs 4 KB. ReadBody
-// charges no budget; model calls read through (*BodyBudget).ReadBody.
-func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, _, err := readBody(w, r, limit, nil)
-	return body, err
-}
-
-// readBody is ReadBody charging each buffer it allocates to b (nil charges
-// nothing). It returns the bytes charged, which the caller owns on success
+// so a client that claims 24 MB and sends 250 bytes costs 4 KB. Each
+// buffer allocated is charged to b (nil charges nothing). It returns the bytes charged, which the caller owns on success
 // and which are already returned on failure.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, b *BodyBudget) (body []byte, charged int64, err error) {
 	closing := func(err error) error {

@@ -150,7 +150,7 @@ func TestReadBody_RefusesOverTheLimitAndClosesTheConnection(t *testing.T) {
 	}
 	// A body of exactly the limit is accepted, declared or chunked.
 	for _, declared := range []int64{1000, -1} {
-		body, err := ReadBody(httptest.NewRecorder(), bodyRequest(bytes.Repeat([]byte("x"), 1000), declared), 1000)
+		body, _, err := (*BodyBudget)(nil).ReadBody(httptest.NewRecorder(), bodyRequest(bytes.Repeat([]byte("x"), 1000), declared), 1000)
 		if err != nil || len(body) != 1000 {
 			t.Errorf("declared %d: read %d bytes, %v", declared, len(body), err)
 		}
@@ -277,7 +277,7 @@ func BenchmarkReadBody(b *testing.B) {
 				if bc.chunked {
 					r.ContentLength = -1
 				}
-				got, err := ReadBody(w, r, 25_000_000)
+				got, _, err := (*BodyBudget)(nil).ReadBody(w, r, 25_000_000)
 				if err != nil || len(got) != bc.size {
 					b.Fatalf("read %d bytes, %v", len(got), err)
 				}

@@ -44,8 +44,9 @@ func NewBodyBudget(limit int64, reg prometheus.Registerer) *BodyBudget {
 	return b
 }
 
-// ReadBody reads the request body like the package's ReadBody, charging
-// the budget as the buffer grows. It refuses the call with
+// ReadBody reads the whole request body (see readBody: memory follows the
+// bytes that arrive, never the claimed length), charging the budget as the
+// buffer grows; a nil budget charges nothing. It refuses the call with
 // ServiceUnavailableException (and marks the connection for closing, the
 // rest of the body unread) when the budget cannot hold the next buffer.
 // On success the caller must call release once it no longer needs the

@@ -193,11 +193,11 @@ func (c *Call) Authenticate(body []byte) error {
 	return nil
 }
 
-// Action is the IAM action the call needs: bedrock:InvokeModel, or
+// action is the IAM action the call needs: bedrock:InvokeModel, or
 // bedrock:InvokeModelWithResponseStream for a streamed call (ConverseStream,
 // InvokeModelWithResponseStream, an OpenAI chat completion with stream:
 // true, which its front door marks with SetStreamed before Resolve).
-func (c *Call) Action() string {
+func (c *Call) action() string {
 	if c.inv.Operation.Streaming() || c.inv.Streamed {
 		return auth.ActionInvokeModelWithResponseStream
 	}
@@ -226,7 +226,7 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 	if !c.authenticated {
 		return nil, apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
 	}
-	if action := c.Action(); !c.id.Allows(action) {
+	if action := c.action(); !c.id.Allows(action) {
 		region := res.InferenceRegion
 		if region == "" {
 			region = c.g.catalog.Region()

@@ -163,20 +163,9 @@ func (h *Handler) writeControlError(w http.ResponseWriter, err error, status int
 // and checks that the caller may perform action (listing models is
 // bedrock:ListFoundationModels, reading one bedrock:GetFoundationModel).
 func (h *Handler) authenticateControl(w http.ResponseWriter, r *http.Request, action string) bool {
-	p, err := h.gw.Auth().Check(r)
-	if err == nil {
-		var body []byte
-		var release func()
-		if body, release, err = h.readBody(w, r); err == nil {
-			var id auth.Identity
-			if id, err = p.Verify(body); err == nil {
-				err = auth.Authorize(id, action, "*")
-			}
-		}
-		release()
-	}
+	_, _, err := h.gw.Control(w, r, h.opts.Bodies, h.opts.MaxRequestBytes, action, "*")
 	if err != nil {
-		h.writeControlError(w, err, 0)
+		h.writeControlError(w, h.bodyError(err), 0)
 		return false
 	}
 	return true
@@ -247,11 +236,16 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 // release (never nil), refusing more than MaxRequestBytes in OpenAI's words.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), error) {
 	body, release, err := h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes)
+	return body, release, h.bodyError(err)
+}
+
+// bodyError words a body over MaxRequestBytes in OpenAI's terms.
+func (h *Handler) bodyError(err error) error {
 	if errors.Is(err, gateway.ErrBodyTooLarge) {
-		return nil, release, &openai.RequestError{Code: "request_too_large",
+		return &openai.RequestError{Code: "request_too_large",
 			Err: apierror.New(apierror.Validation, "The request body is too large: at most %d bytes are accepted.", h.opts.MaxRequestBytes)}
 	}
-	return body, release, err
+	return err
 }
 
 func inputContentType(r *http.Request) string {

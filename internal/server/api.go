@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,7 +10,6 @@ import (
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/cost"
-	"github.com/modelwatch/modelwatch/internal/gateway"
 )
 
 // The dashboard's data APIs (/api/...). They expose model IDs, principals
@@ -22,32 +22,21 @@ import (
 // name every principal and its cost. The dashboard layout and the price
 // list need authentication only.
 
-// identify authenticates a data API request and returns the caller.
-func (s *Server) identify(r *http.Request) (auth.Identity, error) {
-	p, err := s.gw.Auth().Check(r)
-	if err != nil {
-		return auth.Identity{}, err
-	}
-	body, err := gateway.ReadBody(nopWriter{}, r, 1<<20)
-	if err != nil {
-		return auth.Identity{}, err
-	}
-	return p.Verify(body)
-}
+// dataAPILimit bounds a data API request's body (they are GETs; a
+// signed POST form of the query API is small).
+const dataAPILimit = 1 << 20
 
 // authorizer returns a check that authenticates a request and requires
 // action (an AccessDeniedException when the caller lacks it).
 func (s *Server) authorizer(action string) func(*http.Request) error {
 	return func(r *http.Request) error {
-		id, err := s.identify(r)
-		if err != nil {
-			return err
-		}
-		return auth.Authorize(id, action, "*")
+		_, _, err := s.gw.Control(nopWriter{}, r, s.bodies, dataAPILimit, action, "*")
+		return err
 	}
 }
 
-// nopWriter stands in for the ResponseWriter ReadBody may set a header on.
+// nopWriter stands in for the ResponseWriter reading a body may set a
+// header on.
 type nopWriter struct{}
 
 func (nopWriter) Header() http.Header         { return http.Header{} }
@@ -75,16 +64,15 @@ func writeAPIJSON(w http.ResponseWriter, status int, v any) {
 // grant.
 func (s *Server) guarded(action string, h func(http.ResponseWriter, *http.Request, auth.Identity)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := s.identify(r)
-		if err != nil {
+		_, id, err := s.gw.Control(nopWriter{}, r, s.bodies, dataAPILimit, action, "*")
+		var ae *apierror.Error
+		switch {
+		case errors.As(err, &ae) && ae.Code == apierror.AccessDenied:
+			apiError(w, http.StatusForbidden, ae.Message)
+			return
+		case err != nil:
 			apiError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <api key> (see README \"Authentication\")")
 			return
-		}
-		if action != "" {
-			if err := auth.Authorize(id, action, "*"); err != nil {
-				apiError(w, http.StatusForbidden, apierror.From(err).Message)
-				return
-			}
 		}
 		h(w, r, id)
 	})

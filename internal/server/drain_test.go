@@ -30,9 +30,7 @@ type probe struct {
 func TestDrainAnswersHealthz503UntilInFlightCallsFinish(t *testing.T) {
 	const drainModel = "modelwatch.drain-v1"
 	const delay = 1500 * time.Millisecond
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
+	cfg := testConfig(t)
 	d := delay
 	cfg.Limits.DrainDelay = &d
 	// 60 tokens at 40 ms: a stream of about 2.4 s, longer than the delay.

@@ -107,20 +107,7 @@ func startServer(t testing.TB, mutate func(*config.Config)) (*server.Server, *re
 // added to opts.Observers).
 func startServerWith(t testing.TB, mutate func(*config.Config), opts server.Options) (*server.Server, *recorder) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	// Hermetic unless a test points logging at MinIO: AWS variables of the
-	// machine running the tests must not send logs anywhere.
-	cfg.InvocationLogging.Store = objectstore.ModeLocal
-	cfg.InvocationLogging.FlushInterval = 100 * time.Millisecond
-	cfg.InvocationLogging.RetryMin = 50 * time.Millisecond
-	cfg.InvocationLogging.RetryMax = 500 * time.Millisecond
-	cfg.InvocationLogging.Spool.SegmentBytes = 4 << 20
-	for i := range cfg.Models {
-		cfg.Models[i].Simulator.TimeToFirstToken = 0
-		cfg.Models[i].Simulator.TimePerOutputToken = 0
-	}
+	cfg := testConfig(t)
 	cfg.Models = append(cfg.Models, failureModels()...)
 	if mutate != nil {
 		mutate(cfg)
@@ -145,6 +132,27 @@ func startServerWith(t testing.TB, mutate func(*config.Config), opts server.Opti
 	}
 	waitHealthy(t, srv.URL(), hc)
 	return srv, rec
+}
+
+// testConfig is the embedded defaults on a random loopback port and a
+// fresh data directory, with simulated latency removed (so the suite is
+// fast) and fast, hermetic logging delivery.
+func testConfig(t testing.TB) *config.Config {
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	// Hermetic unless a test points logging at MinIO: AWS variables of the
+	// machine running the tests must not send logs anywhere.
+	cfg.InvocationLogging.Store = objectstore.ModeLocal
+	cfg.InvocationLogging.FlushInterval = 100 * time.Millisecond
+	cfg.InvocationLogging.RetryMin = 50 * time.Millisecond
+	cfg.InvocationLogging.RetryMax = 500 * time.Millisecond
+	cfg.InvocationLogging.Spool.SegmentBytes = 4 << 20
+	for i := range cfg.Models {
+		cfg.Models[i].Simulator.TimeToFirstToken = 0
+		cfg.Models[i].Simulator.TimePerOutputToken = 0
+	}
+	return cfg
 }
 
 // runServer starts a server with the observers; stop shuts it down as

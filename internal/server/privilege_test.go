@@ -16,6 +16,8 @@ import (
 	bedrocktypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/config"
@@ -27,16 +29,16 @@ import (
 // grants, admin everything, scraper only the metrics, auditor every
 // principal's records.
 const (
-	bobKeyID      = "AKIABOB0000000EXAMPLE"
-	bobSecret     = "bob/K7MDENG/bPxRfiCYEXAMPLEKEY00"
-	bobAPIKey     = "mw-bob-0123456789abcdefghijklmnopq"
-	adminKeyID    = "AKIAADMIN00000EXAMPLE"
-	adminSecret   = "admin/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	adminAPIKey   = "mw-admin-0123456789abcdefghijklmno"
-	scraperAPIKey = "mw-scraper-0123456789abcdefghijklm"
-	auditorAPIKey = "mw-auditor-0123456789abcdefghijklm"
-	streamerKeyID = "AKIASTREAMER0EXAMPLE"
-	streamerSecre = "streamer/K7MDENG/bPxRfiCYEXAMPLE"
+	bobKeyID       = "AKIABOB0000000EXAMPLE"
+	bobSecret      = "bob/K7MDENG/bPxRfiCYEXAMPLEKEY00"
+	bobAPIKey      = "mw-bob-0123456789abcdefghijklmnopq"
+	adminKeyID     = "AKIAADMIN00000EXAMPLE"
+	adminSecret    = "admin/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	adminAPIKey    = "mw-admin-0123456789abcdefghijklmno"
+	scraperAPIKey  = "mw-scraper-0123456789abcdefghijklm"
+	auditorAPIKey  = "mw-auditor-0123456789abcdefghijklm"
+	streamerKeyID  = "AKIASTREAMER0EXAMPLE"
+	streamerSecret = "streamer/K7MDENG/bPxRfiCYEXAMPLE"
 )
 
 func arnOf(name string) string { return "arn:aws:iam::000000000000:user/" + name }
@@ -50,7 +52,7 @@ func withTeam(c *config.Config) {
 		auth.Principal{Name: "scraper", APIKeys: []auth.Secret{scraperAPIKey}, Allow: []string{"modelwatch:GetMetrics"}},
 		auth.Principal{Name: "auditor", APIKeys: []auth.Secret{auditorAPIKey}, Allow: []string{"modelwatch:ListInvocations", "modelwatch:ListAllInvocations"}},
 		// streamer may call models without streaming only.
-		auth.Principal{Name: "streamer", AccessKeys: []auth.AccessKey{{ID: streamerKeyID, Secret: streamerSecre}}, Allow: []string{"bedrock:InvokeModel"}},
+		auth.Principal{Name: "streamer", AccessKeys: []auth.AccessKey{{ID: streamerKeyID, Secret: streamerSecret}}, Allow: []string{"bedrock:InvokeModel"}},
 	)
 }
 
@@ -149,7 +151,7 @@ func TestLoggingConfigurationNeedsAnExplicitGrant(t *testing.T) {
 func TestModelCallsAreAuthorizedPerAction(t *testing.T) {
 	srv, rec, _ := startTeam(t)
 	ctx := context.Background()
-	streamer := runtimeClient(srv.URL(), streamerKeyID, streamerSecre)
+	streamer := runtimeClient(srv.URL(), streamerKeyID, streamerSecret)
 	msgs := []rttypes.Message{{Role: rttypes.ConversationRoleUser, Content: []rttypes.ContentBlock{&rttypes.ContentBlockMemberText{Value: "hi"}}}}
 
 	if _, err := streamer.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(haiku), Messages: msgs}); err != nil {
@@ -316,7 +318,7 @@ func TestRefusedCallersBodiesAreNotLogged(t *testing.T) {
 	_, err := runtimeClient(srv.URL(), aliceKeyID, "not-alices-secret").InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(haiku), Body: body})
 	apiError(t, err, "InvalidSignatureException", 403, "")
 	refused := errRequestID(t, err)
-	_, err = runtimeClient(srv.URL(), streamerKeyID, streamerSecre).InvokeModelWithResponseStream(ctx,
+	_, err = runtimeClient(srv.URL(), streamerKeyID, streamerSecret).InvokeModelWithResponseStream(ctx,
 		&bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(haiku), Body: body})
 	apiError(t, err, "AccessDeniedException", 403, "")
 	denied := errRequestID(t, err)
@@ -359,5 +361,35 @@ func apiErrorExact(t *testing.T, err error, code string, status int, msg string)
 	apiError(t, err, code, status, msg)
 	if err != nil && !strings.HasSuffix(err.Error(), ", "+msg) && !strings.HasSuffix(err.Error(), ": "+msg) {
 		t.Errorf("message of %v is not exactly %q", err, msg)
+	}
+}
+
+// bearer adds an API key to every request of a client that has no option
+// for it.
+type bearer struct {
+	key string
+	rt  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.key)
+	return b.rt.RoundTrip(r)
+}
+
+// Prometheus's own Go client (and Grafana) send queries as POST forms: the
+// authentication that reads the body must leave it for the query API.
+func TestQueryAPIAcceptsPOSTFormsFromAnAuthorizedClient(t *testing.T) {
+	srv, _, _ := startTeam(t)
+	c, err := promapi.NewClient(promapi.Config{Address: srv.URL(), RoundTripper: bearer{scraperAPIKey, http.DefaultTransport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _, err := promv1.NewAPI(c).Query(context.Background(), "vector(42)", time.Now())
+	if err != nil {
+		t.Fatalf("query through the official client: %v", err)
+	}
+	if got := v.String(); !strings.Contains(got, "=> 42 @") {
+		t.Errorf("vector(42) = %s", got)
 	}
 }

@@ -67,6 +67,7 @@ type Server struct {
 	metricsHTTP *http.Server
 	metricsLn   net.Listener
 	draining    atomic.Bool
+	bodies      *gateway.BodyBudget
 	lock        *os.File
 	logging     *invocationlog.Logger
 	history     *history.Store
@@ -164,9 +165,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux.Handle("GET /api/prices", s.guarded("", s.getPrices))
 	mux.Handle("GET /api/invocations", s.guarded(auth.ActionListInvocations, s.listInvocations))
 	mux.Handle("GET /api/invocations/{id}", s.guarded(auth.ActionListInvocations, s.getInvocation))
-	bodies := gateway.NewBodyBudget(cfg.Limits.MaxBodyBytesInFlight, s.registry) // one budget for both front doors
-	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: bodies, Logger: log}))
-	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: bodies, Region: cfg.Region, Logger: log, Logging: s.logging}))
+	s.bodies = gateway.NewBodyBudget(cfg.Limits.MaxBodyBytesInFlight, s.registry) // one budget for every front door and the data APIs
+	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log}))
+	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Region: cfg.Region, Logger: log, Logging: s.logging}))
 	s.http = &http.Server{
 		Handler:           s.closeWhileDraining(mux),
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,

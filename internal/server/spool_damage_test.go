@@ -15,11 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	bedrocktypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 
-	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/server"
 	"github.com/modelwatch/modelwatch/internal/sink/cwlogs/cwlogsfake"
-	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 
 // The first spool case end to end: records wait in the spool while
@@ -30,18 +28,8 @@ func TestDamagedSpoolLosesOnlyTheDamagedRecord(t *testing.T) {
 	const calls = 20
 	fake := cwlogsfake.New(t)
 	fake.SetEnv(t)
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.InvocationLogging.Store = objectstore.ModeLocal
-	cfg.InvocationLogging.FlushInterval = 100 * time.Millisecond
-	cfg.InvocationLogging.RetryMin = 50 * time.Millisecond
-	cfg.InvocationLogging.RetryMax = 200 * time.Millisecond
-	cfg.InvocationLogging.Spool.SegmentBytes = 4 << 20
+	cfg := testConfig(t)
 	cfg.Limits.ShutdownTimeout = time.Second // gives up on the outage: the records stay in the spool
-	for i := range cfg.Models {
-		cfg.Models[i].Simulator.TimeToFirstToken, cfg.Models[i].Simulator.TimePerOutputToken = 0, 0
-	}
 
 	logs := &syncBuffer{}
 	opts := server.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))}
