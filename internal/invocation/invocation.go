@@ -54,7 +54,10 @@ type Usage struct {
 	OutputTokens          int
 	CacheReadInputTokens  int
 	CacheWriteInputTokens int
-	OutputImages          int
+	// CacheWrite1hInputTokens is the part of CacheWriteInputTokens written
+	// with a one-hour TTL, which is priced higher than the five-minute one.
+	CacheWrite1hInputTokens int
+	OutputImages            int
 }
 
 // Total returns input plus output tokens (cache tokens are part of neither).
@@ -151,6 +154,12 @@ type Invocation struct {
 	Output Body
 	// Usage is the token accounting reported by the model.
 	Usage Usage
+	// ServiceTier is the processing tier that served the call (priority,
+	// default, flex, reserved), as the response reports it; "" when the
+	// call named none. PerformanceLatency is the latency mode (standard,
+	// optimized), likewise.
+	ServiceTier        string
+	PerformanceLatency string
 	// StopReason is the model's stop reason in Converse's vocabulary
 	// (end_turn, max_tokens, stop_sequence, tool_use, ...), when known.
 	StopReason string

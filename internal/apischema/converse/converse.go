@@ -32,7 +32,7 @@ type Request struct {
 	RequestMetadata                   map[string]string    `json:"requestMetadata,omitempty"`
 	PerformanceConfig                 *PerformanceConfig   `json:"performanceConfig,omitempty"`
 	ServiceTier                       *ServiceTier         `json:"serviceTier,omitempty"`
-	OutputConfig                      json.RawMessage      `json:"outputConfig,omitempty"`
+	OutputConfig                      *OutputConfig        `json:"outputConfig,omitempty"`
 }
 
 // PromptVar is a prompt-management variable value.
@@ -224,7 +224,50 @@ type PerformanceConfig struct {
 
 // ServiceTier selects the processing tier.
 type ServiceTier struct {
+	// Type is priority, default, flex or reserved.
 	Type string `json:"type"`
+}
+
+// Output format types of OutputFormat.Type. Bedrock knows only json_schema;
+// OpenAI's json_object mode maps to it with the schema {"type":"object"}.
+const OutputFormatJSONSchema = "json_schema"
+
+// OutputConfig shapes the model's output: structured output through
+// TextFormat, and the reasoning effort.
+type OutputConfig struct {
+	TextFormat *OutputFormat `json:"textFormat,omitempty"`
+	// Effort is low, medium, high, xhigh or max (Claude's effort).
+	Effort string `json:"effort,omitempty"`
+}
+
+// OutputFormat asks for text in a structured format.
+type OutputFormat struct {
+	// Type is json_schema.
+	Type      string                `json:"type"`
+	Structure OutputFormatStructure `json:"structure"`
+}
+
+// OutputFormatStructure is a union; JSON Schema is its only member.
+type OutputFormatStructure struct {
+	JSONSchema *JSONSchemaDefinition `json:"jsonSchema,omitempty"`
+}
+
+// JSONSchemaDefinition is the schema the output must validate against.
+type JSONSchemaDefinition struct {
+	// Schema is the JSON Schema as a string (a string on the wire, not an
+	// object).
+	Schema      string `json:"schema"`
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Schema returns the JSON Schema the output must follow, or "" when the
+// request asks for none.
+func (c *OutputConfig) Schema() string {
+	if c == nil || c.TextFormat == nil || c.TextFormat.Structure.JSONSchema == nil {
+		return ""
+	}
+	return c.TextFormat.Structure.JSONSchema.Schema
 }
 
 // Response is the body of a Converse response, and the assembled form of a
@@ -257,6 +300,21 @@ type Usage struct {
 	TotalTokens           int `json:"totalTokens"`
 	CacheReadInputTokens  int `json:"cacheReadInputTokens,omitempty"`
 	CacheWriteInputTokens int `json:"cacheWriteInputTokens,omitempty"`
+	// CacheDetails splits the cache writes by TTL.
+	CacheDetails []CacheDetail `json:"cacheDetails,omitempty"`
+}
+
+// Cache TTLs of CachePointBlock.TTL and CacheDetail.TTL.
+const (
+	CacheTTL5m = "5m"
+	CacheTTL1h = "1h"
+)
+
+// CacheDetail is the number of input tokens written to the cache with one
+// TTL.
+type CacheDetail struct {
+	TTL         string `json:"ttl"`
+	InputTokens int    `json:"inputTokens"`
 }
 
 // Metrics is Converse's latency report.

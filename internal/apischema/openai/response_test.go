@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
@@ -59,13 +60,13 @@ func TestUsageMapping(t *testing.T) {
 			if js(got) != js(tt.want) {
 				t.Errorf("UsageFromConverse = %s, want %s", js(got), js(tt.want))
 			}
-			if back := got.Converse(); back != tt.in {
+			if back := got.Converse(); !reflect.DeepEqual(back, tt.in) {
 				t.Errorf("round trip = %+v, want %+v", back, tt.in)
 			}
 		})
 	}
 	var none *Usage
-	if none.Converse() != (converse.Usage{}) {
+	if !reflect.DeepEqual(none.Converse(), converse.Usage{}) {
 		t.Error("nil usage is not zero")
 	}
 	odd := &Usage{PromptTokens: 3, PromptTokensDetails: &PromptTokensDetails{CachedTokens: 10}}

@@ -371,7 +371,7 @@ func TestConverseStreamReplays(t *testing.T) {
 			if got := evs[0].MessageStart.InputTokens; got != tt.startInput {
 				t.Errorf("messageStart input tokens %d, want %d", got, tt.startInput)
 			}
-			if got := evs[len(evs)-1].Metadata.Usage; got != tt.usage {
+			if got := evs[len(evs)-1].Metadata.Usage; !reflect.DeepEqual(got, tt.usage) {
 				t.Errorf("metadata usage %+v, want %+v", got, tt.usage)
 			}
 

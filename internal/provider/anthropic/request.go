@@ -124,7 +124,7 @@ func encodeRequest(req *converse.Request, model string, stream bool) (*encoded, 
 		}
 		out.ToolChoice = encodeToolChoice(tc.ToolChoice)
 	}
-	if o := bytes.TrimSpace(req.OutputConfig); len(o) > 0 && !bytes.Equal(o, []byte("null")) && !bytes.Equal(o, []byte("{}")) {
+	if req.OutputConfig.Schema() != "" {
 		return nil, invalid("outputConfig is not supported for this model: its provider, Anthropic, cannot be asked for structured output through Converse. Remove outputConfig and try again.")
 	}
 	body, err := json.Marshal(out)

@@ -265,7 +265,7 @@ func TestUntranslatableRequestsAreRejected(t *testing.T) {
 			ToolConfig:                   &converse.ToolConfig{Tools: []converse.Tool{{ToolSpec: &converse.ToolSpec{Name: "t", InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{}`)}}}}},
 			AdditionalModelRequestFields: json.RawMessage(`{"tools":{"name":"x"}}`),
 		}, []string{"additionalModelRequestFields.tools"}},
-		{"output config", &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: json.RawMessage(`{"textFormat":{"type":"json_schema"}}`)},
+		{"output config", &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: &converse.OutputConfig{TextFormat: &converse.OutputFormat{Type: "json_schema", Structure: converse.OutputFormatStructure{JSONSchema: &converse.JSONSchemaDefinition{Schema: `{"type":"object"}`}}}}},
 			[]string{"outputConfig"}},
 	}
 	// Nothing may reach the upstream.

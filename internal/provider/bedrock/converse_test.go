@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func TestConverse(t *testing.T) {
 	if resp.StopReason != converse.StopEndTurn {
 		t.Errorf("stop reason = %q", resp.StopReason)
 	}
-	if resp.Usage != (converse.Usage{InputTokens: 14, OutputTokens: 10, TotalTokens: 24}) {
+	if !reflect.DeepEqual(resp.Usage, converse.Usage{InputTokens: 14, OutputTokens: 10, TotalTokens: 24}) {
 		t.Errorf("usage = %+v", resp.Usage)
 	}
 	if resp.Metrics.LatencyMs != 1047 {
@@ -133,7 +134,7 @@ func TestConverseStream(t *testing.T) {
 	if resp.StopReason != converse.StopToolUse {
 		t.Errorf("stop reason = %q", resp.StopReason)
 	}
-	if resp.Usage != (converse.Usage{InputTokens: 371, OutputTokens: 58, TotalTokens: 429}) {
+	if !reflect.DeepEqual(resp.Usage, converse.Usage{InputTokens: 371, OutputTokens: 58, TotalTokens: 429}) {
 		t.Errorf("usage = %+v", resp.Usage)
 	}
 	content := resp.Output.Message.Content
