@@ -152,3 +152,12 @@ func Collect(st Stream) ([]converse.StreamEvent, error) {
 		evs = append(evs, *ev)
 	}
 }
+
+// TokenCounter is implemented by providers that can count a request's input
+// tokens without running it (Bedrock's CountTokens, Anthropic's
+// count_tokens, the simulator's own tokenizer). The count is the number of
+// input tokens a Converse call with the same request would be billed for,
+// cache reads and writes included.
+type TokenCounter interface {
+	CountTokens(ctx context.Context, call Call, req *converse.Request) (int, error)
+}
