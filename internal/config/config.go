@@ -106,6 +106,10 @@ type Limits struct {
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
 	ReadTimeout       time.Duration `yaml:"readTimeout"`
 	IdleTimeout       time.Duration `yaml:"idleTimeout"`
+	// MaxConcurrentStreams bounds the HTTP/2 streams (calls) one client
+	// connection may have open at once (default 250, the SETTINGS value
+	// the server announces); a client past it waits for a stream to end.
+	MaxConcurrentStreams int `yaml:"maxConcurrentStreams"`
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight calls and
 	// observers.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
@@ -466,6 +470,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxBodyBytesInFlight < 0 || (c.Limits.MaxBodyBytesInFlight > 0 && c.Limits.MaxBodyBytesInFlight < c.Limits.MaxRequestBytes) {
 		bad("limits.maxBodyBytesInFlight: must be 0 (no budget) or at least limits.maxRequestBytes (%d), or every large body would be refused", c.Limits.MaxRequestBytes)
+	}
+	if n := c.Limits.MaxConcurrentStreams; n < 1 || n > 10000 {
+		bad("limits.maxConcurrentStreams: %d must be between 1 and 10000 (HTTP/2 streams per connection)", n)
 	}
 	if d := c.Limits.DrainDelayFor(c.Listen); d < 0 || d > c.Limits.ShutdownTimeout {
 		bad("limits.drainDelay: %v must be between 0 and limits.shutdownTimeout (%v)", d, c.Limits.ShutdownTimeout)

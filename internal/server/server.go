@@ -168,27 +168,17 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.bodies = gateway.NewBodyBudget(cfg.Limits.MaxBodyBytesInFlight, s.registry) // one budget for every front door and the data APIs
 	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log}))
 	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Region: cfg.Region, Logger: log, Logging: s.logging}))
-	s.http = &http.Server{
-		Handler:           s.closeWhileDraining(mux),
-		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
-		ReadTimeout:       cfg.Limits.ReadTimeout,
-		IdleTimeout:       cfg.Limits.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.http = newHTTPServer(s.closeWhileDraining(mux), cfg.Limits, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		s.closeEarly()
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	if cfg.TLS.Enabled() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			ln.Close()
+		if ln, err = tlsListener(ln, cfg.TLS); err != nil {
 			s.closeEarly()
-			return nil, fmt.Errorf("tls: %w", err)
+			return nil, err
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	}
 	s.ln = ln
 	if err := s.listenMetrics(scrape, authn); err != nil {
@@ -226,23 +216,56 @@ func (s *Server) listenMetrics(scrape http.Handler, authn *auth.Authenticator) e
 		return fmt.Errorf("metrics.listen %s: %w", addr, err)
 	}
 	if s.cfg.TLS.Enabled() && !loopback {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("tls: %w", err)
+		if ln, err = tlsListener(ln, s.cfg.TLS); err != nil {
+			return err
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	}
 	s.metricsLn = ln
-	s.metricsHTTP = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
-		ReadTimeout:       s.cfg.Limits.ReadTimeout,
-		IdleTimeout:       s.cfg.Limits.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	s.metricsHTTP = newHTTPServer(mux, s.cfg.Limits, s.log)
 	return nil
+}
+
+// maxHeaderBytes caps a request's header block: HTTP/1.1's header bytes,
+// and on HTTP/2 the decoded header list (SETTINGS_MAX_HEADER_LIST_SIZE),
+// which also bounds a CONTINUATION flood.
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer returns a server for one listener that speaks HTTP/1.1,
+// HTTP/2 over TLS (negotiated by ALPN) and cleartext HTTP/2 with prior
+// knowledge (h2c, what the AWS SDK for JavaScript v3 sends to an http://
+// endpoint) on the same port. The same limits hold on every protocol:
+// header size, read timeouts, idle timeout; HTTP/2 adds a bound on
+// concurrent streams per connection. net/http's HTTP/2 server also caps
+// the streams a client may reset before their handlers ran (the rapid
+// reset attack, CVE-2023-44487) and stops reading a header block at the
+// size limit (the CONTINUATION flood, CVE-2023-45288); the tests in
+// http2_test.go mount both attacks.
+func newHTTPServer(h http.Handler, limits config.Limits, log *slog.Logger) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         &protocols,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: limits.MaxConcurrentStreams},
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// tlsListener wraps ln in TLS with the configured certificate, offering h2
+// and http/1.1 by ALPN. It closes ln when the certificate cannot be loaded.
+func tlsListener(ln net.Listener, cfg config.TLS) (net.Listener, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}), nil
 }
 
 // MetricsAddr returns the bound metrics.listen address ("" when unset).
