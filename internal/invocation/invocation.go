@@ -60,8 +60,32 @@ type Usage struct {
 	OutputImages            int
 }
 
+// CacheWrite5mInputTokens is the part of CacheWriteInputTokens written with
+// the default five-minute TTL.
+func (u Usage) CacheWrite5mInputTokens() int { return u.CacheWriteInputTokens - u.CacheWrite1hInputTokens }
+
 // Total returns input plus output tokens (cache tokens are part of neither).
 func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
+
+// Service tiers of Invocation.ServiceTier and latency modes of
+// Invocation.PerformanceLatency, as Bedrock names them (the service model's
+// ServiceTierType and PerformanceConfigLatency enums).
+const (
+	TierPriority = "priority"
+	TierDefault  = "default"
+	TierFlex     = "flex"
+	TierReserved = "reserved"
+
+	LatencyStandard  = "standard"
+	LatencyOptimized = "optimized"
+)
+
+// ServiceTiers and LatencyModes list the enums in the service model's
+// order, the order Bedrock's validation messages name them in.
+var (
+	ServiceTiers = []string{TierPriority, TierDefault, TierFlex, TierReserved}
+	LatencyModes = []string{LatencyStandard, LatencyOptimized}
+)
 
 // Outcome classifies a finished call the way Bedrock's metrics do.
 type Outcome int

@@ -81,6 +81,9 @@ func (r *Request) Validate() error {
 			if err := b.validate(at); err != nil {
 				return err
 			}
+			if err := b.CachePoint.validate(fmt.Sprintf("messages.%d.member.content.%d.member.cachePoint", i+1, j+1)); err != nil {
+				return err
+			}
 			if b.ToolUse != nil || b.ToolResult != nil {
 				usesTools = true
 			}
@@ -103,8 +106,14 @@ func (r *Request) Validate() error {
 		if n != 1 {
 			return unionError(fmt.Sprintf("system.%d", i), "SystemContentBlock", n)
 		}
+		if err := s.CachePoint.validate(fmt.Sprintf("system.%d.member.cachePoint", i+1)); err != nil {
+			return err
+		}
 	}
 	if err := r.InferenceConfig.validate(); err != nil {
+		return err
+	}
+	if err := r.OutputConfig.validate(); err != nil {
 		return err
 	}
 	if r.ToolConfig != nil {
@@ -230,6 +239,9 @@ func (t *ToolConfig) validate() error {
 		if n != 1 {
 			return unionError(fmt.Sprintf("toolConfig.tools.%d", i), "Tool", n)
 		}
+		if err := tool.CachePoint.validate(fmt.Sprintf("toolConfig.tools.%d.member.cachePoint", i+1)); err != nil {
+			return err
+		}
 		spec := tool.ToolSpec
 		if spec == nil {
 			continue
@@ -264,6 +276,59 @@ func (t *ToolConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// validate checks a cache point against the service model: type is the
+// enum [default] and required, ttl the optional enum [5m, 1h]. at is the
+// member's path in AWS's form (1-based list indices, ".member."). A nil
+// cache point is valid: the block has another member.
+func (c *CachePointBlock) validate(at string) error {
+	switch {
+	case c == nil:
+		return nil
+	case c.Type == "":
+		return nullError(at + ".type")
+	case c.Type != "default":
+		return apierror.ConstraintViolation(c.Type, at+".type", "Member must satisfy enum value set: [default]")
+	case c.TTL != "" && c.TTL != CacheTTL5m && c.TTL != CacheTTL1h:
+		return apierror.ConstraintViolation(c.TTL, at+".ttl", "Member must satisfy enum value set: [5m, 1h]")
+	}
+	return nil
+}
+
+// validate checks outputConfig: textFormat's type is the enum
+// [json_schema], its structure a union whose only member is jsonSchema,
+// and the schema a required string that must hold a JSON object (Bedrock
+// compiles it into a grammar; anything else cannot constrain the output).
+// effort is not an enum in the service model and is left to the model.
+func (c *OutputConfig) validate() error {
+	if c == nil || c.TextFormat == nil {
+		return nil
+	}
+	f := c.TextFormat
+	switch f.Type {
+	case "":
+		return nullError("outputConfig.textFormat.type")
+	case OutputFormatJSONSchema:
+	default:
+		return apierror.ConstraintViolation(f.Type, "outputConfig.textFormat.type", "Member must satisfy enum value set: [json_schema]")
+	}
+	js := f.Structure.JSONSchema
+	if js == nil {
+		return unionError("outputConfig.textFormat.structure", "OutputFormatStructure", 0)
+	}
+	if js.Schema == "" {
+		return nullError("outputConfig.textFormat.structure.jsonSchema.schema")
+	}
+	if raw := []byte(js.Schema); !json.Valid(raw) || !isJSONObject(raw) {
+		return apierror.New(apierror.Validation, "The format of the value at outputConfig.textFormat.structure.jsonSchema.schema is invalid. Provide a JSON object for the field and try again.")
+	}
+	return nil
+}
+
+// nullError is AWS's message for a required member that is missing.
+func nullError(at string) error {
+	return apierror.New(apierror.Validation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", at)
 }
 
 func unionError(at, shape string, n int) error {

@@ -1,6 +1,7 @@
 package converse
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -57,6 +58,28 @@ func TestDecodeErrors(t *testing.T) {
 		{"blank system", `{"messages":[` + user + `],"system":[{"text":""}]}`, "The text field in the SystemContentBlock object at system.0 is blank."},
 		{"bad latency", `{"messages":[` + user + `],"performanceConfig":{"latency":"fast"}}`, "Member must satisfy enum value set: [standard, optimized]"},
 		{"fields not object", `{"messages":[` + user + `],"additionalModelRequestFields":[1]}`, "The additionalModelRequestFields field must be a JSON object."},
+		{"output format type text", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"text","structure":{"jsonSchema":{"schema":"{}"}}}}}`,
+			"1 validation error detected: Value 'text' at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must satisfy enum value set: [json_schema]"},
+		{"output format without type", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"structure":{"jsonSchema":{"schema":"{}"}}}}}`,
+			"1 validation error detected: Value null at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must not be null"},
+		{"output format without structure", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"json_schema"}}}`,
+			"The OutputFormatStructure object at outputConfig.textFormat.structure has no supported member set."},
+		{"output schema missing", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"name":"x"}}}}}`,
+			"1 validation error detected: Value null at 'outputConfig.textFormat.structure.jsonSchema.schema' failed to satisfy constraint: Member must not be null"},
+		{"output schema an object, not a string", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":{"type":"object"}}}}}}`,
+			"Malformed request: the value at 'outputConfig.textFormat.structure.jsonSchema.schema' has the wrong type (found a JSON object)."},
+		{"output schema not JSON", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":"}}}}}`,
+			"The format of the value at outputConfig.textFormat.structure.jsonSchema.schema is invalid. Provide a JSON object for the field and try again."},
+		{"output schema an array", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"[1]"}}}}}`,
+			"The format of the value at outputConfig.textFormat.structure.jsonSchema.schema is invalid."},
+		{"message cache point type", `{"messages":[{"role":"user","content":[{"text":"hi"},{"cachePoint":{"type":"ephemeral"}}]}]}`,
+			"1 validation error detected: Value 'ephemeral' at 'messages.1.member.content.2.member.cachePoint.type' failed to satisfy constraint: Member must satisfy enum value set: [default]"},
+		{"message cache point without type", `{"messages":[{"role":"user","content":[{"text":"hi"},{"cachePoint":{}}]}]}`,
+			"Value null at 'messages.1.member.content.2.member.cachePoint.type' failed to satisfy constraint: Member must not be null"},
+		{"system cache point ttl", `{"messages":[` + user + `],"system":[{"text":"s"},{"cachePoint":{"type":"default","ttl":"10m"}}]}`,
+			"1 validation error detected: Value '10m' at 'system.2.member.cachePoint.ttl' failed to satisfy constraint: Member must satisfy enum value set: [5m, 1h]"},
+		{"tool cache point ttl", `{"messages":[` + user + `],"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{}}}},{"cachePoint":{"type":"default","ttl":"1d"}}]}}`,
+			"Value '1d' at 'toolConfig.tools.2.member.cachePoint.ttl' failed to satisfy constraint: Member must satisfy enum value set: [5m, 1h]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,12 +95,38 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+func TestDecodeStructuredOutputAndCachePoints(t *testing.T) {
+	body := `{"messages":[{"role":"user","content":[{"text":"hi"},{"cachePoint":{"type":"default","ttl":"1h"}}]}],
+	"system":[{"text":"s"},{"cachePoint":{"type":"default"}}],
+	"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}},{"cachePoint":{"type":"default","ttl":"5m"}}]},
+	"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}}","name":"answer","description":"d"}}},"effort":"high"}}`
+	req, err := Decode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.OutputConfig.Schema(); got != `{"type":"object","properties":{"a":{"type":"string"}}}` {
+		t.Errorf("schema = %q", got)
+	}
+	if js := req.OutputConfig.TextFormat.Structure.JSONSchema; js.Name != "answer" || js.Description != "d" || req.OutputConfig.Effort != "high" {
+		t.Errorf("output config = %+v, effort %q", js, req.OutputConfig.Effort)
+	}
+	if cp := req.Messages[0].Content[1].CachePoint; cp == nil || cp.TTL != CacheTTL1h {
+		t.Errorf("message cache point = %+v", cp)
+	}
+	// An outputConfig with only an effort asks for no format.
+	if _, err := Decode([]byte(`{"messages":[{"role":"user","content":[{"text":"hi"}]}],"outputConfig":{"effort":"low"}}`)); err != nil {
+		t.Errorf("effort only: %v", err)
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		`{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`,
 		`{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":5,"stopSequences":["x"]}}`,
 		`{"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"a","content":[{"json":{"k":1}}]}}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}}],"toolChoice":{"auto":{}}}}`,
 		`{"system":[{"text":"s"},{"cachePoint":{"type":"default"}}],"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"AA=="}}}]}]}`,
+		`{"messages":[{"role":"user","content":[{"text":"hi"},{"cachePoint":{"type":"default","ttl":"1h"}}]}],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":\"object\"}","name":"n"}}},"effort":"low"}}`,
+		`{"messages":[{"role":"user","content":[{"text":"hi"}]}],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"[]"}}}}}`,
 		`[]`, `null`, `{"messages":null}`, `{"messages":[{"role":"user","content":[{"text":null}]}]}`,
 	} {
 		f.Add([]byte(seed))
@@ -90,6 +139,9 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("error is not a ValidationException: %v", err)
 			}
 			return
+		}
+		if s := req.OutputConfig.Schema(); s != "" && (!json.Valid([]byte(s)) || !isJSONObject([]byte(s))) {
+			t.Fatalf("accepted an output schema that is not a JSON object: %q", s)
 		}
 		if len(req.Messages) > 0 && req.Messages[0].Role != RoleUser {
 			t.Fatalf("accepted a conversation starting with %q", req.Messages[0].Role)

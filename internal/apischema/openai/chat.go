@@ -36,7 +36,7 @@ const (
 
 // ChatRequest is the body of POST /v1/chat/completions. Members modelwatch
 // does not support are not declared and are ignored when decoding
-// (frequency_penalty, presence_penalty, seed, response_format, ...).
+// (frequency_penalty, presence_penalty, seed, ...).
 type ChatRequest struct {
 	Model    string    `json:"model"`
 	Messages []Message `json:"messages"`
@@ -60,6 +60,36 @@ type ChatRequest struct {
 	// User and Metadata are recorded with the call.
 	User     string            `json:"user,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// ResponseFormat asks for JSON output (structured output or JSON
+	// mode); nil or type text asks for plain text.
+	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
+}
+
+// Response format types of ResponseFormat.Type.
+const (
+	FormatText       = "text"
+	FormatJSONObject = "json_object"
+	FormatJSONSchema = "json_schema"
+)
+
+// ResponseFormat is the response_format parameter: {"type":"text"},
+// {"type":"json_object"} (JSON mode) or {"type":"json_schema",
+// "json_schema":{...}} (structured output).
+type ResponseFormat struct {
+	Type       string            `json:"type"`
+	JSONSchema *JSONSchemaFormat `json:"json_schema,omitempty"`
+}
+
+// JSONSchemaFormat is the json_schema member of a json_schema response
+// format.
+type JSONSchemaFormat struct {
+	// Name is required: 1 to 64 of a-z, A-Z, 0-9, _ and -.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Schema is the JSON Schema object the output must follow.
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// Strict asks for exact schema adherence.
+	Strict *bool `json:"strict,omitempty"`
 }
 
 // StreamOptions are the options of a streamed request.

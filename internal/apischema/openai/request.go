@@ -25,7 +25,8 @@ var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 
 // DecodeChatRequest parses a chat completions request body and checks the
 // parameters that need no model: required members, n, logprobs,
-// stream_options and metadata. Messages are checked by ToConverse.
+// stream_options, metadata and response_format. Messages are checked by
+// ToConverse.
 func DecodeChatRequest(body []byte) (*ChatRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, invalid("", "The request body is empty: send a JSON object with 'model' and 'messages'.")
@@ -63,6 +64,9 @@ func DecodeChatRequest(body []byte) (*ChatRequest, error) {
 			return nil, invalid("metadata."+k, "Invalid 'metadata.%s': values must be at most %d characters long.", k, maxMetadataValueLen)
 		}
 	}
+	if err := req.ResponseFormat.validate(); err != nil {
+		return nil, err
+	}
 	return &req, nil
 }
 
@@ -78,6 +82,7 @@ func (r *ChatRequest) ToConverse() (*converse.Request, error) {
 		return nil, err
 	}
 	out.InferenceConfig = ic
+	out.OutputConfig = r.ResponseFormat.outputConfig()
 	none := false
 	if out.ToolConfig, none, err = r.toolConfig(); err != nil {
 		return nil, err
@@ -413,6 +418,9 @@ func toolUse(tc ToolCall, at string) (converse.ContentBlock, error) {
 // Content OpenAI's chat API cannot carry (documents, videos, S3 images,
 // images in tool results, system tools) is refused with a
 // ValidationException; cache points and reasoning are dropped.
+// Structured output becomes response_format: the schema {"type":"object"}
+// as json_object (JSON mode), any other as a strict json_schema named by
+// the schema's name (or "response"); the effort is dropped.
 //
 // Tool results become tool messages placed right after the assistant's
 // tool calls (as OpenAI requires), before the rest of their user turn; a
@@ -449,6 +457,11 @@ func FromConverse(req *converse.Request) (*ChatRequest, error) {
 		out.TopP = ic.TopP
 		out.Stop = ic.StopSequences
 	}
+	rf, ok := responseFormatFromConverse(req.OutputConfig)
+	if !ok {
+		return nil, apierror.New(apierror.Validation, "The format of the value at outputConfig.textFormat.structure.jsonSchema.schema is invalid. Provide a JSON object for the field and try again.")
+	}
+	out.ResponseFormat = rf
 	if tc := req.ToolConfig; tc != nil {
 		for i, t := range tc.Tools {
 			switch {
