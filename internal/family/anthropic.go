@@ -1,6 +1,7 @@
 package family
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -62,8 +63,14 @@ var anthropicSchema = func() *schema {
 		"redacted_thinking": object(props{"data": str()}, "data"),
 	})
 	unit := number().between(0, 1)
+	// Structured output: the GA output_config.format and the beta's
+	// top-level output_format take the same object.
+	format := func() *schema {
+		return object(props{"type": enum(converse.OutputFormatJSONSchema), "schema": openObject()}, "type", "schema")
+	}
 	return object(props{
-		"anthropic_version": enum("bedrock-2023-05-31"),
+		// Its value is checked before the schema, by anthropicCheckVersion.
+		"anthropic_version": str(),
 		"anthropic_beta":    array(str()),
 		"max_tokens":        integer().atLeast(1),
 		"messages": array(object(props{
@@ -81,6 +88,7 @@ var anthropicSchema = func() *schema {
 			"description":   str(),
 			"input_schema":  openObject(),
 			"cache_control": cache,
+			"strict":        boolean(),
 		}, "name", "input_schema")),
 		"tool_choice": object(props{
 			"type":                      enum("auto", "any", "tool"),
@@ -89,10 +97,20 @@ var anthropicSchema = func() *schema {
 		}, "type"),
 		"metadata": object(props{"user_id": str()}),
 		"thinking": object(props{
-			"type":          enum("enabled", "disabled"),
+			"type":          enum("enabled", "disabled", "adaptive"),
 			"budget_tokens": integer().atLeast(1024),
+			"display":       enum("summarized", "omitted"),
 		}, "type"),
-	}, "anthropic_version", "max_tokens", "messages")
+		"output_config": object(props{
+			"effort": enum("low", "medium", "high", "xhigh", "max"),
+			"format": format(),
+		}),
+		"output_format":      format(),
+		"context_management": openObject(),
+		// @anthropic-ai/bedrock-sdk 1.1.3 and later move the
+		// anthropic-user-profile-id header here, where Bedrock reads it.
+		"user_profile_id": str(),
+	}, "max_tokens", "messages")
 }()
 
 // anthropicNotLegacy is the first violation Bedrock reports for any schema
@@ -101,18 +119,35 @@ var anthropicSchema = func() *schema {
 const anthropicNotLegacy = `#: subject must not be valid against schema {"required":["messages"]}`
 
 type anthropicRequest struct {
-	MaxTokens     int                  `json:"max_tokens"`
-	Messages      []anthropicMessage   `json:"messages"`
-	System        *anthropicContent    `json:"system"`
-	Temperature   *float64             `json:"temperature"`
-	TopP          *float64             `json:"top_p"`
-	TopK          json.RawMessage      `json:"top_k"`
-	StopSequences []string             `json:"stop_sequences"`
-	Tools         []anthropicTool      `json:"tools"`
-	ToolChoice    *anthropicToolChoice `json:"tool_choice"`
-	AnthropicBeta json.RawMessage      `json:"anthropic_beta"`
-	Metadata      json.RawMessage      `json:"metadata"`
-	Thinking      json.RawMessage      `json:"thinking"`
+	MaxTokens     int                    `json:"max_tokens"`
+	Messages      []anthropicMessage     `json:"messages"`
+	System        *anthropicContent      `json:"system"`
+	Temperature   *float64               `json:"temperature"`
+	TopP          *float64               `json:"top_p"`
+	TopK          json.RawMessage        `json:"top_k"`
+	StopSequences []string               `json:"stop_sequences"`
+	Tools         []anthropicTool        `json:"tools"`
+	ToolChoice    *anthropicToolChoice   `json:"tool_choice"`
+	AnthropicBeta json.RawMessage        `json:"anthropic_beta"`
+	Metadata      json.RawMessage        `json:"metadata"`
+	Thinking      json.RawMessage        `json:"thinking"`
+	OutputConfig  *anthropicOutputConfig `json:"output_config"`
+	OutputFormat  *anthropicOutputFormat `json:"output_format"`
+	// Passed to the model as they are.
+	ContextManagement json.RawMessage `json:"context_management"`
+	UserProfileID     json.RawMessage `json:"user_profile_id"`
+}
+
+// anthropicOutputConfig is Anthropic's output_config: the reasoning effort
+// and the structured output format.
+type anthropicOutputConfig struct {
+	Effort string                 `json:"effort"`
+	Format *anthropicOutputFormat `json:"format"`
+}
+
+// anthropicOutputFormat is {"type":"json_schema","schema":{...}}.
+type anthropicOutputFormat struct {
+	Schema json.RawMessage `json:"schema"`
 }
 
 type anthropicMessage struct {
@@ -168,6 +203,7 @@ type anthropicTool struct {
 	Description  string                 `json:"description"`
 	InputSchema  json.RawMessage        `json:"input_schema"`
 	CacheControl *anthropicCacheControl `json:"cache_control"`
+	Strict       *bool                  `json:"strict"`
 }
 
 type anthropicToolChoice struct {
@@ -187,6 +223,9 @@ func anthropicError(format string, args ...any) error {
 func (anthropicCodec) DecodeChat(body []byte, m Model) (*converse.Request, error) {
 	root, err := parseBody(body)
 	if err != nil {
+		return nil, err
+	}
+	if err := anthropicCheckVersion(root); err != nil {
 		return nil, err
 	}
 	// The output limit is the model's check, not the schema's.
@@ -241,11 +280,16 @@ func (anthropicCodec) DecodeChat(body []byte, m Model) (*converse.Request, error
 	if req.ToolConfig, err = anthropicTools(in.Tools, in.ToolChoice, req.Messages); err != nil {
 		return nil, err
 	}
+	if req.OutputConfig, err = anthropicOutput(in.OutputConfig, in.OutputFormat); err != nil {
+		return nil, err
+	}
 	var extra fields
 	extra.add("top_k", in.TopK)
 	extra.add("thinking", in.Thinking)
 	extra.add("anthropic_beta", in.AnthropicBeta)
 	extra.add("metadata", in.Metadata)
+	extra.add("context_management", in.ContextManagement)
+	extra.add("user_profile_id", in.UserProfileID)
 	req.AdditionalModelRequestFields = extra.raw()
 	return req, nil
 }
@@ -339,6 +383,7 @@ func anthropicMessages(in []anthropicMessage) ([]converse.Message, error) {
 // for its cache_control) to out.
 func anthropicBlockToConverse(out []converse.ContentBlock, b *anthropicBlock, docs *int) ([]converse.ContentBlock, error) {
 	var cb converse.ContentBlock
+	cache := b.CacheControl
 	switch b.Type {
 	case "text":
 		if err := anthropicCheckText("messages", b.Text); err != nil {
@@ -351,9 +396,9 @@ func anthropicBlockToConverse(out []converse.ContentBlock, b *anthropicBlock, do
 		*docs++
 		cb.Document = anthropicDocument(b, *docs)
 	case "tool_use":
-		cb.ToolUse = &converse.ToolUseBlock{ToolUseID: b.ID, Name: b.Name, Input: b.Input}
+		cb.ToolUse = &converse.ToolUseBlock{ToolUseID: converseToolID(b.ID), Name: b.Name, Input: b.Input}
 	case "tool_result":
-		tr := &converse.ToolResultBlock{ToolUseID: b.ToolUseID, Content: []converse.ToolResultContentBlock{}}
+		tr := &converse.ToolResultBlock{ToolUseID: converseToolID(b.ToolUseID), Content: []converse.ToolResultContentBlock{}}
 		if b.IsError != nil {
 			tr.Status = "success"
 			if *b.IsError {
@@ -365,6 +410,11 @@ func anthropicBlockToConverse(out []converse.ContentBlock, b *anthropicBlock, do
 		}
 		for k := range b.Content.blocks {
 			c := &b.Content.blocks[k]
+			// Converse has no cache point inside a tool result: a marked
+			// inner block caches the prefix up to the end of the result.
+			if c.CacheControl != nil && b.CacheControl == nil {
+				cache = c.CacheControl
+			}
 			switch c.Type {
 			case "text":
 				tr.Content = append(tr.Content, converse.ToolResultContentBlock{Text: &c.Text})
@@ -382,8 +432,8 @@ func anthropicBlockToConverse(out []converse.ContentBlock, b *anthropicBlock, do
 		cb.ReasoningContent = &converse.ReasoningContentBlock{RedactedContent: []byte(b.Data)}
 	}
 	out = append(out, cb)
-	if b.CacheControl != nil {
-		out = append(out, converse.ContentBlock{CachePoint: cachePoint(b.CacheControl)})
+	if cache != nil {
+		out = append(out, converse.ContentBlock{CachePoint: cachePoint(cache)})
 	}
 	return out, nil
 }
@@ -410,8 +460,51 @@ func anthropicDocument(b *anthropicBlock, n int) *converse.DocumentBlock {
 	return d
 }
 
+// cachePoint is the Converse cache point for a cache_control marker:
+// {"type":"ephemeral"} is Anthropic's 5-minute cache (its ttl defaults to
+// "5m"), written out so that the upstream gets the TTL the client asked for.
 func cachePoint(cc *anthropicCacheControl) *converse.CachePointBlock {
-	return &converse.CachePointBlock{Type: "default", TTL: cc.TTL}
+	ttl := cc.TTL
+	if ttl == "" {
+		ttl = converse.CacheTTL5m
+	}
+	return &converse.CachePointBlock{Type: "default", TTL: ttl}
+}
+
+// anthropicOutput translates output_config (effort, and format, the GA form
+// of structured output) and the beta's top-level output_format into
+// Converse's outputConfig, with the JSON Schema as a string. The schema has
+// checked both shapes; a body with both formats is refused, as it is
+// ambiguous.
+func anthropicOutput(cfg *anthropicOutputConfig, beta *anthropicOutputFormat) (*converse.OutputConfig, error) {
+	format := beta
+	var out converse.OutputConfig
+	if cfg != nil {
+		out.Effort = cfg.Effort
+		if cfg.Format != nil {
+			if beta != nil {
+				return nil, anthropicError("output_format: cannot be combined with output_config.format; use output_config.format only (output_format is deprecated)")
+			}
+			format = cfg.Format
+		}
+	}
+	if format != nil {
+		var schema bytes.Buffer
+		if err := json.Compact(&schema, format.Schema); err != nil {
+			// Not reached: json.Unmarshal filled format.Schema.
+			e := malformed("#: subject does not match the model's request schema")
+			e.Cause = err
+			return nil, e
+		}
+		out.TextFormat = &converse.OutputFormat{
+			Type:      converse.OutputFormatJSONSchema,
+			Structure: converse.OutputFormatStructure{JSONSchema: &converse.JSONSchemaDefinition{Schema: schema.String()}},
+		}
+	}
+	if out.Effort == "" && out.TextFormat == nil {
+		return nil, nil // output_config: {} asks for nothing
+	}
+	return &out, nil
 }
 
 func anthropicTools(tools []anthropicTool, choice *anthropicToolChoice, msgs []converse.Message) (*converse.ToolConfig, error) {
@@ -437,7 +530,7 @@ func anthropicTools(tools []anthropicTool, choice *anthropicToolChoice, msgs []c
 		}
 		seen[t.Name] = true
 		tc.Tools = append(tc.Tools, converse.Tool{ToolSpec: &converse.ToolSpec{
-			Name: t.Name, Description: t.Description, InputSchema: converse.ToolInputSchema{JSON: t.InputSchema},
+			Name: t.Name, Description: t.Description, InputSchema: converse.ToolInputSchema{JSON: t.InputSchema}, Strict: t.Strict,
 		}})
 		if t.CacheControl != nil {
 			tc.Tools = append(tc.Tools, converse.Tool{CachePoint: cachePoint(t.CacheControl)})
@@ -508,9 +601,58 @@ type anthropicOutBlock struct {
 	Data      string          `json:"data,omitempty"`
 }
 
+// anthropicUsage is the usage of a Messages response as Bedrock sends it,
+// in its member order: the prompt-cache counts are always present, and no
+// service_tier (Bedrock's tier is a response header). Source: real Bedrock
+// bodies of Claude Sonnet 4.6 ("usage":{"input_tokens":666,
+// "cache_creation_input_tokens":0,"cache_read_input_tokens":0,
+// "cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},
+// "output_tokens":71}), recorded in a Go relay's tests next to a direct
+// Anthropic response that does carry service_tier; Claude Code transcripts
+// made through Bedrock show the same members with non-zero cache counts.
 type anthropicUsage struct {
-	InputTokens  int `json:"input_tokens"`
-	OutputTokens int `json:"output_tokens"`
+	InputTokens              int                    `json:"input_tokens"`
+	CacheCreationInputTokens int                    `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int                    `json:"cache_read_input_tokens"`
+	CacheCreation            anthropicCacheCreation `json:"cache_creation"`
+	OutputTokens             int                    `json:"output_tokens"`
+}
+
+// anthropicCacheCreation splits the cache writes by TTL.
+type anthropicCacheCreation struct {
+	Ephemeral5m int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1h int `json:"ephemeral_1h_input_tokens"`
+}
+
+// anthropicUsageOf renders Converse usage. Converse's inputTokens, like
+// Anthropic's input_tokens, leaves out the tokens read from and written to
+// the cache.
+func anthropicUsageOf(u converse.Usage) anthropicUsage {
+	return anthropicUsage{
+		InputTokens:              u.InputTokens,
+		CacheCreationInputTokens: u.CacheWriteInputTokens,
+		CacheReadInputTokens:     u.CacheReadInputTokens,
+		CacheCreation:            anthropicCacheSplit(u),
+		OutputTokens:             u.OutputTokens,
+	}
+}
+
+// anthropicCacheSplit splits the cache writes by TTL from cacheDetails; an
+// upstream that reports writes without details wrote them with the default
+// TTL, five minutes.
+func anthropicCacheSplit(u converse.Usage) anthropicCacheCreation {
+	if len(u.CacheDetails) == 0 {
+		return anthropicCacheCreation{Ephemeral5m: u.CacheWriteInputTokens}
+	}
+	var c anthropicCacheCreation
+	for _, d := range u.CacheDetails {
+		if d.TTL == converse.CacheTTL1h {
+			c.Ephemeral1h += d.InputTokens
+		} else {
+			c.Ephemeral5m += d.InputTokens
+		}
+	}
+	return c
 }
 
 // EncodeChat implements ChatCodec.
@@ -522,7 +664,7 @@ func (anthropicCodec) EncodeChat(_ *converse.Request, resp *converse.Response, m
 		Model:      anthropicModelName(meta.ModelID),
 		Content:    []anthropicOutBlock{},
 		StopReason: anthropicStops.native(resp.StopReason),
-		Usage:      anthropicUsage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens},
+		Usage:      anthropicUsageOf(resp.Usage),
 	}
 	if resp.StopReason == converse.StopSequence && resp.StopSequence != "" {
 		out.StopSequence = &resp.StopSequence
@@ -534,7 +676,7 @@ func (anthropicCodec) EncodeChat(_ *converse.Request, resp *converse.Response, m
 			case b.Text != nil:
 				out.Content = append(out.Content, anthropicOutBlock{Type: "text", Text: b.Text})
 			case b.ToolUse != nil:
-				id := b.ToolUse.ToolUseID
+				id := anthropicToolID(b.ToolUse.ToolUseID)
 				if id == "" {
 					id = "toolu_bdrk_" + bedrockID(meta.RequestID, fmt.Sprint(i))
 				}

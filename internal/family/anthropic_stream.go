@@ -15,15 +15,16 @@ func (anthropicCodec) NewStreamEncoder(_ *converse.Request, meta Meta) StreamEnc
 // Bedrock sends as the chunks of InvokeModelWithResponseStream (the SSE
 // "data" objects without the SSE framing):
 //
-//	{"type":"message_start","message":{"id":"msg_bdrk_...","type":"message","role":"assistant","model":"claude-...","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"output_tokens":1}}}
+//	{"type":"message_start","message":{"id":"msg_bdrk_...","type":"message","role":"assistant","model":"claude-...","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1}}}
 //	{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
 //	{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}
 //	{"type":"content_block_stop","index":0}
-//	{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":12}}
+//	{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":12}}
 //	{"type":"message_stop"}
 //
-// tool_use blocks start with {"type":"tool_use","id","name","input":{}} and
-// stream input_json_delta {"partial_json"}; thinking blocks start with
+// tool_use blocks start with {"type":"tool_use","id","name","input":{}}
+// (the ID in Bedrock's native form, toolu_bdrk_..., see anthropic_toolid.go)
+// and stream input_json_delta {"partial_json"}; thinking blocks start with
 // {"type":"thinking","thinking":"","signature":""} and stream thinking_delta
 // and signature_delta; redacted_thinking blocks carry their data in the
 // start. Sources: Anthropic's "Streaming Messages" documentation (event
@@ -31,7 +32,11 @@ func (anthropicCodec) NewStreamEncoder(_ *converse.Request, meta Meta) StreamEnc
 // Claude Messages API"; and real Bedrock chunks quoted in
 // opentelemetry-python-contrib's botocore instrumentation (bedrock_utils.py),
 // which show the field order above and the metrics Bedrock adds to
-// message_stop.
+// message_stop; and a Claude Sonnet 4.6 stream recorded from Bedrock in a Go
+// relay's tests, for the usage members (message_start: input_tokens, the
+// cache counts, cache_creation by TTL, output_tokens; message_delta: the
+// cumulative input_tokens, cache counts and output_tokens, without
+// cache_creation).
 //
 // Converse blocks map to Anthropic blocks in order, numbered from 0. A
 // Converse text block has no contentBlockStart, so content_block_start goes
@@ -40,15 +45,16 @@ func (anthropicCodec) NewStreamEncoder(_ *converse.Request, meta Meta) StreamEnc
 // native stream stays well formed whatever the upstream sent. message_delta
 // needs both the stop reason (messageStop) and the true output tokens
 // (metadata), so messageStop is held back and the metadata event produces
-// message_delta and message_stop. When the input tokens are unknown at the
-// start (MessageStartEvent.InputTokens is 0), message_start reports 0 and
-// message_delta's cumulative usage adds input_tokens, as Anthropic's own
-// message_delta may.
+// message_delta and message_stop. message_start reports the input tokens
+// the upstream announced at the start (MessageStartEvent.InputTokens, 0 when
+// unknown) and no cache use, which Converse reports only at the end; the
+// cumulative usage of message_delta carries the true counts, which is where
+// Anthropic's SDKs take them from (MessageStream overwrites input_tokens and
+// the cache counts with message_delta's).
 type anthropicStream struct {
-	end          streamEnd
-	meta         Meta
-	started      bool // message_start sent
-	inputAtStart int  // the input tokens message_start announced
+	end     streamEnd
+	meta    Meta
+	started bool // message_start sent
 
 	open  bool // a content block is open
 	block int  // Converse index of the open block
@@ -72,7 +78,6 @@ func (s *anthropicStream) Encode(ev *converse.StreamEvent) ([][]byte, error) {
 		if ev.MessageStart != nil {
 			input = ev.MessageStart.InputTokens
 		}
-		s.inputAtStart = input
 		start, err := s.messageStart(input)
 		if err != nil {
 			return nil, err
@@ -134,7 +139,7 @@ func (s *anthropicStream) messageStart(inputTokens int) ([]byte, error) {
 			Type:  "message",
 			Role:  converse.RoleAssistant,
 			Model: anthropicModelName(s.meta.ModelID),
-			Usage: anthropicUsage{InputTokens: inputTokens, OutputTokens: 1},
+			Usage: anthropicUsageOf(converse.Usage{InputTokens: inputTokens, OutputTokens: 1}),
 		},
 	})
 }
@@ -172,9 +177,11 @@ func (s *anthropicStream) blockStart(block string) []byte {
 	return append(b, '}')
 }
 
-// toolUseStart renders the start of a tool_use block; a missing ID is
-// derived from the request ID and block index, as EncodeChat does.
+// toolUseStart renders the start of a tool_use block with the ID in its
+// native form; a missing ID is derived from the request ID and block index,
+// as EncodeChat does.
 func (s *anthropicStream) toolUseStart(id, name string) []byte {
+	id = anthropicToolID(id)
 	if id == "" {
 		id = "toolu_bdrk_" + bedrockID(s.meta.RequestID, strconv.Itoa(s.block))
 	}
@@ -246,9 +253,7 @@ func (s *anthropicStream) blockDelta(typ, key, value string) []byte {
 }
 
 // messageDelta renders message_delta with the held-back stop reason and the
-// true output token count. Its usage is cumulative in Anthropic's API, so
-// when message_start could not announce the input tokens (the upstream
-// reports them only at the end), they are added here.
+// call's true usage, cumulative as in Anthropic's API.
 func (s *anthropicStream) messageDelta(u converse.Usage) []byte {
 	b := append(newChunk(s.stopSequence), `{"type":"message_delta","delta":{"stop_reason":`...)
 	b = appendJSONString(b, anthropicStops.native(s.stopReason))
@@ -258,13 +263,13 @@ func (s *anthropicStream) messageDelta(u converse.Usage) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
-	b = append(b, `},"usage":{`...)
-	if s.inputAtStart == 0 && u.InputTokens > 0 {
-		b = append(b, `"input_tokens":`...)
-		b = appendInt(b, u.InputTokens)
-		b = append(b, ',')
-	}
-	b = append(b, `"output_tokens":`...)
+	b = append(b, `},"usage":{"input_tokens":`...)
+	b = appendInt(b, u.InputTokens)
+	b = append(b, `,"cache_creation_input_tokens":`...)
+	b = appendInt(b, u.CacheWriteInputTokens)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = appendInt(b, u.CacheReadInputTokens)
+	b = append(b, `,"output_tokens":`...)
 	b = appendInt(b, u.OutputTokens)
 	return append(b, "}}"...)
 }

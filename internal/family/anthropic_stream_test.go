@@ -2,7 +2,9 @@ package family
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
@@ -102,8 +104,8 @@ func assembleAnthropic(t *testing.T, chunks []string) []byte {
 func TestAnthropicStream(t *testing.T) {
 	msgStart := func(in int) string {
 		return `{"type":"message_start","message":{"id":"msg_bdrk_` + bedrockID(streamMeta.RequestID, "") +
-			`","type":"message","role":"assistant","model":"claude-3-haiku-20240307","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":` +
-			string(appendInt(nil, in)) + `,"output_tokens":1}}}`
+			`","type":"message","role":"assistant","model":"claude-3-haiku-20240307","content":[],"stop_reason":null,"stop_sequence":null,"usage":` +
+			noCacheUsage(in, 1) + `}}`
 	}
 	textStart := func(i string) string {
 		return `{"type":"content_block_start","index":` + i + `,"content_block":{"type":"text","text":""}}`
@@ -112,6 +114,13 @@ func TestAnthropicStream(t *testing.T) {
 		return `{"type":"content_block_delta","index":` + i + `,"delta":{"type":"text_delta","text":` + s + `}}`
 	}
 	stop := func(i string) string { return `{"type":"content_block_stop","index":` + i + `}` }
+	msgDelta := func(reason, seq string, in, out int) string {
+		s := "null"
+		if seq != "" {
+			s = strconv.Quote(seq)
+		}
+		return fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":%q,"stop_sequence":%s},"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d}}`, reason, s, in, out)
+	}
 	const msgStop = `{"type":"message_stop"}`
 	thinking := "Paris is the capital."
 	sig := "EqQBCgIYAh"
@@ -124,15 +133,15 @@ func TestAnthropicStream(t *testing.T) {
 	}{
 		{"text", converse.Events(textResponse(converse.StopEndTurn, 12, 6, "Hello <there> & you")), []string{
 			msgStart(12), textStart("0"), textDelta("0", `"Hello <there> & you"`), stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":6}}`, msgStop,
+			msgDelta("end_turn", "", 12, 6), msgStop,
 		}},
 		{"text in pieces", splitDeltas(converse.Events(textResponse(converse.StopEndTurn, 12, 3, "Hi there")), 3), []string{
 			msgStart(12), textStart("0"), textDelta("0", `"Hi "`), textDelta("0", `"the"`), textDelta("0", `"re"`), stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":3}}`, msgStop,
+			msgDelta("end_turn", "", 12, 3), msgStop,
 		}},
 		{"max_tokens", converse.Events(textResponse(converse.StopMaxTokens, 3, 2, "Once upon")), []string{
 			msgStart(3), textStart("0"), textDelta("0", `"Once upon"`), stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":2}}`, msgStop,
+			msgDelta("max_tokens", "", 3, 2), msgStop,
 		}},
 		{"stop_sequence", func() []converse.StreamEvent {
 			r := textResponse(converse.StopSequence, 9, 7, "1, 2, 3")
@@ -140,7 +149,7 @@ func TestAnthropicStream(t *testing.T) {
 			return converse.Events(r)
 		}(), []string{
 			msgStart(9), textStart("0"), textDelta("0", `"1, 2, 3"`), stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"\nHuman:"},"usage":{"output_tokens":7}}`, msgStop,
+			msgDelta("stop_sequence", "\nHuman:", 9, 7), msgStop,
 		}},
 		{"tool use", converse.Events(response(converse.StopToolUse, 40, 20, converse.TextBlock("Checking."),
 			converse.ContentBlock{ToolUse: &converse.ToolUseBlock{ToolUseID: "toolu_bdrk_01abc", Name: "get_weather", Input: json.RawMessage(`{"city":"Paris"}`)}})), []string{
@@ -148,14 +157,30 @@ func TestAnthropicStream(t *testing.T) {
 			`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_bdrk_01abc","name":"get_weather","input":{}}}`,
 			`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"}}`,
 			stop("1"),
-			`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":20}}`, msgStop,
+			msgDelta("tool_use", "", 40, 20), msgStop,
+		}},
+		{"tool use with a Converse ID", converse.Events(response(converse.StopToolUse, 40, 20,
+			converse.ContentBlock{ToolUse: &converse.ToolUseBlock{ToolUseID: "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", Name: "get_weather", Input: json.RawMessage(`{}`)}})), []string{
+			msgStart(40),
+			`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_bdrk_kZJMlvQmRJ6eAyJE5GIl7Q","name":"get_weather","input":{}}}`,
+			`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{}"}}`,
+			stop("0"), msgDelta("tool_use", "", 40, 20), msgStop,
+		}},
+		{"prompt cache use in the final usage", func() []converse.StreamEvent {
+			r := textResponse(converse.StopEndTurn, 3, 25, "Hi")
+			r.Usage.CacheReadInputTokens, r.Usage.CacheWriteInputTokens = 28530, 311
+			r.Usage.CacheDetails = []converse.CacheDetail{{TTL: converse.CacheTTL5m, InputTokens: 311}}
+			return converse.Events(r)
+		}(), []string{
+			msgStart(3), textStart("0"), textDelta("0", `"Hi"`), stop("0"),
+			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":3,"cache_creation_input_tokens":311,"cache_read_input_tokens":28530,"output_tokens":25}}`, msgStop,
 		}},
 		{"tool use without ID", converse.Events(response(converse.StopToolUse, 1, 2,
 			converse.ContentBlock{ToolUse: &converse.ToolUseBlock{Name: "f"}})), []string{
 			msgStart(1),
 			`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_bdrk_` + bedrockID(streamMeta.RequestID, "0") + `","name":"f","input":{}}}`,
 			stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":2}}`, msgStop,
+			msgDelta("tool_use", "", 1, 2), msgStop,
 		}},
 		{"thinking", converse.Events(response(converse.StopEndTurn, 20, 30,
 			converse.ContentBlock{ReasoningContent: &converse.ReasoningContentBlock{ReasoningText: &converse.ReasoningText{Text: thinking, Signature: sig}}},
@@ -165,18 +190,18 @@ func TestAnthropicStream(t *testing.T) {
 			`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Paris is the capital."}}`,
 			`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAh"}}`,
 			stop("0"), textStart("1"), textDelta("1", `"Paris."`), stop("1"),
-			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":30}}`, msgStop,
+			msgDelta("end_turn", "", 20, 30), msgStop,
 		}},
 		{"redacted thinking", converse.Events(response(converse.StopEndTurn, 5, 6,
 			converse.ContentBlock{ReasoningContent: &converse.ReasoningContentBlock{RedactedContent: []byte("EmwKAhgB")}})), []string{
 			msgStart(5),
 			`{"type":"content_block_start","index":0,"content_block":{"type":"redacted_thinking","data":"EmwKAhgB"}}`,
 			stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":6}}`, msgStop,
+			msgDelta("end_turn", "", 5, 6), msgStop,
 		}},
 		{"input tokens known only at the end", unknownInput(converse.Events(textResponse(converse.StopEndTurn, 12, 6, "Hi"))), []string{
 			msgStart(0), textStart("0"), textDelta("0", `"Hi"`), stop("0"),
-			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":12,"output_tokens":6}}`, msgStop,
+			msgDelta("end_turn", "", 12, 6), msgStop,
 		}},
 		// An upstream that skips messageStart, leaves blocks open and numbers
 		// them with gaps still yields a well-formed native stream.
@@ -188,7 +213,7 @@ func TestAnthropicStream(t *testing.T) {
 			{Metadata: &converse.MetadataEvent{Usage: converse.Usage{InputTokens: 4, OutputTokens: 2}}},
 		}, []string{
 			msgStart(0), textStart("0"), textDelta("0", `"a"`), stop("0"), textStart("1"), textDelta("1", `"b"`), stop("1"),
-			`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":4,"output_tokens":2}}`, msgStop,
+			msgDelta("end_turn", "", 4, 2), msgStop,
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

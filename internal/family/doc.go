@@ -7,7 +7,11 @@
 //
 //   - anthropic.go: Anthropic Claude Messages API as Bedrock accepts it (Bedrock
 //     user guide, "Anthropic Claude Messages API"; Anthropic API reference for
-//     the model's own error wording).
+//     the model's own error wording; @anthropic-ai/sdk and
+//     @anthropic-ai/bedrock-sdk 1.x for what the official SDK sends). The
+//     accepted anthropic_version values are in anthropic_version.go, the
+//     mapping between Converse's and Bedrock's native tool-use IDs in
+//     anthropic_toolid.go.
 //   - titantext.go: Amazon Titan Text (Bedrock user guide, "Amazon Titan Text
 //     models").
 //   - titanembed.go: Amazon Titan Text Embeddings G1 and V2 (Bedrock user guide,

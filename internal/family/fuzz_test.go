@@ -54,27 +54,74 @@ func fuzzChat(f *testing.F, codec ChatCodec, m Model, modelWording []string, see
 		if err := req.Validate(); err != nil {
 			t.Fatalf("decoded request fails Validate: %v\nbody: %s", err, body)
 		}
-		// The response to an accepted request must encode.
-		resp := &converse.Response{Output: converse.Output{Message: &req.Messages[0]}, StopReason: converse.StopEndTurn}
-		out, err := codec.EncodeChat(req, resp, Meta{RequestID: "r", ModelID: m.ID})
+		// The response to an accepted request must encode, in one body and
+		// as a stream.
+		resp := &converse.Response{Output: converse.Output{Message: &req.Messages[0]}, StopReason: converse.StopEndTurn,
+			Usage: converse.Usage{InputTokens: 10, OutputTokens: 5, CacheReadInputTokens: len(body), CacheWriteInputTokens: 3,
+				CacheDetails: []converse.CacheDetail{{TTL: converse.CacheTTL1h, InputTokens: 3}}}}
+		meta := Meta{RequestID: "r", ModelID: m.ID}
+		out, err := codec.EncodeChat(req, resp, meta)
 		if err != nil || !json.Valid(out) {
 			t.Fatalf("EncodeChat: %v, %s", err, out)
+		}
+		enc := codec.(StreamCodec).NewStreamEncoder(req, meta)
+		evs := converse.Events(resp)
+		for i := range evs {
+			chunks, err := enc.Encode(&evs[i])
+			if err != nil {
+				t.Fatalf("Encode(%s): %v", evs[i].Name(), err)
+			}
+			for _, c := range chunks {
+				if !json.Valid(c) {
+					t.Fatalf("chunk is not JSON: %s", c)
+				}
+			}
 		}
 	})
 }
 
 func FuzzAnthropic(f *testing.F) {
 	fuzzChat(f, anthropicCodec{}, haiku,
-		[]string{"messages: ", "max_tokens: ", "system: ", "tools: ", "tool_choice", "stop_sequences: ", "Requests which include", "`max_tokens`", "thinking."},
+		[]string{"messages: ", "max_tokens: ", "system: ", "tools: ", "tool_choice", "stop_sequences: ", "Requests which include", "`max_tokens`", "thinking.",
+			"anthropic_version: ", "Invalid API version: ", "output_format: "},
 		anthropicBody(`"messages":[{"role":"user","content":"Hello"}]`),
 		anthropicBody(`"system":"S","temperature":0.5,"top_k":3,"stop_sequences":["x"],"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Yo"}]`),
 		anthropicBody(`"system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"Look"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}},{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"},"title":"t"}]}]`),
 		anthropicBody(`"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"f"},"messages":[{"role":"user","content":"Q"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"r"}],"is_error":true}]}]`),
 		`{"anthropic_version":"bedrock-2023-05-31","max_tokens":4000,"thinking":{"type":"enabled","budget_tokens":2000},"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"redacted_thinking","data":"x"},{"type":"text","text":"a"}]},{"role":"user","content":"b"}]}`,
 		`{"anthropic_version":"bedrock-2023-05-31","max_tokens":5000,"messages":[]}`,
+		// What @anthropic-ai/bedrock-sdk 1.x sends, and the newer members.
+		`{"max_tokens":1024,"messages":[{"role":"user","content":"Hi"}],"anthropic_version":"2026-10-21","anthropic_beta":["a","b"],"user_profile_id":"p"}`,
+		`{"anthropic_version":"2026-10-21","max_tokens":64,"thinking":{"type":"adaptive","display":"omitted"},"context_management":{},"messages":[{"role":"user","content":"Hi"}]}`,
+		anthropicBody(`"output_config":{"effort":"high","format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"string"}}}}},"messages":[{"role":"user","content":"x"}]`),
+		anthropicBody(`"output_format":{"type":"json_schema","schema":{}},"output_config":{"effort":"low"},"messages":[{"role":"user","content":"x"}]`),
+		anthropicBody(`"output_format":{"type":"json_schema","schema":{}},"output_config":{"format":{"type":"json_schema","schema":{}}},"messages":[{"role":"user","content":"x"}]`),
+		anthropicBody(`"system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral","ttl":"1h"}}],"tools":[{"name":"f","input_schema":{"type":"object"},"strict":true,"cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"Q"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_bdrk_01AbkxtHRBE6DZyuxjrqa8SJ","name":"f","input":{},"cache_control":{"type":"ephemeral"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_bdrk_01AbkxtHRBE6DZyuxjrqa8SJ","content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral","ttl":"5m"}}]}]}]`),
+		`{"anthropic_version":"bedrock-2023-05-32","max_tokens":10,"messages":[{"role":"user","content":"Hi"}]}`,
+		`{"anthropic_version":7,"max_tokens":10,"messages":[{"role":"user","content":"Hi"}]}`,
 		`{"prompt":"\n\nHuman: hi\n\nAssistant:","max_tokens_to_sample":10}`,
 		`{"anthropic_version":`,
 	)
+}
+
+// FuzzAnthropicToolID checks the tool-use ID mapping on any ID: reading back
+// the native form of an ID gives the ID (unless the ID already had the
+// native prefix without Bedrock's own shape, which no upstream makes), and
+// the native form of a Converse ID is never in Converse's.
+func FuzzAnthropicToolID(f *testing.F) {
+	for _, s := range []string{"tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "toolu_bdrk_01AbkxtHRBE6DZyuxjrqa8SJ", "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "tooluse_", "toolu_bdrk_", "", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		native := anthropicToolID(id)
+		rest, prefixed := strings.CutPrefix(id, anthropicToolIDPrefix)
+		if back := converseToolID(native); back != id && (!prefixed || bedrockNativeID(rest)) {
+			t.Fatalf("converseToolID(anthropicToolID(%q)) = %q", id, back)
+		}
+		if strings.HasPrefix(native, converseToolIDPrefix) {
+			t.Fatalf("anthropicToolID(%q) = %q keeps the Converse prefix", id, native)
+		}
+	})
 }
 
 func FuzzTitanText(f *testing.F) {

@@ -36,6 +36,14 @@ func TestNovaDecode(t *testing.T) {
 				{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[{"json":{"c":18}}],"status":"success"}}]}],
 			"inferenceConfig":{"maxTokens":5000},
 			"toolConfig":{"tools":[{"toolSpec":{"name":"weather","inputSchema":{"json":{"type":"object"}}}}],"toolChoice":{"auto":{}}}}`},
+		{"prompt cache points in system, messages and tools",
+			`{"system":[{"text":"Rules"},{"cachePoint":{"type":"default"}}],
+			"messages":[{"role":"user","content":[{"text":"Long document"},{"cachePoint":{"type":"default","ttl":"1h"}},{"text":"Question"}]}],
+			"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}},{"cachePoint":{"type":"default","ttl":"5m"}}]}}`,
+			`{"messages":[{"role":"user","content":[{"text":"Long document"},{"cachePoint":{"type":"default","ttl":"1h"}},{"text":"Question"}]}],
+			"system":[{"text":"Rules"},{"cachePoint":{"type":"default"}}],
+			"inferenceConfig":{"maxTokens":5000},
+			"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}},{"cachePoint":{"type":"default","ttl":"5m"}}]}}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			req, err := novaCodec{}.DecodeChat([]byte(c.body), novaLite)
@@ -62,6 +70,10 @@ func TestNovaDecodeErrors(t *testing.T) {
 			"A conversation must start with a user message. Try again with a conversation that starts with a user message."},
 		{"empty content", `{"messages":[{"role":"user","content":[]}]}`,
 			"The content field in the Message object at messages.0 is empty. Add a ContentBlock object to the content field and try again."},
+		{"cache point type", `{"messages":[{"role":"user","content":[{"text":"hi"},{"cachePoint":{"type":"ephemeral"}}]}]}`,
+			malformedMsg("#/messages/0/content/1/cachePoint/type: ephemeral is not a valid enum value")},
+		{"cache point ttl", `{"system":[{"text":"S"},{"cachePoint":{"type":"default","ttl":"24h"}}],"messages":[{"role":"user","content":[{"text":"hi"}]}]}`,
+			"1 validation error detected: Value '24h' at 'system.2.member.cachePoint.ttl' failed to satisfy constraint: Member must satisfy enum value set: [5m, 1h]"},
 		{"tools without config", `{"messages":[{"role":"user","content":[{"text":"hi"}]},{"role":"assistant","content":[{"toolUse":{"toolUseId":"t","name":"f","input":{}}}]}]}`,
 			"The toolConfig field must be defined when using toolUse and toolResult content blocks."},
 	} {
@@ -93,6 +105,11 @@ func TestNovaEncode(t *testing.T) {
 			}}},
 			StopReason: converse.StopToolUse, Usage: converse.Usage{InputTokens: 10, OutputTokens: 8}},
 			`{"output":{"message":{"content":[{"toolUse":{"toolUseId":"tooluse_1","name":"weather","input":{"city":"Paris"}}},{"toolUse":{"toolUseId":"tooluse_2","name":"time","input":{}}}],"role":"assistant"}},"stopReason":"tool_use","usage":{"inputTokens":10,"outputTokens":8,"totalTokens":18,"cacheReadInputTokenCount":0,"cacheWriteInputTokenCount":0}}`},
+		{"prompt cache writes and reads", converse.Response{
+			Output:     converse.Output{Message: &converse.Message{Role: "assistant", Content: []converse.ContentBlock{converse.TextBlock("Hi")}}},
+			StopReason: converse.StopEndTurn, Usage: converse.Usage{InputTokens: 4, OutputTokens: 1, CacheReadInputTokens: 1024, CacheWriteInputTokens: 2048,
+				CacheDetails: []converse.CacheDetail{{TTL: converse.CacheTTL5m, InputTokens: 2048}}}},
+			`{"output":{"message":{"content":[{"text":"Hi"}],"role":"assistant"}},"stopReason":"end_turn","usage":{"inputTokens":4,"outputTokens":1,"totalTokens":5,"cacheReadInputTokenCount":1024,"cacheWriteInputTokenCount":2048}}`},
 		{"filtered, no output", converse.Response{StopReason: converse.StopContentFiltered},
 			`{"output":{"message":{"content":[],"role":"assistant"}},"stopReason":"content_filtered","usage":{"inputTokens":0,"outputTokens":0,"totalTokens":0,"cacheReadInputTokenCount":0,"cacheWriteInputTokenCount":0}}`},
 	} {
