@@ -84,6 +84,11 @@ type MessageStartEvent struct {
 	// the start (Anthropic does); 0 when unknown until the metadata event.
 	// Native stream encoders that announce input tokens early use it.
 	InputTokens int `json:"-"`
+	// CacheRead, CacheWrite and CacheDetails are the prompt-cache usage,
+	// known at the start like InputTokens (for Anthropic's message_start).
+	CacheRead    int           `json:"-"`
+	CacheWrite   int           `json:"-"`
+	CacheDetails []CacheDetail `json:"-"`
 }
 
 // ContentBlockStartEvent opens a content block that needs an introduction
