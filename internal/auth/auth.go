@@ -155,9 +155,8 @@ func (a *Authenticator) checkHeader(r *http.Request, authz string) (*Pending, er
 		return nil, perr
 	}
 
-	// A Date header is accepted here as AWS does, but the SDK signer always
-	// signs an X-Amz-Date header, so such a request can only verify if it
-	// carried X-Amz-Date too. No AWS SDK signs with Date alone.
+	// A Date header is accepted here as AWS does (no AWS SDK signs with Date
+	// alone).
 	var t time.Time
 	var err error
 	if useDateHeader {

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // redacted replaces secret values in every textual rendering.
@@ -136,10 +134,6 @@ type Authenticator struct {
 type accessKey struct {
 	secret string
 	id     Identity
-	// One signer per key: the SDK signer caches a single derived signing key
-	// per region/service, so a shared signer would re-derive it (four HMACs
-	// under a lock) whenever two keys alternate.
-	signer *v4.Signer
 }
 
 var (
@@ -267,7 +261,6 @@ func New(principals []Principal, opts Options) (*Authenticator, error) {
 			a.keys[k.ID] = &accessKey{
 				secret: string(k.Secret),
 				id:     Identity{Name: p.Name, ARN: arn, Method: MethodSigV4, AccessKeyID: k.ID, grants: g},
-				signer: v4.NewSigner(),
 			}
 		}
 

@@ -5,10 +5,11 @@
 // Three methods are supported:
 //
 //   - AWS Signature Version 4, in the Authorization header or as a presigned
-//     query string. Signatures are verified for real: the request is rebuilt
-//     from what arrived on the wire and signed again with the AWS SDK's own
-//     signer (aws/signer/v4), so the canonical request is exactly the one the
-//     SDK builds.
+//     query string. Signatures are verified for real: the canonical request
+//     is built from what arrived on the wire and the client's SignedHeaders
+//     (so HTTP/2's :authority and a signed content-length: 0 are
+//     reproduced), and checked in tests against aws-sdk-go-v2's signer and
+//     the AWS SDK for JavaScript's signer.
 //   - Bearer API keys ("Authorization: Bearer <key>"), as used by Bedrock API
 //     keys and the OpenAI SDK. Only SHA-256 digests of keys are kept in
 //     memory, and configs may hold the digest instead of the key.

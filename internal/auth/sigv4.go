@@ -1,17 +1,11 @@
 package auth
 
 import (
-	"context"
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"net/http"
-	"net/url"
 	"strings"
-	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
 )
@@ -116,192 +110,89 @@ func splitCredential(c string) (credentialScope, bool) {
 	return s, true
 }
 
-// ignoredBySigner lists the header names the SDK signer leaves out of the
-// canonical request (internal/v4.IgnoredHeaders). It matches them by exact
-// map key, so a client that did sign one of them is reproduced by passing it
-// under its lower-case name.
-var ignoredBySigner = map[string]bool{
-	"Authorization":     true,
-	"User-Agent":        true,
-	"X-Amzn-Trace-Id":   true,
-	"Expect":            true,
-	"Transfer-Encoding": true,
-}
-
-func disableHoisting(o *v4.SignerOptions) {
-	// The client already moved whatever it hoisted into the query we pass.
-	o.DisableHeaderHoisting = true
-}
-
-// verifySignature rebuilds the request as the client signed it, signs it
-// again with the SDK signer and compares signatures in constant time.
+// verifySignature computes the signature the client should have sent from
+// the request as received (see canonical.go) and compares it in constant
+// time.
+//
+// Where SDKs differ, each way is tried, and every try covers the key,
+// method, authority, path, query and signed headers:
+//   - a request whose canonical request differs between the two
+//     canonicalForms is tried in both;
+//   - a presigned URL that claims no payload hash is signed by
+//     aws-sdk-go-v2 over UNSIGNED-PAYLOAD and by @smithy/signature-v4 over
+//     the body's SHA-256, so both are tried.
 func (p *Pending) verifySignature(body []byte) error {
-	payloadHash, err := p.payloadHash(body)
+	var sum [sha256.Size]byte
+	hashes, n, err := p.payloadHashes(body, &sum)
 	if err != nil {
 		return err
 	}
-	sc := scratchPool.Get().(*scratch)
-	defer sc.release()
-	req, ok := p.rebuild(sc)
-	if !ok {
-		return mismatch()
-	}
-	creds := aws.Credentials{AccessKeyID: p.key.id.AccessKeyID, SecretAccessKey: p.key.secret, SessionToken: p.token}
-	ctx := context.Background()
-
-	var computed string
+	c := canonicalPool.Get().(*canonicalRequest)
+	defer c.release()
+	s := signedRequest{r: p.r, query: p.r.URL.RawQuery, signedHeaders: p.signedHeaders}
 	if p.presign {
-		u, _, err := p.key.signer.PresignHTTP(ctx, creds, req, payloadHash, p.a.service, p.a.region, p.t, disableHoisting)
-		if err != nil {
-			return mismatch()
-		}
-		const param = "X-Amz-Signature="
-		i := strings.LastIndex(u, param)
-		if i < 0 {
-			return mismatch()
-		}
-		computed = u[i+len(param):]
-	} else {
-		if err := p.key.signer.SignHTTP(ctx, creds, req, payloadHash, p.a.service, p.a.region, p.t); err != nil {
-			return mismatch()
-		}
-		h := firstValue(req.Header, "Authorization")
-		const param = "Signature="
-		i := strings.LastIndex(h, param)
-		if i < 0 {
-			return mismatch()
-		}
-		computed = h[i+len(param):]
+		s.query = p.query
 	}
-	var want [32]byte
-	if !decodeHex32(&want, computed) || subtle.ConstantTimeCompare(want[:], p.signature[:]) != 1 {
-		return mismatch()
+	key := c.signingKeyFor(p.key, p.t, p.a.region, p.a.service)
+	for _, form := range [...]canonicalForm{formAsSent, formNormalised} {
+		prefix, ok := c.appendPrefix(c.buf[:0], &s, form)
+		c.buf = prefix
+		if !ok || form != formAsSent && bytes.Equal(prefix, c.prev) {
+			// A missing header is missing in every form, and a form that
+			// builds the same canonical request needs no second try.
+			break
+		}
+		for _, h := range hashes[:n] {
+			canonical := h.appendTo(prefix)
+			c.buf = canonical[:len(prefix)] // keep a grown buffer
+			sig := c.signature(canonical, key, p.t, p.a.region, p.a.service)
+			if subtle.ConstantTimeCompare(sig[:], p.signature[:]) == 1 {
+				return nil
+			}
+		}
+		c.prev = append(c.prev[:0], prefix...)
 	}
-	return nil
+	return mismatch()
 }
 
-// payloadHash is the hash that went into the signature.
+// payloadHash is one candidate for the last line of the canonical request.
+type payloadHash struct {
+	claimed string             // as sent, or UNSIGNED-PAYLOAD
+	sum     *[sha256.Size]byte // if set instead: the body's SHA-256
+}
+
+func (h payloadHash) appendTo(b []byte) []byte {
+	if h.sum != nil {
+		return hex.AppendEncode(b, h.sum[:])
+	}
+	return append(b, h.claimed...)
+}
+
+// payloadHashes returns the payload hashes the signature may cover, using
+// sum for the body's SHA-256.
 //
 // UNSIGNED-PAYLOAD is accepted: SDKs send it for bodies they do not hash
 // (streaming, presigned URLs), and it still proves possession of the key
-// for everything else in the request.
-func (p *Pending) payloadHash(body []byte) (string, error) {
+// for everything else in the request. A claimed hash must be the body's.
+func (p *Pending) payloadHashes(body []byte, sum *[sha256.Size]byte) ([2]payloadHash, int, error) {
+	var h [2]payloadHash
 	if p.contentSHA == unsignedPayload {
-		return unsignedPayload, nil
+		h[0].claimed = unsignedPayload
+		return h, 1, nil
 	}
-	sum := sha256.Sum256(body)
+	*sum = sha256.Sum256(body)
 	if p.contentSHA != "" {
 		var claimed [32]byte
-		if !decodeHex32(&claimed, p.contentSHA) || claimed != sum {
-			return "", newErr(apierror.InvalidSignature, msgContentSHA)
+		if !decodeHex32(&claimed, p.contentSHA) || claimed != *sum {
+			return h, 0, newErr(apierror.InvalidSignature, msgContentSHA)
 		}
-		return p.contentSHA, nil // as sent: its case is part of the signature
+		h[0].claimed = p.contentSHA // as sent: its case is part of the signature
+		return h, 1, nil
 	}
 	if p.presign {
-		return unsignedPayload, nil
+		h[0].claimed, h[1].sum = unsignedPayload, sum
+		return h, 2, nil
 	}
-	var buf [2 * sha256.Size]byte
-	hex.Encode(buf[:], sum[:])
-	return string(buf[:]), nil
-}
-
-// scratch is the rebuilt request, pooled: the signer keeps no reference to
-// it, and reusing the header map saves most of our own allocations.
-type scratch struct {
-	req http.Request
-	url url.URL
-	hdr http.Header
-}
-
-var scratchPool = sync.Pool{New: func() any { return &scratch{hdr: make(http.Header, 16)} }}
-
-func (s *scratch) release() {
-	clear(s.hdr) // drops references to the caller's header values
-	s.req = http.Request{}
-	s.url = url.URL{}
-	scratchPool.Put(s)
-}
-
-// rebuild makes a request carrying exactly what the client signed: method,
-// host, escaped path, query, and only the signed headers. It reports false
-// when a signed header cannot be reproduced.
-func (p *Pending) rebuild(sc *scratch) (*http.Request, bool) {
-	r := p.r
-	sc.url = url.URL{Opaque: opaquePath(r.URL), RawQuery: r.URL.RawQuery}
-	if p.presign {
-		sc.url.RawQuery = p.query
-	}
-	sc.req = http.Request{Method: r.Method, Host: r.Host, URL: &sc.url, Header: sc.hdr}
-	req := &sc.req
-	for name := range strings.SplitSeq(p.signedHeaders, ";") {
-		name = strings.TrimSpace(name)
-		switch strings.ToLower(name) {
-		case "host", ":authority":
-			continue // the signer always signs req.Host
-		case "content-length":
-			// The signer signs req.ContentLength itself when positive and
-			// skips any Content-Length header, so a signed
-			// "content-length: 0" cannot be reproduced.
-			if r.ContentLength <= 0 {
-				return nil, false
-			}
-			req.ContentLength = r.ContentLength
-			continue
-		case "x-amz-date", "x-amz-security-token":
-			if !p.presign {
-				// The signer sets these itself (from the signing time and
-				// the credentials); copying them too would sign them twice.
-				continue
-			}
-		}
-		key, values := lookupHeader(r, name)
-		if values == nil {
-			return nil, false
-		}
-		if ignoredBySigner[key] {
-			key = strings.ToLower(name)
-		}
-		if prev, dup := req.Header[key]; dup {
-			req.Header[key] = append(prev[:len(prev):len(prev)], values...)
-		} else {
-			// Shared, not copied. The signer writes only to the slices of
-			// keys it sets itself (Authorization, X-Amz-Date,
-			// X-Amz-Security-Token), which are never copied from r, and
-			// appends only when two keys share a lower-case name, which
-			// this loop never produces.
-			req.Header[key] = values
-		}
-	}
-	return req, true
-}
-
-// opaquePath returns the path exactly as received, as a URL.Opaque the
-// signer uses verbatim. URL.EscapedPath would re-escape a RawPath it
-// considers invalid, and model IDs arrive percent-encoded (%3A, %2F).
-func opaquePath(u *url.URL) string {
-	path := u.RawPath
-	if path == "" {
-		path = u.EscapedPath() // RawPath is empty when it equals this
-	}
-	// The signer strips a leading "//host" from Opaque; a path that itself
-	// starts with "//" needs a dummy host in front.
-	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
-		return "//h" + path
-	}
-	return path
-}
-
-// lookupHeader finds a signed header in the request, ignoring case, without
-// allocating a canonical key.
-func lookupHeader(r *http.Request, name string) (string, []string) {
-	for k, v := range r.Header {
-		if strings.EqualFold(k, name) {
-			return k, v
-		}
-	}
-	// net/http moves Transfer-Encoding out of the header map.
-	if strings.EqualFold(name, "transfer-encoding") && len(r.TransferEncoding) > 0 {
-		return "Transfer-Encoding", r.TransferEncoding
-	}
-	return "", nil
+	h[0].sum = sum
+	return h, 1, nil
 }
