@@ -39,6 +39,20 @@
 //     and x-request-id carries the request ID, so a response can be matched
 //     with its Invocation. The model field of responses is the resolved
 //     catalog model ID.
+//   - response_format is structured output through Converse's
+//     outputConfig (package apischema/openai translates it):
+//     {"type":"json_schema","json_schema":{...}} keeps its name,
+//     description and schema, {"type":"json_object"} becomes the schema
+//     {"type":"object"}, {"type":"text"} asks for nothing. It is checked
+//     with OpenAI's messages, param paths and codes (for example
+//     "Missing required parameter: 'response_format.json_schema'.", param
+//     response_format.json_schema, code missing_required_parameter) before
+//     the model is resolved. strict: false is served as strict: Converse
+//     has no flag for it and Bedrock always constrains the output.
+//   - Usage: prompt_tokens count every input token, cached ones included,
+//     and prompt_tokens_details.cached_tokens the cache reads (with
+//     cache_write_tokens for cache writes), in the response and in the
+//     stream's usage chunk alike.
 //   - Embeddings are requested normalized to unit length, as OpenAI's are;
 //     encoding_format base64 returns little-endian float32 bytes.
 //   - The user and metadata parameters become the Invocation's request

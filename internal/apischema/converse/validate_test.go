@@ -143,6 +143,13 @@ func FuzzDecode(f *testing.F) {
 		if s := req.OutputConfig.Schema(); s != "" && (!json.Valid([]byte(s)) || !isJSONObject([]byte(s))) {
 			t.Fatalf("accepted an output schema that is not a JSON object: %q", s)
 		}
+		for _, m := range req.Messages {
+			for _, b := range m.Content {
+				if cp := b.CachePoint; cp != nil && (cp.Type != "default" || (cp.TTL != "" && cp.TTL != CacheTTL5m && cp.TTL != CacheTTL1h)) {
+					t.Fatalf("accepted the cache point %+v", cp)
+				}
+			}
+		}
 		if len(req.Messages) > 0 && req.Messages[0].Role != RoleUser {
 			t.Fatalf("accepted a conversation starting with %q", req.Messages[0].Role)
 		}

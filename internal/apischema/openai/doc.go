@@ -48,6 +48,14 @@
 //     content_filtered and guardrail_intervened → content_filter; the
 //     reverse maps stop → end_turn (OpenAI does not say whether a stop
 //     sequence matched).
+//   - response_format: json_schema becomes outputConfig.textFormat with
+//     the schema (compacted, as a string), name and description; a
+//     json_schema without a schema asks for any JSON object; json_object
+//     becomes the schema {"type":"object"}; text becomes nothing. strict
+//     has no Converse member and is not carried. Going upstream, the
+//     schema {"type":"object"} becomes json_object again and any other a
+//     strict json_schema named after the schema (or "response" when its
+//     name is not one OpenAI accepts).
 //   - Reasoning is carried as reasoning_content (the name DeepSeek and vLLM
 //     use); Ollama's reasoning field is read too.
 //   - Tool call arguments that are not a JSON object in an upstream answer

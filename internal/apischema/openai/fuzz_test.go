@@ -20,6 +20,8 @@ func FuzzChatRequest(f *testing.F) {
 		`{"model":"m","messages":[{"role":"user","content":"weather?"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"w","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c1","content":"sunny"}],"tools":[{"type":"function","function":{"name":"w","parameters":{"type":"object"}}}]}`,
 		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}],"stream":true,"stream_options":{"include_usage":true}}`,
 		`{"model":"m","n":2,"messages":[]}`,
+		`{"model":"m","messages":[{"role":"user","content":"json please"}],"response_format":{"type":"json_schema","json_schema":{"name":"r","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}}`,
+		`{"model":"m","messages":[{"role":"user","content":"json please"}],"response_format":{"type":"json_object"}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -12,25 +12,30 @@
 // reasoning as thinking or redacted_thinking), inferenceConfig (max_tokens,
 // temperature, top_p, stop_sequences) and toolConfig (tools with
 // input_schema, tool_choice auto, any or tool). A cachePoint becomes
-// cache_control on the block (or tool) before it: both mean "cache the
-// prompt up to here". Converse always carries maxTokens by the time it
-// reaches a provider; should it not, 4096 is sent, as Anthropic requires
-// max_tokens.
+// cache_control {"type":"ephemeral"} on the block (or tool) before it, with
+// its ttl (5m or 1h) when it has one: both mean "cache the prompt up to
+// here". outputConfig becomes output_config: the JSON Schema of
+// textFormat (a string in Converse) goes as format {"type":"json_schema",
+// "schema":{...}}, the effort as effort; Anthropic's format has no name or
+// description, so those are not sent. Converse always carries maxTokens by
+// the time it reaches a provider; should it not, 4096 is sent, as
+// Anthropic requires max_tokens.
 //
 // additionalModelRequestFields are the model's native parameters and are
 // merged into the body as given (top_k, thinking, metadata, ...), winning
 // over a Converse-derived value of the same key; tools listed there are
 // appended to the Converse tools (server tools such as computer use are
-// enabled this way on Bedrock too); anthropic_beta becomes the
-// anthropic-beta header and Bedrock's anthropic_version is dropped. The
-// members that carry the conversation (model, messages, system, stream)
-// cannot be set there.
+// enabled this way on Bedrock too); output_config members set there
+// override outputConfig's one by one (an effort there keeps the schema);
+// anthropic_beta becomes the anthropic-beta header and Bedrock's
+// anthropic_version is dropped. The members that carry the conversation
+// (model, messages, system, stream) cannot be set there.
 //
 // Content the Messages API cannot carry faithfully is refused with a
 // ValidationException naming the block rather than silently dropped or
 // altered: video and audio, S3 sources, Office documents, citations,
-// search results, Bedrock system tools and outputConfig. guardContent is
-// sent as the plain text it is; Anthropic has no guardrails.
+// search results and Bedrock system tools. guardContent is sent as the
+// plain text it is; Anthropic has no guardrails.
 //
 // # Responses
 //
@@ -40,16 +45,20 @@
 // which is content_filtered, and pause_turn and unknown ones, which end the
 // turn. Usage is Bedrock's: inputTokens is the uncached input
 // (Anthropic's input_tokens), cache reads and writes are reported
-// separately, and totalTokens adds all of them to the output.
+// separately, the writes also split by TTL in cacheDetails (from
+// cache_creation's ephemeral_1h and ephemeral_5m counts, 1h first as
+// Bedrock sorts them, TTLs with no writes left out), and totalTokens adds
+// all of them to the output.
 //
 // # Streaming
 //
 // ConverseStream reads the server-sent events incrementally and emits
-// Converse events in Bedrock's order: messageStart (with the input tokens of
-// message_start), a contentBlockStart for tool use only, deltas (text, tool
-// input JSON pieces, reasoning text and signature), contentBlockStop,
-// messageStop, and a final metadata event with the true usage (input from
-// message_start, output from the last message_delta). It waits for the
+// Converse events in Bedrock's order: messageStart (with the input and
+// cache tokens of message_start), a contentBlockStart for tool use only,
+// deltas (text, tool input JSON pieces, reasoning text and signature),
+// contentBlockStop, messageStop, and a final metadata event with the true
+// usage (input from message_start, output from the last message_delta,
+// which also updates any input or cache count it repeats). It waits for the
 // first event before returning, so an upstream that accepts a request and
 // immediately reports overloaded_error still fails where the gateway can
 // retry. An error event later in the stream ends it with

@@ -272,6 +272,67 @@ func TestConverseReplaysMessage(t *testing.T) {
 	}
 }
 
+// contactSchema is the schema of the structured outputs example of
+// Anthropic's documentation, as a Converse request carries it: a string.
+const contactSchema = `{"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}, "plan_interest": {"type": "string"}, "demo_requested": {"type": "boolean"}}, "required": ["name", "email", "plan_interest", "demo_requested"], "additionalProperties": false}`
+
+const contactEmail = "Extract the key information from this email: John Smith (john@example.com) is interested in our Enterprise plan and wants to schedule a demo for next Tuesday at 2pm."
+
+const contactJSON = `{"name":"John Smith","email":"john@example.com","plan_interest":"Enterprise","demo_requested":true}`
+
+// structuredRequest asks for the contact of contactEmail as JSON.
+func structuredRequest(effort string) *converse.Request {
+	req := userRequest(contactEmail, 1024)
+	req.OutputConfig = &converse.OutputConfig{Effort: effort, TextFormat: &converse.OutputFormat{
+		Type: converse.OutputFormatJSONSchema,
+		// Anthropic's format has no name or description: they are not sent.
+		Structure: converse.OutputFormatStructure{JSONSchema: &converse.JSONSchemaDefinition{Schema: contactSchema, Name: "contact", Description: "The sender"}},
+	}}
+	return req
+}
+
+func TestConverseReplaysStructuredOutput(t *testing.T) {
+	p := newTestProvider(t, replay(t, loadHTTP(t, "message_structured"), loadJSON(t, "message_structured.request.json")))
+	got, err := p.Converse(context.Background(), testCall, structuredRequest(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &converse.Response{
+		Output:     converse.Output{Message: &converse.Message{Role: converse.RoleAssistant, Content: []converse.ContentBlock{converse.TextBlock(contactJSON)}}},
+		StopReason: converse.StopEndTurn,
+		// A cache_creation of zeros is no cache write: no cacheDetails.
+		Usage: converse.Usage{InputTokens: 208, OutputTokens: 31, TotalTokens: 239},
+	}
+	if g := normalized(t, got); !reflect.DeepEqual(g, want) {
+		t.Errorf("response\n%s\nwant\n%s", asJSON(g), asJSON(want))
+	}
+}
+
+func TestConverseReplaysCacheTTLs(t *testing.T) {
+	req := userRequest("<the conversation so far>", 1024)
+	req.Messages[0].Content = append(req.Messages[0].Content, cachePoint(""), text("Where is my order?"))
+	req.System = []converse.SystemContentBlock{
+		{Text: ptr("You are a support agent for Acme Corp. <the product manual>")},
+		{CachePoint: &converse.CachePointBlock{Type: "default", TTL: converse.CacheTTL1h}},
+	}
+	req.ToolConfig = &converse.ToolConfig{Tools: []converse.Tool{
+		{ToolSpec: &converse.ToolSpec{Name: "get_order", Description: "Look up an order by its ID", InputSchema: converse.ToolInputSchema{
+			JSON: json.RawMessage(`{"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}`)}}},
+		{CachePoint: &converse.CachePointBlock{Type: "default", TTL: converse.CacheTTL1h}},
+	}}
+	p := newTestProvider(t, replay(t, loadHTTP(t, "message_cache_ttl"), loadJSON(t, "message_cache_ttl.request.json")))
+	got, err := p.Converse(context.Background(), testCall, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bedrock's cacheDetails list the writes per TTL, 1h before 5m.
+	want := converse.Usage{InputTokens: 12, OutputTokens: 10, CacheReadInputTokens: 2048, CacheWriteInputTokens: 556, TotalTokens: 12 + 10 + 2048 + 556,
+		CacheDetails: []converse.CacheDetail{{TTL: converse.CacheTTL1h, InputTokens: 100}, {TTL: converse.CacheTTL5m, InputTokens: 456}}}
+	if !reflect.DeepEqual(got.Usage, want) {
+		t.Errorf("usage\n%s\nwant\n%s", asJSON(got.Usage), asJSON(want))
+	}
+}
+
 func repeat(name string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -338,6 +399,21 @@ func TestConverseStreamReplays(t *testing.T) {
 			usage:      converse.Usage{InputTokens: 472, OutputTokens: 89, TotalTokens: 561},
 		},
 		{
+			name: "stream_structured",
+			req: func() *converse.Request {
+				req := structuredRequest("low")
+				req.System = []converse.SystemContentBlock{
+					{Text: ptr("You extract contact details from sales email. <the extraction guidelines>")},
+					{CachePoint: &converse.CachePointBlock{Type: "default", TTL: converse.CacheTTL1h}},
+				}
+				return req
+			}(),
+			events:     seq(evStart, repeat(evDelta, 3), evBlockStop, evStop, evMetadata),
+			startInput: 208,
+			usage: converse.Usage{InputTokens: 208, OutputTokens: 31, CacheWriteInputTokens: 1500, TotalTokens: 208 + 31 + 1500,
+				CacheDetails: []converse.CacheDetail{{TTL: converse.CacheTTL1h, InputTokens: 1500}}},
+		},
+		{
 			name: "stream_thinking",
 			req:  thinkingRequest(20000),
 			// 6 thinking pieces and the signature, then the answer.
@@ -370,6 +446,11 @@ func TestConverseStreamReplays(t *testing.T) {
 			}
 			if got := evs[0].MessageStart.InputTokens; got != tt.startInput {
 				t.Errorf("messageStart input tokens %d, want %d", got, tt.startInput)
+			}
+			// The cache usage is known at the start too.
+			if ms := evs[0].MessageStart; ms.CacheRead != tt.usage.CacheReadInputTokens || ms.CacheWrite != tt.usage.CacheWriteInputTokens ||
+				!reflect.DeepEqual(ms.CacheDetails, tt.usage.CacheDetails) {
+				t.Errorf("messageStart cache usage %d/%d/%+v, want the metadata's %+v", ms.CacheRead, ms.CacheWrite, ms.CacheDetails, tt.usage)
 			}
 			if got := evs[len(evs)-1].Metadata.Usage; !reflect.DeepEqual(got, tt.usage) {
 				t.Errorf("metadata usage %+v, want %+v", got, tt.usage)

@@ -29,7 +29,22 @@ type messagesRequest struct {
 	StopSequences []string       `json:"stop_sequences,omitempty"`
 	Tools         []toolParam    `json:"tools,omitempty"`
 	ToolChoice    *toolChoice    `json:"tool_choice,omitempty"`
+	OutputConfig  *outputConfig  `json:"output_config,omitempty"`
 	Stream        bool           `json:"stream,omitempty"`
+}
+
+// outputConfig is the Messages API's output_config: structured output and
+// the effort.
+type outputConfig struct {
+	Effort string        `json:"effort,omitempty"`
+	Format *outputFormat `json:"format,omitempty"`
+}
+
+// outputFormat is output_config.format: a JSON Schema the text must
+// follow.
+type outputFormat struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema"`
 }
 
 type messageParam struct {
@@ -124,8 +139,8 @@ func encodeRequest(req *converse.Request, model string, stream bool) (*encoded, 
 		}
 		out.ToolChoice = encodeToolChoice(tc.ToolChoice)
 	}
-	if req.OutputConfig.Schema() != "" {
-		return nil, invalid("outputConfig is not supported for this model: its provider, Anthropic, cannot be asked for structured output through Converse. Remove outputConfig and try again.")
+	if out.OutputConfig, err = encodeOutputConfig(req.OutputConfig); err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(out)
 	if err != nil {
@@ -149,7 +164,8 @@ var reservedKeys = map[string]string{
 // mergeAdditional applies additionalModelRequestFields, the model's native
 // request parameters, on top of the translated body, as given: they win
 // over the Converse-derived value of the same key (max_tokens, temperature,
-// tool_choice, ...), tools are appended to the Converse tools, and
+// tool_choice, ...), tools are appended to the Converse tools, the members
+// of output_config override those outputConfig set one by one, and
 // anthropic_beta (Bedrock's way of enabling beta features) becomes the
 // anthropic-beta header. anthropic_version is Bedrock's body-borne version
 // and is dropped: the anthropic-version header carries the version here.
@@ -173,6 +189,24 @@ func mergeAdditional(body []byte, extra json.RawMessage) (*encoded, error) {
 			if err := json.Unmarshal(v, &enc.betas); err != nil {
 				return nil, invalid("additionalModelRequestFields.anthropic_beta must be a list of strings.")
 			}
+		case k == "output_config" && merged["output_config"] != nil:
+			// Native members win one by one: an effort set here keeps
+			// the format outputConfig asked for.
+			var ours, theirs map[string]json.RawMessage
+			if err := json.Unmarshal(v, &theirs); err != nil || theirs == nil {
+				return nil, invalid("additionalModelRequestFields.output_config must be a JSON object.")
+			}
+			if err := json.Unmarshal(merged["output_config"], &ours); err != nil {
+				return nil, fmt.Errorf("anthropic: merge output_config: %w", err)
+			}
+			for m, mv := range theirs {
+				ours[m] = mv
+			}
+			all, err := json.Marshal(ours)
+			if err != nil {
+				return nil, fmt.Errorf("anthropic: merge output_config: %w", err)
+			}
+			merged["output_config"] = all
 		case k == "tools" && merged["tools"] != nil:
 			var ours, theirs []json.RawMessage
 			if err := json.Unmarshal(v, &theirs); err != nil {
@@ -195,6 +229,37 @@ func mergeAdditional(body []byte, extra json.RawMessage) (*encoded, error) {
 		return nil, fmt.Errorf("anthropic: encode request: %w", err)
 	}
 	return enc, nil
+}
+
+// encodeOutputConfig translates Converse's outputConfig into output_config:
+// the JSON Schema (a string in Converse, an object here) becomes
+// format.schema, and the effort is passed on. Anthropic's format has no
+// name or description; they are left out.
+func encodeOutputConfig(c *converse.OutputConfig) (*outputConfig, error) {
+	if c == nil {
+		return nil, nil
+	}
+	out := &outputConfig{Effort: c.Effort}
+	if schema := c.Schema(); schema != "" {
+		raw := json.RawMessage(schema)
+		if !json.Valid(raw) || !isObject(raw) {
+			return nil, invalid("The format of the value at outputConfig.textFormat.structure.jsonSchema.schema is invalid. Provide a JSON object for the field and try again.")
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, fmt.Errorf("anthropic: compact schema: %w", err)
+		}
+		out.Format = &outputFormat{Type: converse.OutputFormatJSONSchema, Schema: buf.Bytes()}
+	}
+	if out.Effort == "" && out.Format == nil {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func isObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
 }
 
 func cacheControlFor(cp *converse.CachePointBlock) *cacheControl {

@@ -30,6 +30,14 @@ func cachePoint(ttl string) converse.ContentBlock {
 	return converse.ContentBlock{CachePoint: &converse.CachePointBlock{Type: "default", TTL: ttl}}
 }
 
+// schemaConfig is an outputConfig asking for JSON that follows schema.
+func schemaConfig(schema, effort string) *converse.OutputConfig {
+	return &converse.OutputConfig{Effort: effort, TextFormat: &converse.OutputFormat{
+		Type:      converse.OutputFormatJSONSchema,
+		Structure: converse.OutputFormatStructure{JSONSchema: &converse.JSONSchemaDefinition{Schema: schema, Name: "contact", Description: "A contact"}},
+	}}
+}
+
 func TestEncodeRequest(t *testing.T) {
 	weatherTool := converse.Tool{ToolSpec: &converse.ToolSpec{Name: "get_weather", Description: "Weather", InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{"type":"object"}`)}}}
 	tests := []struct {
@@ -169,6 +177,38 @@ func TestEncodeRequest(t *testing.T) {
 			betas: []string{"interleaved-thinking-2025-05-14"},
 		},
 		{
+			name: "structured output and effort",
+			req: &converse.Request{Messages: []converse.Message{user(text("Extract the contact."))}, InferenceConfig: &converse.InferenceConfig{MaxTokens: ptr(1024)},
+				OutputConfig: schemaConfig(`{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"], "additionalProperties": false}`, "medium")},
+			want: `{"model":"claude-x","max_tokens":1024,
+				"output_config":{"effort":"medium","format":{"type":"json_schema","schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}},
+				"messages":[{"role":"user","content":[{"type":"text","text":"Extract the contact."}]}]}`,
+		},
+		{
+			name: "effort alone",
+			req:  &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: &converse.OutputConfig{Effort: "low"}},
+			want: `{"model":"claude-x","max_tokens":4096,"output_config":{"effort":"low"},"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name: "empty outputConfig sends none",
+			req:  &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: &converse.OutputConfig{}},
+			want: `{"model":"claude-x","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name: "native output_config members override one by one",
+			req: &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: schemaConfig(`{"type":"object"}`, "low"),
+				AdditionalModelRequestFields: json.RawMessage(`{"output_config":{"effort":"max"}}`)},
+			want: `{"model":"claude-x","max_tokens":4096,"output_config":{"effort":"max","format":{"type":"json_schema","schema":{"type":"object"}}},
+				"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name: "native output_config without outputConfig",
+			req: &converse.Request{Messages: []converse.Message{user(text("Hi"))},
+				AdditionalModelRequestFields: json.RawMessage(`{"output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}}}`)},
+			want: `{"model":"claude-x","max_tokens":4096,"output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}},
+				"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
 			name: "additional tools without Converse tools",
 			req: &converse.Request{
 				Messages:                     []converse.Message{user(text("Use the computer."))},
@@ -265,8 +305,13 @@ func TestUntranslatableRequestsAreRejected(t *testing.T) {
 			ToolConfig:                   &converse.ToolConfig{Tools: []converse.Tool{{ToolSpec: &converse.ToolSpec{Name: "t", InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{}`)}}}}},
 			AdditionalModelRequestFields: json.RawMessage(`{"tools":{"name":"x"}}`),
 		}, []string{"additionalModelRequestFields.tools"}},
-		{"output config", &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: &converse.OutputConfig{TextFormat: &converse.OutputFormat{Type: "json_schema", Structure: converse.OutputFormatStructure{JSONSchema: &converse.JSONSchemaDefinition{Schema: `{"type":"object"}`}}}}},
-			[]string{"outputConfig"}},
+		{"output schema not an object", &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: schemaConfig(`["a"]`, "")},
+			[]string{"outputConfig.textFormat.structure.jsonSchema.schema is invalid"}},
+		{"output schema not JSON", &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: schemaConfig(`{"type":`, "")},
+			[]string{"outputConfig.textFormat.structure.jsonSchema.schema is invalid"}},
+		{"native output_config not an object", &converse.Request{Messages: []converse.Message{user(text("Hi"))}, OutputConfig: schemaConfig(`{"type":"object"}`, ""),
+			AdditionalModelRequestFields: json.RawMessage(`{"output_config":"high"}`)},
+			[]string{"additionalModelRequestFields.output_config"}},
 	}
 	// Nothing may reach the upstream.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -37,14 +37,36 @@ type responseBlock struct {
 // usage is Anthropic's token accounting. Members are pointers because a
 // stream's message_delta carries only those that changed.
 type usage struct {
-	InputTokens              *int `json:"input_tokens"`
-	OutputTokens             *int `json:"output_tokens"`
-	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+	InputTokens              *int           `json:"input_tokens"`
+	OutputTokens             *int           `json:"output_tokens"`
+	CacheCreationInputTokens *int           `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int           `json:"cache_read_input_tokens"`
+	CacheCreation            *cacheCreation `json:"cache_creation"`
+}
+
+// cacheCreation splits the cache writes by TTL.
+type cacheCreation struct {
+	Ephemeral5m int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1h int `json:"ephemeral_1h_input_tokens"`
+}
+
+// details is Bedrock's cacheDetails for the split: one entry per TTL that
+// was written, the one-hour entry first (Bedrock sorts by TTL, 1h before
+// 5m), none when nothing was.
+func (c *cacheCreation) details() []converse.CacheDetail {
+	var out []converse.CacheDetail
+	if c.Ephemeral1h > 0 {
+		out = append(out, converse.CacheDetail{TTL: converse.CacheTTL1h, InputTokens: c.Ephemeral1h})
+	}
+	if c.Ephemeral5m > 0 {
+		out = append(out, converse.CacheDetail{TTL: converse.CacheTTL5m, InputTokens: c.Ephemeral5m})
+	}
+	return out
 }
 
 // apply copies the members u carries onto the Converse usage. Anthropic's
-// input_tokens, like Converse's inputTokens, excludes cached input.
+// input_tokens, like Converse's inputTokens, excludes cached input; its
+// cache_creation split by TTL becomes cacheDetails.
 func (u *usage) apply(to *converse.Usage) {
 	if u == nil {
 		return
@@ -58,6 +80,9 @@ func (u *usage) apply(to *converse.Usage) {
 	set(&to.OutputTokens, u.OutputTokens)
 	set(&to.CacheWriteInputTokens, u.CacheCreationInputTokens)
 	set(&to.CacheReadInputTokens, u.CacheReadInputTokens)
+	if u.CacheCreation != nil {
+		to.CacheDetails = u.CacheCreation.details()
+	}
 	to.TotalTokens = total(*to)
 }
 

@@ -231,7 +231,10 @@ func (s *stream) handle(e *streamEvent) {
 		if e.Message != nil {
 			e.Message.Usage.apply(&s.usage)
 		}
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant, InputTokens: s.usage.InputTokens}})
+		// The input and cache counts are final at the start; native
+		// stream encoders announce them there, as Anthropic does.
+		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant, InputTokens: s.usage.InputTokens,
+			CacheRead: s.usage.CacheReadInputTokens, CacheWrite: s.usage.CacheWriteInputTokens, CacheDetails: s.usage.CacheDetails}})
 	case "content_block_start":
 		s.blockStart(e)
 	case "content_block_delta":

@@ -13,7 +13,8 @@ import (
 )
 
 // converseBody encodes a Converse request: converse.Request already is
-// Bedrock's Converse JSON, so it goes upstream as is.
+// Bedrock's Converse JSON, so it goes upstream as is, outputConfig (the
+// schema a JSON string) and cache points with their TTLs included.
 func converseBody(req *converse.Request) ([]byte, error) {
 	if req == nil {
 		return nil, apierror.New(apierror.Validation, "The request body is missing.")
@@ -52,7 +53,7 @@ func (p *Provider) Converse(ctx context.Context, call provider.Call, req *conver
 		return nil, p.badResponse(model, fmt.Errorf("the Converse response has no output message"))
 	}
 	if out.Usage.TotalTokens == 0 {
-		out.Usage.TotalTokens = out.Usage.InputTokens + out.Usage.OutputTokens
+		out.Usage.TotalTokens = totalTokens(out.Usage)
 	}
 	return &out, nil
 }
@@ -131,11 +132,18 @@ func (s *converseStream) next() (*converse.StreamEvent, error) {
 
 // decodeConverseEvent decodes one ConverseStream event payload; nil for
 // an unknown event type. Bedrock always sends totalTokens; an upstream that
-// does not gets it computed.
+// does not gets it computed. The usage (cacheDetails included) is kept as
+// Bedrock sent it.
 func decodeConverseEvent(name string, payload []byte) (*converse.StreamEvent, error) {
 	ev, err := converse.DecodeStreamEvent(name, payload)
 	if ev != nil && ev.Metadata != nil && ev.Metadata.Usage.TotalTokens == 0 {
-		ev.Metadata.Usage.TotalTokens = ev.Metadata.Usage.InputTokens + ev.Metadata.Usage.OutputTokens
+		ev.Metadata.Usage.TotalTokens = totalTokens(ev.Metadata.Usage)
 	}
 	return ev, err
+}
+
+// totalTokens is Bedrock's totalTokens: every input token, cached or not,
+// plus the output.
+func totalTokens(u converse.Usage) int {
+	return u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens + u.OutputTokens
 }

@@ -17,6 +17,13 @@
 //     and the escaping of the model ID path label (smithy-go's
 //     httpbinding.EscapePath, as the SDK's serializer uses: ':' is %3A,
 //     '/' is %2F, so ARNs and inference profile IDs work).
+//   - Structured output and prompt caching pass through untouched:
+//     outputConfig (textFormat with its JSON Schema string, effort) and
+//     cachePoint blocks (type default, ttl 5m or 1h) in system, messages
+//     and tools go upstream as the SDK would send them, and the answer's
+//     cacheReadInputTokens, cacheWriteInputTokens and cacheDetails (the
+//     writes per TTL), in a Converse response or a stream's metadata
+//     event, come back as Bedrock sent them.
 //   - Credentials are retrieved per request through an
 //     aws.CredentialsCache, so expiring credentials (SSO, roles, instance
 //     metadata) are refreshed without a restart and not fetched per call.

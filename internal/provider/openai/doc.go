@@ -37,6 +37,18 @@
 //     is accepted as complete; one that ends before its finish reason is a
 //     ModelStreamErrorException. A server that answers a stream request with
 //     a plain JSON completion is replayed as a stream.
+//   - Structured output (outputConfig.textFormat) is sent as
+//     response_format: the schema {"type":"object"}, which is what the
+//     OpenAI front door makes of JSON mode, as {"type":"json_object"};
+//     any other schema as {"type":"json_schema","json_schema":{name,
+//     description, schema, strict: true}}, named by the schema's name or
+//     "response" when it has none OpenAI accepts (^[a-zA-Z0-9_-]{1,64}$).
+//     Converse has no strict flag and Bedrock always constrains the
+//     output, so strict is always true: a schema that OpenAI's strict mode
+//     refuses gets OpenAI's error back. outputConfig.effort is not sent.
+//     Cache reads (prompt_tokens_details.cached_tokens) come back as
+//     cacheReadInputTokens; OpenAI caches on its own, so cache points are
+//     not sent.
 //   - Converse's additionalModelRequestFields (a JSON object) are added to
 //     the upstream request body, for parameters Converse has no field for
 //     (seed, reasoning_effort, ...); they cannot replace the members the
