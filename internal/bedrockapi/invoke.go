@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
@@ -27,7 +29,12 @@ func (h *Handler) invokeModel(ctx context.Context, hdr http.Header, r *http.Requ
 		}
 		call.SetRequestMetadata(md)
 	}
-	out, err := h.invokeFamily(ctx, r, call, model, body)
+	tier, err := parseTierHeaders(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	call.SetRequestedTier(tier.serviceTier, tier.latency)
+	out, err := h.invokeFamily(ctx, r, call, model, body, tier)
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +46,65 @@ func (h *Handler) invokeModel(ctx context.Context, hdr http.Header, r *http.Requ
 		hdr.Set(headerCacheWrite, strconv.Itoa(u.CacheWriteInputTokens))
 	}
 	hdr.Set(headerLatency, strconv.FormatInt(time.Since(call.Start()).Milliseconds(), 10))
-	if v := r.Header.Get(headerPerfLatency); v != "" {
+	setTierHeaders(hdr, call)
+	return out, nil
+}
+
+// tierRequest is the service tier and latency mode an InvokeModel call
+// asks for in its headers ("" when it names none).
+type tierRequest struct {
+	serviceTier, latency string
+}
+
+// parseTierHeaders reads X-Amzn-Bedrock-Service-Tier and
+// X-Amzn-Bedrock-PerformanceConfig-Latency, held to the service model's
+// enums with Bedrock's wording for a header-bound member (named by its
+// member name, serviceTier and performanceConfigLatency). The values are
+// matched exactly: Bedrock's enums are case-sensitive.
+func parseTierHeaders(h http.Header) (tierRequest, error) {
+	t := tierRequest{serviceTier: h.Get(headerServiceTier), latency: h.Get(headerPerfLatency)}
+	var violations []string
+	if t.serviceTier != "" && !slices.Contains(invocation.ServiceTiers, t.serviceTier) {
+		violations = append(violations, enumViolation(t.serviceTier, "serviceTier", invocation.ServiceTiers))
+	}
+	if t.latency != "" && !slices.Contains(invocation.LatencyModes, t.latency) {
+		violations = append(violations, enumViolation(t.latency, "performanceConfigLatency", invocation.LatencyModes))
+	}
+	switch len(violations) {
+	case 0:
+		return t, nil
+	case 1:
+		return tierRequest{}, apierror.New(apierror.Validation, "1 validation error detected: %s", violations[0])
+	}
+	return tierRequest{}, apierror.New(apierror.Validation, "%d validation errors detected: %s", len(violations), strings.Join(violations, "; "))
+}
+
+// enumViolation is one constraint violation in Bedrock's words.
+func enumViolation(value, member string, allowed []string) string {
+	return "Value '" + value + "' at '" + member + "' failed to satisfy constraint: Member must satisfy enum value set: [" + strings.Join(allowed, ", ") + "]"
+}
+
+// apply asks a translated request for the tier and latency mode, as the
+// Converse request's serviceTier and performanceConfig.
+func (t tierRequest) apply(req *converse.Request) {
+	if t.serviceTier != "" {
+		req.ServiceTier = &converse.ServiceTier{Type: t.serviceTier}
+	}
+	if t.latency != "" {
+		req.PerformanceConfig = &converse.PerformanceConfig{Latency: t.latency}
+	}
+}
+
+// setTierHeaders echoes the service tier and latency mode of the call as
+// Bedrock does on InvokeModel responses: the ones that served it, which
+// are the ones asked for unless the provider reported otherwise.
+func setTierHeaders(hdr http.Header, call *gateway.Call) {
+	if v := call.ServiceTier(); v != "" {
+		hdr.Set(headerServiceTier, v)
+	}
+	if v := call.PerformanceLatency(); v != "" {
 		hdr.Set(headerPerfLatency, v)
 	}
-	return out, nil
 }
 
 // invokeFamily serves InvokeModel. A target whose provider takes native
@@ -52,8 +114,8 @@ func (h *Handler) invokeModel(ctx context.Context, hdr http.Header, r *http.Requ
 // natively. The body is decoded before routing unless the requested model
 // itself passes bodies through, so a malformed body never reaches an
 // upstream and costs no attempt.
-func (h *Handler) invokeFamily(ctx context.Context, r *http.Request, call *gateway.Call, model *catalog.Model, body []byte) ([]byte, error) {
-	tr := &translation{model: model, body: body,
+func (h *Handler) invokeFamily(ctx context.Context, r *http.Request, call *gateway.Call, model *catalog.Model, body []byte, tier tierRequest) ([]byte, error) {
+	tr := &translation{model: model, body: body, tier: tier,
 		fm:   family.Model{ID: model.ID, MaxOutputTokens: model.MaxOutputTokens, DefaultMaxTokens: model.DefaultMaxTokens},
 		meta: family.Meta{RequestID: call.RequestID(), ModelID: model.ID}}
 	if _, native := h.gwProvider(model).(provider.NativeInvoker); !native {
@@ -92,6 +154,9 @@ type translation struct {
 	body  []byte
 	fm    family.Model
 	meta  family.Meta
+	// tier is what the caller's headers ask for; a translated chat
+	// request carries it as Converse's serviceTier and performanceConfig.
+	tier tierRequest
 
 	decoded bool
 	chat    family.ChatCodec
@@ -115,6 +180,9 @@ func (tr *translation) decode() error {
 	case family.ChatCodec:
 		tr.chat = c
 		tr.req, err = c.DecodeChat(tr.body, tr.fm)
+		if err == nil {
+			tr.tier.apply(tr.req)
+		}
 	default:
 		err = apierror.New(apierror.Validation, "This action doesn't support the model that you provided.")
 	}
@@ -143,8 +211,7 @@ func (tr *translation) invoke(ctx context.Context, call *gateway.Call, t gateway
 	if err != nil {
 		return nil, err
 	}
-	call.SetUsage(invocation.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens,
-		CacheReadInputTokens: resp.Usage.CacheReadInputTokens, CacheWriteInputTokens: resp.Usage.CacheWriteInputTokens}, resp.StopReason)
+	call.RecordConverse(tr.req, resp)
 	return tr.chat.EncodeChat(tr.req, resp, tr.meta)
 }
 

@@ -60,6 +60,9 @@ func (h *Handler) serveStream(ctx context.Context, w http.ResponseWriter, r *htt
 	hdr.Set("Content-Type", contentTypeEventStream)
 	if op == invocation.InvokeModelWithResponseStream {
 		hdr.Set(headerBedrockCT, contentTypeJSON)
+		// The initial response echoes the tier and latency mode asked for:
+		// they go out before the model has said which served the call.
+		setTierHeaders(hdr, call)
 	}
 	w.WriteHeader(http.StatusOK)
 	if op == invocation.ConverseStream {
@@ -95,8 +98,13 @@ func (h *Handler) openInvokeStream(ctx context.Context, r *http.Request, call *g
 		}
 		call.SetRequestMetadata(md)
 	}
+	tier, err := parseTierHeaders(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	call.SetRequestedTier(tier.serviceTier, tier.latency)
 	call.SetStreamed()
-	tr := &translation{model: model, body: body,
+	tr := &translation{model: model, body: body, tier: tier,
 		fm:   family.Model{ID: model.ID, MaxOutputTokens: model.MaxOutputTokens, DefaultMaxTokens: model.DefaultMaxTokens},
 		meta: family.Meta{RequestID: call.RequestID(), ModelID: model.ID}}
 	codec, _ := family.Lookup(model.Family)
@@ -119,7 +127,7 @@ func (h *Handler) openInvokeStream(ctx context.Context, r *http.Request, call *g
 		}
 	}
 	var src chunkSource
-	err := call.Route(ctx, func(ctx context.Context, cancel context.CancelFunc, t gateway.Target) (bool, error) {
+	err = call.Route(ctx, func(ctx context.Context, cancel context.CancelFunc, t gateway.Target) (bool, error) {
 		if ni, ok := t.Provider.(provider.NativeInvoker); ok && t.Model.Family == model.Family {
 			ns, err := ni.InvokeModelWithResponseStream(ctx, t.Call, nativeRequest(r, body))
 			if err != nil {

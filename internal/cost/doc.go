@@ -4,11 +4,14 @@
 //
 //   - a price list shipped with the binary (prices.json, embedded), with a
 //     version, a currency (USD only) and, per model ID, prices for input,
-//     output, cache-read and cache-write tokens and per generated image, each
-//     entry with the source it was taken from and the date it was recorded;
+//     output, cache-read and cache-write tokens (five-minute and one-hour
+//     TTLs), per generated image, for latency-optimized inference and by
+//     service tier, each with the source it was taken from and the date it
+//     was recorded;
 //   - Prices, the configuration's overrides (the `prices:` section of the
 //     config file), merged field by field over the embedded list by Load;
-//   - PriceList.Cost, the cost of a usage for Go callers, and
+//   - PriceList.Cost and CallCost, the cost of a usage (in a service tier,
+//     with a latency mode) for Go callers, and
 //     PriceList.Entries and Version for the web UI's price table;
 //   - Recorder, an invocation.Observer that adds each call's cost to
 //     modelwatch_cost_dollars_total{model_id, principal} and exports which
@@ -42,6 +45,28 @@
 //     when one answered), since those are the tokens billed, but the cost is
 //     labelled with the model asked for, like every per-model metric of
 //     package metrics, so cost and token series line up.
+//   - Prompt-cache writes are priced by TTL: cacheWrite is the five-minute
+//     price, cacheWrite1h the one-hour one (Anthropic: 1.25x and 2x the
+//     input price), applied to the one-hour part of the writes the
+//     provider reports (Converse cacheDetails with ttl 1h). A model without
+//     a one-hour price leaves calls that write for an hour unpriced, as any
+//     other unknown price does. Unpriced cache writes are counted by TTL
+//     (kind cache_write and cache_write_1h).
+//   - Service tiers (priority, flex, reserved) are a multiplier of every
+//     price of the entry, per model, each with its own source and date;
+//     default (or no tier) is the base price. The tier applied is the one
+//     the Invocation records: the one the provider reported, else the one
+//     asked for. A tier the entry does not price leaves the call unpriced:
+//     reserved capacity is billed per reserved tokens-per-minute, not per
+//     call, and the priority premium could not be verified from a published
+//     source, so the shipped list prices only Nova Pro's flex tier
+//     (0.5x, from AWS's re:Invent 2025 session AIM3304); configuration adds
+//     the others (serviceTiers: priority: multiplier: 1.75 for the +75%
+//     AWS announced, once your bill confirms it).
+//   - Latency-optimized inference has its own prices (latencyOptimized,
+//     as published for Nova Pro and Llama 3.1 70B), never the standard
+//     ones; a call that is both latency-optimized and in a non-default tier
+//     is unpriced, as AWS publishes no price for that combination.
 //   - Observe does no I/O and allocates nothing beyond the Prometheus label
 //     lookups: the price list is immutable and read without locks.
 package cost

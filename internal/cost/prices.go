@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,12 +57,30 @@ type Price struct {
 	// It is required when any token price is given.
 	Per Unit `json:"per,omitempty" yaml:"per,omitempty"`
 	// Input, Output, CacheRead and CacheWrite are USD per Per tokens.
-	Input      *float64 `json:"input,omitempty" yaml:"input,omitempty"`
-	Output     *float64 `json:"output,omitempty" yaml:"output,omitempty"`
-	CacheRead  *float64 `json:"cacheRead,omitempty" yaml:"cacheRead,omitempty"`
-	CacheWrite *float64 `json:"cacheWrite,omitempty" yaml:"cacheWrite,omitempty"`
+	// CacheWrite is the price of prompt-cache writes with the default
+	// five-minute TTL; CacheWrite1h that of writes with a one-hour TTL
+	// (Converse's cachePoint ttl "1h", Anthropic's cache_control ttl "1h"),
+	// which Anthropic prices at 2x the input price against 1.25x for five
+	// minutes.
+	Input        *float64 `json:"input,omitempty" yaml:"input,omitempty"`
+	Output       *float64 `json:"output,omitempty" yaml:"output,omitempty"`
+	CacheRead    *float64 `json:"cacheRead,omitempty" yaml:"cacheRead,omitempty"`
+	CacheWrite   *float64 `json:"cacheWrite,omitempty" yaml:"cacheWrite,omitempty"`
+	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty" yaml:"cacheWrite1h,omitempty"`
 	// Image is USD per generated image.
 	Image *float64 `json:"image,omitempty" yaml:"image,omitempty"`
+	// LatencyOptimized are the token prices of calls served with
+	// latency-optimized inference (performanceConfig latency "optimized"),
+	// per Per tokens like the others. A kind it leaves out has no known
+	// price for such calls: they do not fall back to the standard price,
+	// which is a different one.
+	LatencyOptimized *LatencyPrice `json:"latencyOptimized,omitempty" yaml:"latencyOptimized,omitempty"`
+	// ServiceTiers price calls served in a service tier other than the
+	// default one, by tier: priority, flex or reserved. Each multiplies
+	// every token and image price of the entry. A call served in a tier the
+	// entry does not list is unpriced (default, and a call that names no
+	// tier, pay the prices above).
+	ServiceTiers map[string]TierPrice `json:"serviceTiers,omitempty" yaml:"serviceTiers,omitempty"`
 	// Source is where the price comes from (a URL or a document) and Date
 	// (YYYY-MM-DD) when it was recorded from it. Both are required in the
 	// embedded list and optional in the configuration.
@@ -70,6 +89,41 @@ type Price struct {
 	// Notes is free text shown next to the price (caveats, disagreements).
 	Notes string `json:"notes,omitempty" yaml:"notes,omitempty"`
 }
+
+// LatencyPrice is a model's prices for latency-optimized inference: USD per
+// Per tokens of the entry it belongs to, with its own provenance (Source
+// and Date default to the entry's when left out of the configuration).
+type LatencyPrice struct {
+	Input        *float64 `json:"input,omitempty" yaml:"input,omitempty"`
+	Output       *float64 `json:"output,omitempty" yaml:"output,omitempty"`
+	CacheRead    *float64 `json:"cacheRead,omitempty" yaml:"cacheRead,omitempty"`
+	CacheWrite   *float64 `json:"cacheWrite,omitempty" yaml:"cacheWrite,omitempty"`
+	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty" yaml:"cacheWrite1h,omitempty"`
+	Source       string   `json:"source,omitempty" yaml:"source,omitempty"`
+	Date         string   `json:"date,omitempty" yaml:"date,omitempty"`
+	Notes        string   `json:"notes,omitempty" yaml:"notes,omitempty"`
+}
+
+func (l *LatencyPrice) fields() [5]field {
+	return [5]field{
+		{KindInput, l.Input}, {KindOutput, l.Output},
+		{KindCacheRead, l.CacheRead}, {KindCacheWrite, l.CacheWrite}, {KindCacheWrite1h, l.CacheWrite1h},
+	}
+}
+
+// TierPrice is how a service tier changes a model's prices: Multiplier
+// times every price of the entry (1.75 for a 75% premium, 0.5 for a 50%
+// discount), with its own provenance.
+type TierPrice struct {
+	Multiplier *float64 `json:"multiplier,omitempty" yaml:"multiplier,omitempty"`
+	Source     string   `json:"source,omitempty" yaml:"source,omitempty"`
+	Date       string   `json:"date,omitempty" yaml:"date,omitempty"`
+	Notes      string   `json:"notes,omitempty" yaml:"notes,omitempty"`
+}
+
+// pricedTiers are the service tiers a price list may price: default is
+// the base price by definition.
+var pricedTiers = []string{invocation.TierPriority, invocation.TierFlex, invocation.TierReserved}
 
 // Prices are price overrides from the configuration file, keyed by model ID
 // (a catalog model ID or a cross-region inference profile ID such as
@@ -92,6 +146,11 @@ type Price struct {
 //	    output: 16.5
 //	  my.image-model-v1:
 //	    image: 0.04         # per image; no "per" needed
+//	  amazon.nova-pro-v1:0:
+//	    serviceTiers:
+//	      priority:         # every price of the model times 1.75
+//	        multiplier: 1.75
+//	        source: invoice 2026-11
 //
 // A price of 0 means free; a price left out means unknown, and a call that
 // uses a kind of token with an unknown price is counted as unpriced, never
@@ -118,6 +177,26 @@ func (p Price) validate(id string, strict bool) error {
 	if id == "" || strings.TrimSpace(id) != id || strings.ContainsAny(id, " \t\n") {
 		bad("invalid model ID %q", id)
 	}
+	checkValue := func(what string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			bad("%s: %v is not a number", what, v)
+		} else if v < 0 {
+			bad("%s: %v is negative", what, v)
+		}
+	}
+	checkProvenance := func(what, source, date string) {
+		if date != "" {
+			if _, err := time.Parse(time.DateOnly, date); err != nil {
+				bad("%s: date %q is not YYYY-MM-DD", what, date)
+			}
+		}
+		if strict && source == "" {
+			bad("%s: source is required", what)
+		}
+		if strict && date == "" {
+			bad("%s: date is required", what)
+		}
+	}
 	tokenPrice := false
 	for _, f := range p.fields() {
 		if f.v == nil {
@@ -126,11 +205,34 @@ func (p Price) validate(id string, strict bool) error {
 		if f.kind != KindImage {
 			tokenPrice = true
 		}
-		if math.IsNaN(*f.v) || math.IsInf(*f.v, 0) {
-			bad("%s: %v is not a number", f.kind, *f.v)
-		} else if *f.v < 0 {
-			bad("%s: %v is negative", f.kind, *f.v)
+		checkValue(f.kind, *f.v)
+	}
+	if l := p.LatencyOptimized; l != nil {
+		given := false
+		for _, f := range l.fields() {
+			if f.v != nil {
+				given, tokenPrice = true, true
+				checkValue("latencyOptimized: "+f.kind, *f.v)
+			}
 		}
+		if !given {
+			bad("latencyOptimized: no price given")
+		}
+		checkProvenance("latencyOptimized", l.Source, l.Date)
+	}
+	for _, tier := range sortedKeys(p.ServiceTiers) {
+		t := p.ServiceTiers[tier]
+		what := "serviceTiers: " + tier
+		if !slices.Contains(pricedTiers, tier) {
+			bad("serviceTiers: unknown tier %q (want priority, flex or reserved; default is the base price)", tier)
+			continue
+		}
+		if t.Multiplier == nil {
+			bad("%s: multiplier is required", what)
+		} else {
+			checkValue(what+": multiplier", *t.Multiplier)
+		}
+		checkProvenance(what, t.Source, t.Date)
 	}
 	switch {
 	case p.Per == unitAbsent && tokenPrice:
@@ -164,18 +266,26 @@ const (
 	KindOutput     = "output"
 	KindCacheRead  = "cache_read"
 	KindCacheWrite = "cache_write"
-	KindImage      = "image"
+	// KindCacheWrite1h is the prompt-cache writes with a one-hour TTL;
+	// KindCacheWrite the five-minute ones.
+	KindCacheWrite1h = "cache_write_1h"
+	KindImage        = "image"
 )
+
+// kinds is the number of price kinds; their order (input, output, cache
+// read, cache write, one-hour cache write, image) is the index of the
+// fields and rates arrays.
+const kinds = 6
 
 type field struct {
 	kind string
 	v    *float64
 }
 
-func (p *Price) fields() [5]field {
-	return [5]field{
+func (p *Price) fields() [kinds]field {
+	return [kinds]field{
 		{KindInput, p.Input}, {KindOutput, p.Output},
-		{KindCacheRead, p.CacheRead}, {KindCacheWrite, p.CacheWrite},
+		{KindCacheRead, p.CacheRead}, {KindCacheWrite, p.CacheWrite}, {KindCacheWrite1h, p.CacheWrite1h},
 		{KindImage, p.Image},
 	}
 }
@@ -184,39 +294,95 @@ func (p *Price) fields() [5]field {
 // table) and for Go callers. Token prices are USD per token, Image USD per
 // image; nil means unknown.
 type Entry struct {
-	ModelID    string   `json:"modelId"`
-	Input      *float64 `json:"input,omitempty"`
-	Output     *float64 `json:"output,omitempty"`
-	CacheRead  *float64 `json:"cacheRead,omitempty"`
-	CacheWrite *float64 `json:"cacheWrite,omitempty"`
-	Image      *float64 `json:"image,omitempty"`
-	Source     string   `json:"source,omitempty"`
-	Date       string   `json:"date,omitempty"`
-	Notes      string   `json:"notes,omitempty"`
+	ModelID      string   `json:"modelId"`
+	Input        *float64 `json:"input,omitempty"`
+	Output       *float64 `json:"output,omitempty"`
+	CacheRead    *float64 `json:"cacheRead,omitempty"`
+	CacheWrite   *float64 `json:"cacheWrite,omitempty"`
+	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty"`
+	Image        *float64 `json:"image,omitempty"`
+	// LatencyOptimized are the prices of latency-optimized calls (nil:
+	// none known), ServiceTiers the tiers priced apart from default.
+	LatencyOptimized *LatencyEntry        `json:"latencyOptimized,omitempty"`
+	ServiceTiers     map[string]TierEntry `json:"serviceTiers,omitempty"`
+	Source           string               `json:"source,omitempty"`
+	Date             string               `json:"date,omitempty"`
+	Notes            string               `json:"notes,omitempty"`
 	// Overridden is set when the configuration changed or added the entry.
 	Overridden bool `json:"overridden,omitempty"`
 }
 
-func (e *Entry) fields() [5]field {
-	return [5]field{
+func (e *Entry) fields() [kinds]field {
+	return [kinds]field{
 		{KindInput, e.Input}, {KindOutput, e.Output},
-		{KindCacheRead, e.CacheRead}, {KindCacheWrite, e.CacheWrite},
+		{KindCacheRead, e.CacheRead}, {KindCacheWrite, e.CacheWrite}, {KindCacheWrite1h, e.CacheWrite1h},
 		{KindImage, e.Image},
 	}
 }
 
-// rates is the hot-path form of an Entry: plain floats and a bit per known
-// price, so computing a cost allocates nothing.
+// LatencyEntry is an entry's latency-optimized prices, USD per token.
+type LatencyEntry struct {
+	Input        *float64 `json:"input,omitempty"`
+	Output       *float64 `json:"output,omitempty"`
+	CacheRead    *float64 `json:"cacheRead,omitempty"`
+	CacheWrite   *float64 `json:"cacheWrite,omitempty"`
+	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty"`
+	Source       string   `json:"source,omitempty"`
+	Date         string   `json:"date,omitempty"`
+	Notes        string   `json:"notes,omitempty"`
+}
+
+func (l *LatencyEntry) fields() [kinds]field {
+	return [kinds]field{
+		{KindInput, l.Input}, {KindOutput, l.Output},
+		{KindCacheRead, l.CacheRead}, {KindCacheWrite, l.CacheWrite}, {KindCacheWrite1h, l.CacheWrite1h},
+		{KindImage, nil},
+	}
+}
+
+// TierEntry is how a service tier multiplies an entry's prices.
+type TierEntry struct {
+	Multiplier float64 `json:"multiplier"`
+	Source     string  `json:"source,omitempty"`
+	Date       string  `json:"date,omitempty"`
+	Notes      string  `json:"notes,omitempty"`
+}
+
+// rateSet is one set of prices in hot-path form: plain floats and a bit
+// per known price, so computing a cost allocates nothing.
+type rateSet struct {
+	v     [kinds]float64 // input, output, cache read, cache write (5m), cache write (1h), image
+	known uint8          // bit i set when v[i] is a known price
+}
+
+func newRateSet(fs [kinds]field, multiplier float64) rateSet {
+	var r rateSet
+	for i, f := range fs {
+		if f.v != nil {
+			r.v[i] = *f.v * multiplier
+			r.known |= 1 << i
+		}
+	}
+	return r
+}
+
+// rates is the hot-path form of an Entry: the standard prices, the
+// latency-optimized ones (nil when none are known) and, by service tier,
+// the standard prices times the tier's multiplier (each price rounded once,
+// as if the list gave it).
 type rates struct {
-	v     [5]float64 // input, output, cache read, cache write, image
-	known uint8      // bit i set when v[i] is a known price
+	standard  rateSet
+	optimized *rateSet
+	tiers     map[string]*rateSet
 }
 
 // cost returns the dollars of u, or false when u uses a kind whose price is
 // unknown. Negative counts (a provider bug) are treated as zero so a cost
-// can never be negative.
-func (r *rates) cost(u invocation.Usage) (float64, bool) {
-	n := [5]int{u.InputTokens, u.OutputTokens, u.CacheReadInputTokens, u.CacheWriteInputTokens, u.OutputImages}
+// can never be negative. The cache writes are split by TTL: the one-hour
+// ones are part of CacheWriteInputTokens.
+func (r *rateSet) cost(u invocation.Usage) (float64, bool) {
+	n := [kinds]int{u.InputTokens, u.OutputTokens, u.CacheReadInputTokens,
+		u.CacheWrite5mInputTokens(), u.CacheWrite1hInputTokens, u.OutputImages}
 	var d float64
 	for i, c := range n {
 		if c <= 0 {
@@ -228,6 +394,37 @@ func (r *rates) cost(u invocation.Usage) (float64, bool) {
 		d += float64(c) * r.v[i]
 	}
 	return d, true
+}
+
+// cost prices u served in the service tier with the latency mode: the
+// standard prices for the default tier (or none named) and standard
+// latency (or none named), the latency-optimized prices for optimized
+// calls, the tier's for priority, flex and reserved. A mode or tier the
+// entry has no price for, a value outside Bedrock's enums, and a call that
+// is both latency-optimized and in a non-default tier (AWS publishes no
+// price for that combination) are unpriced.
+func (r *rates) cost(u invocation.Usage, tier, latency string) (float64, bool) {
+	set := &r.standard
+	switch latency {
+	case "", invocation.LatencyStandard:
+	case invocation.LatencyOptimized:
+		if set = r.optimized; set == nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	switch tier {
+	case "", invocation.TierDefault:
+	default:
+		if latency == invocation.LatencyOptimized {
+			return 0, false
+		}
+		if set = r.tiers[tier]; set == nil {
+			return 0, false
+		}
+	}
+	return set.cost(u)
 }
 
 // PriceList is a loaded, validated price list: the embedded one with the
@@ -346,7 +543,42 @@ func merge(e Entry, p Price) Entry {
 	set(&e.Output, p.Output, per)
 	set(&e.CacheRead, p.CacheRead, per)
 	set(&e.CacheWrite, p.CacheWrite, per)
+	set(&e.CacheWrite1h, p.CacheWrite1h, per)
 	set(&e.Image, p.Image, 1)
+	if l := p.LatencyOptimized; l != nil {
+		// Copied before it is changed: the entry being merged into may be
+		// the base list's, which stays as it is.
+		var le LatencyEntry
+		if e.LatencyOptimized != nil {
+			le = *e.LatencyOptimized
+		}
+		set(&le.Input, l.Input, per)
+		set(&le.Output, l.Output, per)
+		set(&le.CacheRead, l.CacheRead, per)
+		set(&le.CacheWrite, l.CacheWrite, per)
+		set(&le.CacheWrite1h, l.CacheWrite1h, per)
+		le.Source, le.Date = provenance(l.Source, l.Date, p)
+		if l.Notes != "" {
+			le.Notes = l.Notes
+		}
+		e.LatencyOptimized = &le
+	}
+	if len(p.ServiceTiers) > 0 {
+		tiers := make(map[string]TierEntry, len(e.ServiceTiers)+len(p.ServiceTiers))
+		for k, v := range e.ServiceTiers {
+			tiers[k] = v
+		}
+		for k, t := range p.ServiceTiers {
+			te := tiers[k]
+			te.Multiplier = *t.Multiplier
+			te.Source, te.Date = provenance(t.Source, t.Date, p)
+			if t.Notes != "" {
+				te.Notes = t.Notes
+			}
+			tiers[k] = te
+		}
+		e.ServiceTiers = tiers
+	}
 	if p.Source != "" {
 		e.Source = p.Source
 		e.Date = p.Date
@@ -355,6 +587,16 @@ func merge(e Entry, p Price) Entry {
 		e.Notes = p.Notes
 	}
 	return e
+}
+
+// provenance is the source and date of a sub-price (latency-optimized or
+// tier) that p sets: its own when given, else p's (an override's
+// "configuration" when it names none).
+func provenance(source, date string, p Price) (string, string) {
+	if source != "" {
+		return source, date
+	}
+	return p.Source, p.Date
 }
 
 // perToken divides a price by the tokens of its unit exactly: the decimal
@@ -378,12 +620,17 @@ func build(version string, entries map[string]Entry) *PriceList {
 	for _, id := range sortedKeys(entries) {
 		e := entries[id]
 		p.entries = append(p.entries, e)
-		var r rates
-		for i, f := range e.fields() {
-			if f.v != nil {
-				r.v[i] = *f.v
-				r.known |= 1 << i
+		r := rates{standard: newRateSet(e.fields(), 1)}
+		if e.LatencyOptimized != nil {
+			o := newRateSet(e.LatencyOptimized.fields(), 1)
+			r.optimized = &o
+		}
+		for tier, t := range e.ServiceTiers {
+			if r.tiers == nil {
+				r.tiers = make(map[string]*rateSet, len(e.ServiceTiers))
 			}
+			ts := newRateSet(e.fields(), t.Multiplier)
+			r.tiers[tier] = &ts
 		}
 		p.byID[id] = &r
 	}
@@ -441,11 +688,22 @@ func (p *PriceList) rates(modelID, profileID string) *rates {
 // dollars 0, when the model has no price or u uses a kind of token (or
 // images) whose price is unknown: an unknown cost is never reported as $0.
 func (p *PriceList) Cost(modelID, profileID string, u invocation.Usage) (dollars float64, priced bool) {
+	return p.CallCost(modelID, profileID, u, "", "")
+}
+
+// CallCost is Cost for a call served in a service tier (priority,
+// default, flex, reserved; "" for none named) with a latency mode
+// (standard, optimized; "" for none named), as the Invocation records
+// them: the tier's multiplier applies to every price, and latency-optimized
+// calls pay the latency-optimized prices. A tier or latency mode the
+// model's entry has no price for makes the call unpriced, never priced at
+// the standard rate.
+func (p *PriceList) CallCost(modelID, profileID string, u invocation.Usage, serviceTier, latency string) (dollars float64, priced bool) {
 	r := p.rates(modelID, profileID)
 	if r == nil {
 		return 0, false
 	}
-	return r.cost(u)
+	return r.cost(u, serviceTier, latency)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

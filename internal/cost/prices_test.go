@@ -33,6 +33,17 @@ var specTable = []struct {
 	{"mistral.mistral-7b-instruct-v0:2", fp(1.5e-07), fp(2e-07), nil, nil},
 }
 
+// claude45Table is shared spec model-families-2026.md section 1 for the
+// Claude 4.5 models, which bill one-hour cache writes: USD per token.
+var claude45Table = []struct {
+	id                                                 string
+	input, output, cacheWrite, cacheWrite1h, cacheRead float64
+}{
+	{"anthropic.claude-haiku-4-5-20251001-v1:0", 1e-06, 5e-06, 1.25e-06, 2e-06, 1e-07},
+	{"anthropic.claude-sonnet-4-5-20250929-v1:0", 3e-06, 1.5e-05, 3.75e-06, 6e-06, 3e-07},
+	{"anthropic.claude-opus-4-5-20251101-v1:0", 5e-06, 2.5e-05, 6.25e-06, 1e-05, 5e-07},
+}
+
 func eqPrice(a, b *float64) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -57,8 +68,8 @@ func TestEmbeddedMatchesSpec(t *testing.T) {
 	if p.Version() == "" || strings.Contains(p.Version(), "+") {
 		t.Errorf("version %q", p.Version())
 	}
-	if len(p.Entries()) != len(specTable) {
-		t.Errorf("%d entries, spec table has %d", len(p.Entries()), len(specTable))
+	if len(p.Entries()) != len(specTable)+len(claude45Table) {
+		t.Errorf("%d entries, spec tables have %d", len(p.Entries()), len(specTable)+len(claude45Table))
 	}
 	// Exact float equality: normalisation must give the float64 nearest to
 	// the published per-token decimal.
@@ -74,11 +85,34 @@ func TestEmbeddedMatchesSpec(t *testing.T) {
 		}{
 			{"input", e.Input, want.input}, {"output", e.Output, want.output},
 			{"cacheRead", e.CacheRead, want.cacheRead}, {"cacheWrite", e.CacheWrite, want.cacheWrt},
-			{"image", e.Image, nil},
+			{"cacheWrite1h", e.CacheWrite1h, nil}, {"image", e.Image, nil},
 		} {
 			if !eqPrice(c.got, c.want) {
 				t.Errorf("%s %s = %s, spec %s", want.id, c.kind, show(c.got), show(c.want))
 			}
+		}
+	}
+	for _, want := range claude45Table {
+		e, ok := p.Lookup(want.id)
+		if !ok {
+			t.Errorf("%s missing", want.id)
+			continue
+		}
+		for _, c := range []struct {
+			kind string
+			got  *float64
+			want float64
+		}{
+			{"input", e.Input, want.input}, {"output", e.Output, want.output}, {"cacheWrite", e.CacheWrite, want.cacheWrite},
+			{"cacheWrite1h", e.CacheWrite1h, want.cacheWrite1h}, {"cacheRead", e.CacheRead, want.cacheRead},
+		} {
+			if !eqPrice(c.got, &c.want) {
+				t.Errorf("%s %s = %s, spec %v", want.id, c.kind, show(c.got), c.want)
+			}
+		}
+		// Anthropic's rule: one hour costs 2x the input, five minutes 1.25x.
+		if math.Abs(*e.CacheWrite1h-2**e.Input) > 1e-18 || math.Abs(*e.CacheWrite-1.25**e.Input) > 1e-18 {
+			t.Errorf("%s cache writes %v / %v for input %v", want.id, *e.CacheWrite, *e.CacheWrite1h, *e.Input)
 		}
 	}
 	e, _ := p.Lookup("meta.llama3-1-70b-instruct-v1:0")

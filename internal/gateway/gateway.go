@@ -264,15 +264,80 @@ func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.R
 	if err != nil {
 		return nil, err
 	}
-	c.inv.Usage = invocation.Usage{
-		InputTokens:           resp.Usage.InputTokens,
-		OutputTokens:          resp.Usage.OutputTokens,
-		CacheReadInputTokens:  resp.Usage.CacheReadInputTokens,
-		CacheWriteInputTokens: resp.Usage.CacheWriteInputTokens,
-	}
-	c.inv.StopReason = resp.StopReason
+	c.RecordConverse(req, resp)
 	return resp, nil
 }
+
+// RecordConverse records what a provider's Converse answer to req says of
+// the call: the usage (cache reads and writes, and the one-hour part of the
+// writes, included), the stop reason, and the service tier and latency mode
+// that served it. A provider that reports no tier or latency mode served
+// the call as asked: resp then gets the request's, so that the response,
+// its headers and the record all say the same. Front doors that call a
+// provider's Converse themselves (InvokeModel translated to Converse) call
+// it with the answer.
+func (c *Call) RecordConverse(req *converse.Request, resp *converse.Response) {
+	c.inv.Usage = ConverseUsage(resp.Usage)
+	c.inv.StopReason = resp.StopReason
+	resp.ServiceTier, resp.PerformanceConfig = c.recordTier(req, resp.ServiceTier, resp.PerformanceConfig)
+}
+
+// recordTier sets the call's service tier and latency mode from the
+// provider's report, else from the request, else leaves what the front
+// door recorded (SetRequestedTier). It returns the report to send: the
+// provider's, or the request's when the provider reported none.
+func (c *Call) recordTier(req *converse.Request, tier *converse.ServiceTier, perf *converse.PerformanceConfig) (*converse.ServiceTier, *converse.PerformanceConfig) {
+	if tier == nil && req != nil && req.ServiceTier != nil && req.ServiceTier.Type != "" {
+		tier = &converse.ServiceTier{Type: req.ServiceTier.Type}
+	}
+	if perf == nil && req != nil && req.PerformanceConfig != nil && req.PerformanceConfig.Latency != "" {
+		perf = &converse.PerformanceConfig{Latency: req.PerformanceConfig.Latency}
+	}
+	if tier != nil && tier.Type != "" {
+		c.inv.ServiceTier = tier.Type
+	}
+	if perf != nil && perf.Latency != "" {
+		c.inv.PerformanceLatency = perf.Latency
+	}
+	return tier, perf
+}
+
+// ConverseUsage is the Invocation's form of a Converse usage report. The
+// one-hour cache writes are the cacheDetails entries with TTL 1h; they are
+// part of cacheWriteInputTokens, so a report whose details exceed it (a
+// provider bug) is held to the total.
+func ConverseUsage(u converse.Usage) invocation.Usage {
+	out := invocation.Usage{
+		InputTokens:           u.InputTokens,
+		OutputTokens:          u.OutputTokens,
+		CacheReadInputTokens:  u.CacheReadInputTokens,
+		CacheWriteInputTokens: u.CacheWriteInputTokens,
+	}
+	for _, d := range u.CacheDetails {
+		if d.TTL == converse.CacheTTL1h && d.InputTokens > 0 {
+			out.CacheWrite1hInputTokens += d.InputTokens
+		}
+	}
+	out.CacheWrite1hInputTokens = min(out.CacheWrite1hInputTokens, max(out.CacheWriteInputTokens, 0))
+	return out
+}
+
+// SetRequestedTier records the service tier and latency mode the caller
+// asked for through a path where the gateway cannot read them from a
+// Converse request (InvokeModel's X-Amzn-Bedrock-Service-Tier and
+// X-Amzn-Bedrock-PerformanceConfig-Latency headers). They stand for the
+// call's unless a provider's answer reports the ones that served it.
+func (c *Call) SetRequestedTier(tier, latency string) {
+	c.inv.ServiceTier, c.inv.PerformanceLatency = tier, latency
+}
+
+// ServiceTier returns the service tier recorded for the call ("" when none
+// was asked for or reported).
+func (c *Call) ServiceTier() string { return c.inv.ServiceTier }
+
+// PerformanceLatency returns the latency mode recorded for the call (""
+// when none was asked for or reported).
+func (c *Call) PerformanceLatency() string { return c.inv.PerformanceLatency }
 
 // Embed sends an embedding request to the model's provider (with retries
 // and fallbacks).

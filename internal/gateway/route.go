@@ -136,6 +136,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // by one goroutine.
 type Stream struct {
 	c      *Call
+	req    *converse.Request
 	ctx    context.Context // the attempt's, bounded by the model's timeout
 	ps     provider.Stream
 	cancel context.CancelFunc
@@ -179,7 +180,7 @@ func (c *Call) StreamTo(ctx context.Context, cancel context.CancelFunc, t Target
 		}
 		return nil, err
 	}
-	return &Stream{c: c, ctx: ctx, ps: ps, cancel: cancel, first: first}, nil
+	return &Stream{c: c, req: req, ctx: ctx, ps: ps, cancel: cancel, first: first}, nil
 }
 
 // Next returns the next event, or io.EOF after the metadata event. Any
@@ -210,11 +211,16 @@ func (s *Stream) Next() (*converse.StreamEvent, error) {
 	if ev.Content() && s.c.inv.FirstByte.IsZero() {
 		s.c.inv.FirstByte = s.c.g.now()
 	}
+	if md := ev.Metadata; md != nil {
+		// The metadata event reports the tier and latency mode that served
+		// the call; a provider that reports none served them as asked, and
+		// the event sent says so (before the assembler sees it, so that the
+		// recorded output agrees).
+		md.ServiceTier, md.PerformanceConfig = s.c.recordTier(s.req, md.ServiceTier, md.PerformanceConfig)
+	}
 	s.asm.Add(ev)
 	if ev.Metadata != nil {
-		u := ev.Metadata.Usage
-		s.c.inv.Usage = invocation.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
-			CacheReadInputTokens: u.CacheReadInputTokens, CacheWriteInputTokens: u.CacheWriteInputTokens}
+		s.c.inv.Usage = ConverseUsage(ev.Metadata.Usage)
 		s.c.inv.StopReason = s.asm.StopReason()
 	}
 	return ev, nil

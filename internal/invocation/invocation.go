@@ -62,7 +62,9 @@ type Usage struct {
 
 // CacheWrite5mInputTokens is the part of CacheWriteInputTokens written with
 // the default five-minute TTL.
-func (u Usage) CacheWrite5mInputTokens() int { return u.CacheWriteInputTokens - u.CacheWrite1hInputTokens }
+func (u Usage) CacheWrite5mInputTokens() int {
+	return u.CacheWriteInputTokens - u.CacheWrite1hInputTokens
+}
 
 // Total returns input plus output tokens (cache tokens are part of neither).
 func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
@@ -179,9 +181,11 @@ type Invocation struct {
 	// Usage is the token accounting reported by the model.
 	Usage Usage
 	// ServiceTier is the processing tier that served the call (priority,
-	// default, flex, reserved), as the response reports it; "" when the
-	// call named none. PerformanceLatency is the latency mode (standard,
-	// optimized), likewise.
+	// default, flex, reserved): as the provider's response reports it, else
+	// as the call asked for it (Converse's serviceTier, InvokeModel's
+	// X-Amzn-Bedrock-Service-Tier header); "" when neither names one, which
+	// Bedrock serves and bills as default. PerformanceLatency is the
+	// latency mode (standard, optimized), likewise.
 	ServiceTier        string
 	PerformanceLatency string
 	// StopReason is the model's stop reason in Converse's vocabulary

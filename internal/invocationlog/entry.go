@@ -49,6 +49,15 @@ var (
 // encodeEntry appends the spool entry for inv to buf. cfg decides which
 // bodies are kept: a body whose data kind is not delivered never reaches
 // the disk.
+//
+// The record stays Bedrock's: its token counts are exactly the usage the
+// provider reported (input.cacheReadInputTokenCount and
+// input.cacheWriteInputTokenCount, the latter all TTLs together), and the
+// service tier, the latency mode and the split of cache writes by TTL,
+// which Bedrock's schema has no field for, appear only where Bedrock's own
+// records show them: in the bodies (a Converse response's serviceTier,
+// performanceConfig and usage.cacheDetails). No field is added to
+// Bedrock's namespace; the metrics and the cost carry the tier.
 func encodeEntry(buf []byte, gen uint32, cfg *LoggingConfig, accountID, region string, inv *invocation.Invocation) ([]byte, error) {
 	ts := inv.Start.UTC().Truncate(time.Second)
 	identity := inv.PrincipalARN

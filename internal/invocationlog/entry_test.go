@@ -157,3 +157,51 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+func TestRecordCarriesTheCacheUsageAndNoTierFields(t *testing.T) {
+	inv := testInvocation()
+	inv.Usage = invocation.Usage{InputTokens: 12, OutputTokens: 7, CacheReadInputTokens: 2048, CacheWriteInputTokens: 3000, CacheWrite1hInputTokens: 1000}
+	inv.ServiceTier, inv.PerformanceLatency = invocation.TierPriority, invocation.LatencyOptimized
+	inv.Output.Data = []byte(`{"output":{"message":{"role":"assistant","content":[{"text":"hi"}]}},"stopReason":"end_turn",` +
+		`"usage":{"inputTokens":12,"outputTokens":7,"totalTokens":5067,"cacheReadInputTokens":2048,"cacheWriteInputTokens":3000,` +
+		`"cacheDetails":[{"ttl":"5m","inputTokens":2000},{"ttl":"1h","inputTokens":1000}]},"metrics":{"latencyMs":9},` +
+		`"performanceConfig":{"latency":"optimized"},"serviceTier":{"type":"priority"}}`)
+	b, err := encodeEntry(nil, 1, &LoggingConfig{}, "123456789012", "us-east-1", inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := decodeEntry(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	line := appendRecord(nil, &e, bodyRef{json: append([]byte(nil), compactBody(&buf, e.in)...)}, bodyRef{json: compactBody(&buf, e.out)})
+	// Bedrock's schema and nothing else: an unknown field fails the decode.
+	var r Record
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	if r.Input.InputTokenCount != 12 || r.Input.CacheReadInputTokenCount != 2048 || r.Input.CacheWriteInputTokenCount != 3000 || r.Output.OutputTokenCount != 7 {
+		t.Errorf("token counts differ from the usage: %+v %+v", r.Input, r.Output)
+	}
+	// The tier, latency mode and TTL split travel in the response body, as
+	// Bedrock logs it.
+	var body struct {
+		Usage struct {
+			CacheDetails []struct {
+				TTL         string `json:"ttl"`
+				InputTokens int    `json:"inputTokens"`
+			} `json:"cacheDetails"`
+		} `json:"usage"`
+		PerformanceConfig struct{ Latency string } `json:"performanceConfig"`
+		ServiceTier       struct{ Type string }    `json:"serviceTier"`
+	}
+	if err := json.Unmarshal(r.Output.OutputBodyJSON, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Usage.CacheDetails) != 2 || body.Usage.CacheDetails[1].InputTokens != 1000 || body.ServiceTier.Type != "priority" || body.PerformanceConfig.Latency != "optimized" {
+		t.Errorf("output body lost the tier or cache details: %s", r.Output.OutputBodyJSON)
+	}
+}

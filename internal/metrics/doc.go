@@ -10,4 +10,16 @@
 // the request, and it does no I/O, so it is cheap on the serving goroutine.
 // Calls that failed before a model was resolved (bad signature, unknown
 // model) have no model and are not counted per model, as on Bedrock.
+//
+// Prompt-cache tokens are counted for every call whose provider reports
+// them, whichever front door and path it took (Converse, ConverseStream,
+// InvokeModel translated or passed through, its stream, the OpenAI API):
+// bedrock_cache_read_input_tokens_total, bedrock_cache_write_input_tokens_total
+// (all TTLs) and modelwatch_cache_write_1h_input_tokens_total (the
+// one-hour part). Service tiers are not a label of the Bedrock-named
+// metrics, which keep Bedrock's ModelId-and-operation shape (CloudWatch
+// shows tiers as separate "model-id+priority" series instead);
+// modelwatch_service_tier_invocations_total counts calls by tier and
+// latency mode, two labels held to Bedrock's enums (plus "other"), so the
+// series stay bounded at a few per model.
 package metrics

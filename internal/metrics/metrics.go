@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelwatch/modelwatch/internal/invocation"
@@ -24,6 +26,8 @@ type Recorder struct {
 	outputTokens *prometheus.CounterVec
 	cacheRead    *prometheus.CounterVec
 	cacheWrite   *prometheus.CounterVec
+	cacheWrite1h *prometheus.CounterVec
+	tiers        *prometheus.CounterVec
 	outputImages *prometheus.CounterVec
 	ttft         *prometheus.HistogramVec
 	legacyCalls  *prometheus.CounterVec
@@ -58,6 +62,8 @@ const (
 	labelProvider = "provider"
 	labelResult   = "result"
 	labelServed   = "served_model_id"
+	labelTier     = "service_tier"
+	labelLatency  = "latency"
 )
 
 // latencyBuckets span fast embeddings to long generations, in seconds.
@@ -89,7 +95,11 @@ func New(reg prometheus.Registerer, legacy Legacy) *Recorder {
 		inputTokens:  counter("bedrock_input_tokens_total", "Input tokens, as reported by the model (Bedrock's InputTokenCount).", byModel...),
 		outputTokens: counter("bedrock_output_tokens_total", "Output tokens, as reported by the model (Bedrock's OutputTokenCount).", byModel...),
 		cacheRead:    counter("bedrock_cache_read_input_tokens_total", "Input tokens read from the prompt cache.", byModel...),
-		cacheWrite:   counter("bedrock_cache_write_input_tokens_total", "Input tokens written to the prompt cache.", byModel...),
+		cacheWrite:   counter("bedrock_cache_write_input_tokens_total", "Input tokens written to the prompt cache, whatever their TTL.", byModel...),
+		cacheWrite1h: counter("modelwatch_cache_write_1h_input_tokens_total", "The part of bedrock_cache_write_input_tokens_total written with a one-hour TTL (priced higher than the five-minute one).", byModel...),
+		tiers: counter("modelwatch_service_tier_invocations_total",
+			"Calls counted in bedrock_invocations_total by the service tier (priority, default, flex, reserved) and latency mode (standard, optimized) that served them; a call that named neither is default and standard, a value outside Bedrock's enums is other.",
+			labelModel, labelOp, labelTier, labelLatency),
 		outputImages: counter("bedrock_output_images_total", "Images generated (Bedrock's OutputImageCount).", byModel...),
 		ttft:         histogram("bedrock_time_to_first_token_seconds", "Time from the request's arrival to the first generated content of a streamed response (Bedrock's TimeToFirstToken).", latencyBuckets),
 		legacyCalls:  counter("bedrock_legacy_model_invocations_total", "Calls to models in their legacy lifecycle state (Bedrock's LegacyModelInvocations).", byModel...),
@@ -160,6 +170,8 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 		r.serverErrors.WithLabelValues(model, op).Inc()
 	}
 	r.invocations.WithLabelValues(model, op).Inc()
+	r.tiers.WithLabelValues(model, op, bounded(inv.ServiceTier, invocation.TierDefault, invocation.ServiceTiers),
+		bounded(inv.PerformanceLatency, invocation.LatencyStandard, invocation.LatencyModes)).Inc()
 	r.latency.WithLabelValues(model, op).Observe(inv.Latency().Seconds())
 	if r.legacy(model) {
 		r.legacyCalls.WithLabelValues(model, op).Inc()
@@ -174,11 +186,25 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 	add(r.outputTokens, u.OutputTokens)
 	add(r.cacheRead, u.CacheReadInputTokens)
 	add(r.cacheWrite, u.CacheWriteInputTokens)
+	add(r.cacheWrite1h, u.CacheWrite1hInputTokens)
 	add(r.outputImages, u.OutputImages)
 	if inv.Streamed && !inv.FirstByte.IsZero() {
 		r.ttft.WithLabelValues(model, op).Observe(inv.TimeToFirstByte().Seconds())
 	}
 	r.observeGenAI(inv, model)
+}
+
+// bounded keeps a label to Bedrock's enum: "" is the default value, and
+// anything outside the enum (a provider reporting a tier newer than this
+// code) is "other", so the label set stays small whatever upstreams say.
+func bounded(v, empty string, enum []string) string {
+	switch {
+	case v == "":
+		return empty
+	case slices.Contains(enum, v):
+		return v
+	}
+	return "other"
 }
 
 // observeGenAI records the OpenTelemetry GenAI instruments.
