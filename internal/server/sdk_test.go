@@ -404,7 +404,10 @@ func TestRuntimeErrors(t *testing.T) {
 		{"provisioned model", func() error {
 			return invoke("arn:aws:bedrock:us-east-1:000000000000:provisioned-model/abcdefghijkl", anthropic(10))
 		}, "ResourceNotFoundException", 404, ""},
-		{"malformed native body", func() error { return invoke(haiku, []byte(`{"max_tokens":10}`)) }, "ValidationException", 400, "Malformed input request"},
+		{"malformed native body", func() error {
+			return invoke(haiku, []byte(`{"anthropic_version":"bedrock-2023-05-31","max_tokens":10}`))
+		}, "ValidationException", 400, "Malformed input request"},
+		{"native body without anthropic_version", func() error { return invoke(haiku, []byte(`{"max_tokens":10}`)) }, "ValidationException", 400, "anthropic_version: Field required"},
 		{"native body not JSON", func() error { return invoke(haiku, []byte(`hello`)) }, "ValidationException", 400, "Malformed input request"},
 		{"native max_tokens over the model limit", func() error { return invoke(haiku, anthropic(5000)) }, "ValidationException", 400, "max_tokens: 5000 > 4096"},
 		{"body over the size limit", func() error { return invoke(haiku, make([]byte, 65<<10)) }, "ValidationException", 400, "Member must have length less than or equal to 65536"},

@@ -132,6 +132,13 @@ func (r *Request) Validate() error {
 		r.PerformanceConfig.Latency != "standard" && r.PerformanceConfig.Latency != "optimized" {
 		return apierror.ConstraintViolation(r.PerformanceConfig.Latency, "performanceConfig.latency", "Member must satisfy enum value set: [standard, optimized]")
 	}
+	if r.ServiceTier != nil {
+		switch r.ServiceTier.Type {
+		case "priority", "default", "flex", "reserved":
+		default:
+			return apierror.ConstraintViolation(r.ServiceTier.Type, "serviceTier.type", "Member must satisfy enum value set: [priority, default, flex, reserved]")
+		}
+	}
 	if len(r.AdditionalModelRequestFields) > 0 && !isJSONObject(r.AdditionalModelRequestFields) {
 		return apierror.New(apierror.Validation, "The additionalModelRequestFields field must be a JSON object.")
 	}

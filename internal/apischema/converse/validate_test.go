@@ -57,6 +57,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"choice of unknown tool", `{"messages":[` + user + `],"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{}}}}],"toolChoice":{"tool":{"name":"g"}}}}`, "The tool g named in toolConfig.toolChoice is not defined"},
 		{"blank system", `{"messages":[` + user + `],"system":[{"text":""}]}`, "The text field in the SystemContentBlock object at system.0 is blank."},
 		{"bad latency", `{"messages":[` + user + `],"performanceConfig":{"latency":"fast"}}`, "Member must satisfy enum value set: [standard, optimized]"},
+		{"bad service tier", `{"messages":[` + user + `],"serviceTier":{"type":"gold"}}`, "1 validation error detected: Value 'gold' at 'serviceTier.type' failed to satisfy constraint: Member must satisfy enum value set: [priority, default, flex, reserved]"},
 		{"fields not object", `{"messages":[` + user + `],"additionalModelRequestFields":[1]}`, "The additionalModelRequestFields field must be a JSON object."},
 		{"output format type text", `{"messages":[` + user + `],"outputConfig":{"textFormat":{"type":"text","structure":{"jsonSchema":{"schema":"{}"}}}}}`,
 			"1 validation error detected: Value 'text' at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must satisfy enum value set: [json_schema]"},
