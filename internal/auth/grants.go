@@ -18,6 +18,9 @@ const (
 	ActionInvokeModelWithResponseStream = "bedrock:InvokeModelWithResponseStream"
 	ActionListFoundationModels          = "bedrock:ListFoundationModels"
 	ActionGetFoundationModel            = "bedrock:GetFoundationModel"
+	ActionCountTokens                   = "bedrock:CountTokens"
+	ActionListInferenceProfiles         = "bedrock:ListInferenceProfiles"
+	ActionGetInferenceProfile           = "bedrock:GetInferenceProfile"
 	ActionPutLoggingConfiguration       = "bedrock:PutModelInvocationLoggingConfiguration"
 	ActionGetLoggingConfiguration       = "bedrock:GetModelInvocationLoggingConfiguration"
 	ActionDeleteLoggingConfiguration    = "bedrock:DeleteModelInvocationLoggingConfiguration"
@@ -34,8 +37,9 @@ const (
 
 // Actions lists every action modelwatch authorizes, in a stable order.
 var Actions = []string{
-	ActionInvokeModel, ActionInvokeModelWithResponseStream,
+	ActionInvokeModel, ActionInvokeModelWithResponseStream, ActionCountTokens,
 	ActionListFoundationModels, ActionGetFoundationModel,
+	ActionListInferenceProfiles, ActionGetInferenceProfile,
 	ActionPutLoggingConfiguration, ActionGetLoggingConfiguration, ActionDeleteLoggingConfiguration,
 	ActionGetMetrics, ActionListInvocations, ActionListAllInvocations,
 }
@@ -45,8 +49,9 @@ var Actions = []string{
 // controls or observes the whole server (the logging configuration, the
 // metrics, other principals' records) needs an explicit grant.
 var DefaultAllow = []string{
-	ActionInvokeModel, ActionInvokeModelWithResponseStream,
+	ActionInvokeModel, ActionInvokeModelWithResponseStream, ActionCountTokens,
 	ActionListFoundationModels, ActionGetFoundationModel,
+	ActionListInferenceProfiles, ActionGetInferenceProfile,
 	ActionListInvocations,
 }
 

@@ -83,6 +83,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if i <= 0 {
 			break
 		}
+		if rest[i+1:] == "count-tokens" && r.Method == http.MethodPost {
+			h.countTokens(w, r, rest[:i])
+			return
+		}
 		op, ok := runtimeOps[rest[i+1:]]
 		if !ok || r.Method != http.MethodPost {
 			break
@@ -97,6 +101,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasPrefix(path, "/foundation-models/") && r.Method == http.MethodGet:
 		h.getFoundationModel(w, r, path[len("/foundation-models/"):])
+		return
+	// The inference profile operations are control-plane ones (service
+	// bedrock), served on this listener because Claude Code sends them to
+	// the runtime host.
+	case path == "/inference-profiles" && r.Method == http.MethodGet:
+		h.listInferenceProfiles(w, r)
+		return
+	case strings.HasPrefix(path, "/inference-profiles/") && r.Method == http.MethodGet:
+		h.getInferenceProfile(w, r, path[len("/inference-profiles/"):])
 		return
 	}
 	w.Header()[headerRequestID] = []string{newRequestID()}
