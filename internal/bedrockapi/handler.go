@@ -215,7 +215,7 @@ func writeError(w http.ResponseWriter, e *apierror.Error) { writeErrorBody(w, e,
 // writeRefusal writes the error of a call the gateway refused at its end
 // (its record could not be kept), replacing the response.
 func writeRefusal(w http.ResponseWriter, err error) {
-	for _, h := range []string{headerInputTokens, headerOutputToken, headerCacheRead, headerCacheWrite, headerLatency} {
+	for _, h := range []string{headerInputTokens, headerOutputToken, headerCacheRead, headerCacheWrite, headerLatency, headerServiceTier, headerPerfLatency} {
 		w.Header().Del(h)
 	}
 	writeError(w, apierror.From(err))

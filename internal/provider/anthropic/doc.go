@@ -2,7 +2,8 @@
 // Converse requests with Anthropic's Messages API (POST {BaseURL}/v1/messages,
 // authenticated with x-api-key and versioned with the anthropic-version
 // header), so a Bedrock client can talk to Claude through modelwatch
-// without an AWS account.
+// without an AWS account. It also implements provider.TokenCounter with
+// Anthropic's POST /v1/messages/count_tokens.
 //
 // # Requests
 //

@@ -1,8 +1,9 @@
 // Package bedrock is the provider that passes model calls through to
 // Amazon Bedrock's runtime API (bedrock-runtime), signed with SigV4.
 //
-// It implements provider.Provider (Converse, ConverseStream, Embed) and
-// provider.NativeInvoker (InvokeModel, InvokeModelWithResponseStream).
+// It implements provider.Provider (Converse, ConverseStream, Embed),
+// provider.NativeInvoker (InvokeModel, InvokeModelWithResponseStream) and
+// provider.TokenCounter (Bedrock's own CountTokens).
 //
 // Decisions:
 //
