@@ -81,8 +81,13 @@ type countInput struct {
 // caller is authenticated as for any request and must hold
 // bedrock:CountTokens on the model's foundation-model ARN.
 func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, escapedID string) {
-	body, id, ok := h.authenticateControl(w, r, "", "")
-	if !ok {
+	// The body stays charged to the body budget while it is decoded and
+	// counted: a count holds up to 25 MB as long as a model call does.
+	w.Header()[headerRequestID] = []string{newRequestID()}
+	body, id, release, err := h.gw.ControlHeld(w, r, h.opts.Bodies, h.opts.MaxRequestBytes, "", "")
+	defer release()
+	if err != nil {
+		writeError(w, apierror.From(bodyError(err, h.opts.MaxRequestBytes)))
 		return
 	}
 	// The header is set under Bedrock's spelling, which Get would not find.

@@ -21,26 +21,35 @@ import (
 // budget charge is released before Control returns; r.Body is left
 // reading the same bytes, for a handler that parses it (a form).
 func (g *Gateway) Control(w http.ResponseWriter, r *http.Request, bodies *BodyBudget, limit int64, action, resource string) ([]byte, auth.Identity, error) {
+	body, id, release, err := g.ControlHeld(w, r, bodies, limit, action, resource)
+	release()
+	return body, id, err
+}
+
+// ControlHeld is Control for a handler that keeps working on the body
+// after the check (CountTokens decodes and counts up to 25 MB): the body's
+// budget charge stands until the handler calls release, which it must do
+// whether or not err is nil.
+func (g *Gateway) ControlHeld(w http.ResponseWriter, r *http.Request, bodies *BodyBudget, limit int64, action, resource string) (_ []byte, _ auth.Identity, release func(), _ error) {
 	p, err := g.auth.Check(r)
 	if err != nil {
-		return nil, auth.Identity{}, err
+		return nil, auth.Identity{}, func() {}, err
 	}
 	body, release, err := bodies.ReadBody(w, r, limit)
-	release()
 	if err != nil {
-		return nil, auth.Identity{}, err
+		return nil, auth.Identity{}, release, err
 	}
 	// The handler after the check reads the body again (the query API's
 	// POST forms, as Prometheus's client and Grafana send them).
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	id, err := p.Verify(body)
 	if err != nil {
-		return nil, auth.Identity{}, err
+		return nil, auth.Identity{}, release, err
 	}
 	if action != "" {
 		if err := auth.Authorize(id, action, resource); err != nil {
-			return nil, id, err
+			return nil, id, release, err
 		}
 	}
-	return body, id, nil
+	return body, id, release, nil
 }
