@@ -36,11 +36,7 @@ const (
 func countInput(req *converse.Request) int {
 	n := requestOverhead
 	for i := range req.System {
-		b := &req.System[i]
-		if b.Text != nil {
-			n += CountTokens(*b.Text)
-		}
-		n += countRaw(b.GuardContent)
+		n += countSystem(&req.System[i])
 	}
 	for i := range req.Messages {
 		m := &req.Messages[i]
@@ -51,14 +47,121 @@ func countInput(req *converse.Request) int {
 	}
 	if req.ToolConfig != nil {
 		for i := range req.ToolConfig.Tools {
-			t := &req.ToolConfig.Tools[i]
-			if s := t.ToolSpec; s != nil {
-				n += CountTokens(s.Name) + CountTokens(s.Description) + countRaw(s.InputSchema.JSON)
-			}
-			n += countRaw(t.SystemTool)
+			n += countTool(&req.ToolConfig.Tools[i])
 		}
 	}
 	return n
+}
+
+func countSystem(b *converse.SystemContentBlock) int {
+	n := countRaw(b.GuardContent)
+	if b.Text != nil {
+		n += CountTokens(*b.Text)
+	}
+	return n
+}
+
+func countTool(t *converse.Tool) int {
+	n := countRaw(t.SystemTool)
+	if s := t.ToolSpec; s != nil {
+		n += CountTokens(s.Name) + CountTokens(s.Description) + countRaw(s.InputSchema.JSON)
+	}
+	return n
+}
+
+// checkpoint is a cache point of a request: the hash of the prompt prefix
+// it ends and that prefix's input tokens.
+type checkpoint struct {
+	hash   uint64
+	tokens int
+	ttl    string
+}
+
+// checkpoints walks the prompt in the order Bedrock caches it (tools, then
+// system, then messages) and returns its cache points in order. The
+// prefix hash covers the content only, so adding a cache point further on
+// does not change the prefixes before it. toolPoints false leaves out
+// cache points in the tool list (families that cannot cache tools). The
+// token count at the end of the walk is countInput's.
+func checkpoints(req *converse.Request, toolPoints bool) []checkpoint {
+	var cps []checkpoint
+	h := newHasher()
+	n := requestOverhead
+	mark := func(cp *converse.CachePointBlock) {
+		cps = append(cps, checkpoint{hash: h.sum(), tokens: n, ttl: cacheTTL(cp.TTL)})
+	}
+	if req.ToolConfig != nil {
+		for i := range req.ToolConfig.Tools {
+			t := &req.ToolConfig.Tools[i]
+			if t.CachePoint != nil {
+				if toolPoints {
+					mark(t.CachePoint)
+				}
+				continue
+			}
+			h.tag('t')
+			if t.ToolSpec != nil {
+				h.str(t.ToolSpec.Name)
+				h.str(t.ToolSpec.Description)
+				h.bytes(t.ToolSpec.InputSchema.JSON)
+			}
+			h.bytes(t.SystemTool)
+			n += countTool(t)
+		}
+	}
+	for i := range req.System {
+		b := &req.System[i]
+		if b.CachePoint != nil {
+			mark(b.CachePoint)
+			continue
+		}
+		h.tag('s')
+		if b.Text != nil {
+			h.str(*b.Text)
+		}
+		h.bytes(b.GuardContent)
+		n += countSystem(b)
+	}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		h.tag('m')
+		h.str(m.Role)
+		n += messageOverhead
+		for j := range m.Content {
+			b := &m.Content[j]
+			if b.CachePoint != nil {
+				mark(b.CachePoint)
+				continue
+			}
+			hashBlock(&h, b)
+			n += countBlock(b)
+		}
+	}
+	return cps
+}
+
+// hasCachePoint reports whether the request marks any cache point.
+func hasCachePoint(req *converse.Request) bool {
+	if req.ToolConfig != nil {
+		for i := range req.ToolConfig.Tools {
+			if req.ToolConfig.Tools[i].CachePoint != nil {
+				return true
+			}
+		}
+	}
+	for i := range req.System {
+		if req.System[i].CachePoint != nil {
+			return true
+		}
+	}
+	for i := range req.Messages {
+		for j := range req.Messages[i].Content {
+			if req.Messages[i].Content[j].CachePoint != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func countBlock(b *converse.ContentBlock) int {

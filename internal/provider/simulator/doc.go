@@ -6,8 +6,9 @@
 //
 // # Replies
 //
-// A reply is derived from the conversation alone (system prompt, messages
-// and tool definitions) through a hash that seeds a generator, so the same
+// A reply is derived from the conversation alone (system prompt, messages,
+// tool definitions and output schema) through a hash that seeds a
+// generator, so the same
 // prompt always gets the same reply, in every process. Inference parameters
 // do not change the reply: maxTokens and stop sequences only cut it short,
 // with stop reasons max_tokens and stop_sequence. In "generate" mode the
@@ -15,11 +16,68 @@
 // length between minReplyTokens and maxReplyTokens; in "echo" mode it is the
 // text of the last user message.
 //
-// When the request offers tools and the last message carries no tool
-// result, the reply calls a tool if the tool choice demands it (any, or a
-// named tool) or, under auto, if the last user text mentions a tool's name.
-// The call's input is generated from the tool's JSON schema. After a tool
-// result the reply is text again.
+// # Tools
+//
+// Tool choice keeps Converse's promises. With toolChoice any or a named
+// tool (OpenAI's "required" and named functions arrive as these) the reply
+// is a tool call with no text before it, every time, also after tool
+// results; under any it is the tool that best fits the question, one not
+// yet called in the turn when there is one. Under auto (or no toolChoice)
+// the question's words are scored against each tool's name (3 points a
+// word), parameter names (2) and description (1), stop words aside; from 3
+// points the best tool is called (a tool named outright always wins), and
+// small talk gets text. Once tool results are in, auto answers in text
+// unless the question plainly needs a further tool: one not yet called in
+// the turn that matches words no called tool matched. So under auto each
+// tool is called at most once per turn and a client's tool loop always
+// ends; and no call repeats the previous call's tool and input when the
+// schema allows another input. Auto calls say what they are about to do
+// half of the time. Tool use IDs are "tooluse_" and 22 letters and digits,
+// as Bedrock's.
+//
+// # Structured output and generated JSON
+//
+// Tool input and structured output (outputConfig.textFormat with a JSON
+// schema, when no tool is called) are generated from the schema and
+// validate against it: required properties (all properties when none are
+// required) in schema order, types and nullable types, enum and const,
+// nested objects and arrays with minItems/maxItems, uniqueItems and
+// tuples, string formats (date-time, date, time, email, uri, uuid,
+// hostname, ipv4, ipv6, duration, ...), pattern, length limits, minimum,
+// maximum, exclusive bounds and multipleOf, additionalProperties false or
+// a schema, patternProperties, min/maxProperties, dependentRequired,
+// allOf, anyOf, oneOf (exactly one alternative matches), not, if/then/else
+// and local $ref with $defs or definitions. Where a choice is made, each
+// candidate is checked with the package's own validator. Structured output
+// is JSON in echo mode too, streams in pieces like text, and counts its
+// output tokens from the JSON.
+//
+// # Prompt caching
+//
+// Each Simulator keeps a prompt cache (bounded, least recently used
+// first), keyed by model and the hash of the prompt prefix up to each
+// cachePoint, in Converse's order: tools, system, messages. A checkpoint
+// counts when it adds at least the model's minimum since the previous one
+// (ModelSettings.MinCacheTokens, by default 1,024 for Claude 3.7 Sonnet,
+// Sonnet 4.x and Opus 4/4.1, 2,048 for Claude 3.5 Haiku, 4,096 for Haiku
+// 4.5 and Opus 4.5/4.6, 1,000 for Nova, whose tool cache points are
+// ignored, and 1,024 for model IDs of no known family). A call reads the
+// longest cached prefix (cacheReadInputTokens) and writes the checkpoints
+// after it (cacheWriteInputTokens, with cacheDetails per TTL); inputTokens
+// is the rest, and totalTokens counts input, output, cache reads and
+// writes, as Bedrock's does. Entries live 5 minutes (ttl "1h": an hour)
+// from their last read, on Options.Now's clock. Models without prompt
+// caching (Claude 3, Claude 3.5 Sonnet, Titan, Llama, Mistral, ...; or
+// MinCacheTokens -1) refuse cache points with Bedrock's
+// AccessDeniedException. CountTokens (provider.TokenCounter) gives
+// input + cacheRead + cacheWrite of the same request, cache or not.
+//
+// # Service tiers
+//
+// performanceConfig and serviceTier are echoed in the response and the
+// stream's metadata event when the request sets them. Latency-optimized
+// inference scales the simulated latency by 0.75, the priority tier by
+// 0.8 and the flex tier by 1.25.
 //
 // # Tokens
 //

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -103,6 +104,78 @@ func FuzzToolInput(f *testing.F) {
 		var v map[string]any
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatalf("schema %s gave %s: %v", schema, out, err)
+		}
+	})
+}
+
+// FuzzDecodeOrdered checks the schema decoder against encoding/json: the
+// same values, numbers kept as written.
+func FuzzDecodeOrdered(f *testing.F) {
+	f.Add([]byte(`{"b":1,"a":[true,null,"x\u00e9\"",-1.5e3],"b":{"c":{}}}`))
+	f.Add([]byte(` [ ] `))
+	f.Add([]byte(`"\ud83d\ude00"`))
+	f.Add([]byte(`{"a":1}x`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, ok := decodeOrdered(data)
+		// Numbers stay json.Number, so that 1E700 is as valid as JSON says.
+		if ok != json.Valid(data) {
+			t.Fatalf("%q: decodeOrdered ok=%v, json.Valid %v", data, ok, !ok)
+		}
+		if !ok {
+			return
+		}
+		want, _ := decodePlain(data)
+		var out []byte
+		appendValue(&out, v)
+		got, gok := decodePlain(out)
+		if !gok {
+			t.Fatalf("%q re-encoded as invalid JSON %q", data, out)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q decoded as %#v, want %#v", data, got, want)
+		}
+	})
+}
+
+// FuzzToolChoice checks the tool choice rules for arbitrary questions and
+// tool names: forced choices always call, auto never calls a tool twice
+// in a turn, and nothing panics.
+func FuzzToolChoice(f *testing.F) {
+	f.Add("What's the weather in Paris?", "get_weather", "Current weather.", uint8(0))
+	f.Add("", "", "", uint8(1))
+	f.Add("use X", "X", "x x x", uint8(2))
+	f.Add("ÄÖÜ straße 😀", "straße_finden", "Straße", uint8(3))
+	s := New(nil, Options{})
+	f.Fuzz(func(t *testing.T, question, name, desc string, mode uint8) {
+		if name == "" {
+			name = "tool"
+		}
+		choices := []*converse.ToolChoice{nil, choiceAuto, choiceAny, choiceTool(name)}
+		choice := choices[int(mode)%len(choices)]
+		req := userReq(question)
+		req.ToolConfig = &converse.ToolConfig{Tools: []converse.Tool{
+			{ToolSpec: &converse.ToolSpec{Name: name, Description: desc, InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}}},
+			{ToolSpec: &converse.ToolSpec{Name: "other_" + name, Description: question, InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{}`)}}},
+		}, ToolChoice: choice}
+		forced := choice == choiceAny || choice != nil && choice.Tool != nil
+		seen := map[string]bool{}
+		for turn := range 4 {
+			resp := mustConverse(t, s, req)
+			content := resp.Output.Message.Content
+			use := content[len(content)-1].ToolUse
+			if forced && (use == nil || len(content) != 1) {
+				t.Fatalf("turn %d: forced choice gave %+v", turn, content)
+			}
+			if use == nil {
+				return
+			}
+			if !forced && seen[use.Name] {
+				t.Fatalf("turn %d: auto called %s twice", turn, use.Name)
+			}
+			seen[use.Name] = true
+			req.Messages = append(req.Messages, *resp.Output.Message, converse.Message{Role: converse.RoleUser,
+				Content: []converse.ContentBlock{{ToolResult: &converse.ToolResultBlock{ToolUseID: use.ToolUseID,
+					Content: []converse.ToolResultContentBlock{{Text: ptr("ok")}}}}}})
 		}
 	})
 }

@@ -17,8 +17,18 @@ type plan struct {
 	blocks       []planBlock
 	stopReason   string
 	stopSequence string
+	// inputTokens is the whole prompt; the cache accounting (see
+	// Simulator.account) moves part of it to cacheRead and cacheWrite.
 	inputTokens  int
 	outputTokens int
+	cacheRead    int
+	cacheWrite   int
+	cacheDetails []converse.CacheDetail
+
+	// performance and tier echo the request's performanceConfig and
+	// serviceTier.
+	performance *converse.PerformanceConfig
+	tier        *converse.ServiceTier
 
 	timeToFirstToken   time.Duration
 	timePerOutputToken time.Duration
@@ -54,6 +64,21 @@ func (p *plan) latency() time.Duration {
 	return p.timeToFirstToken + time.Duration(p.outputTokens)*p.timePerOutputToken
 }
 
+// usage is the plan's token accounting as Converse reports it: inputTokens
+// is the part of the prompt neither read from nor written to the cache,
+// and totalTokens counts every input and output token, cache tokens
+// included, as Bedrock's does.
+func (p *plan) usage() converse.Usage {
+	return converse.Usage{
+		InputTokens:           p.inputTokens,
+		OutputTokens:          p.outputTokens,
+		TotalTokens:           p.inputTokens + p.outputTokens + p.cacheRead + p.cacheWrite,
+		CacheReadInputTokens:  p.cacheRead,
+		CacheWriteInputTokens: p.cacheWrite,
+		CacheDetails:          p.cacheDetails,
+	}
+}
+
 // response renders the plan as a Converse response.
 func (p *plan) response() *converse.Response {
 	content := make([]converse.ContentBlock, len(p.blocks))
@@ -70,14 +95,12 @@ func (p *plan) response() *converse.Response {
 			Role:    converse.RoleAssistant,
 			Content: content,
 		}},
-		StopReason: p.stopReason,
-		Usage: converse.Usage{
-			InputTokens:  p.inputTokens,
-			OutputTokens: p.outputTokens,
-			TotalTokens:  p.inputTokens + p.outputTokens,
-		},
-		Metrics:      converse.Metrics{LatencyMs: p.latency().Milliseconds()},
-		StopSequence: p.stopSequence,
+		StopReason:        p.stopReason,
+		Usage:             p.usage(),
+		Metrics:           converse.Metrics{LatencyMs: p.latency().Milliseconds()},
+		StopSequence:      p.stopSequence,
+		PerformanceConfig: p.performance,
+		ServiceTier:       p.tier,
 	}
 }
 
@@ -87,37 +110,52 @@ func (p *plan) response() *converse.Response {
 const (
 	streamText = 0x5eed7e47
 	streamTool = 0x5eed7001
+	streamJSON = 0x5eed750a
 )
 
 // plan computes the outcome of a Converse call for this model. The natural
-// reply depends only on the conversation (system, messages, tools);
-// maxTokens and stop sequences only cut it short.
+// reply depends only on the conversation (system, messages, tools) and the
+// output schema; maxTokens and stop sequences only cut it short.
 func (m *model) plan(req *converse.Request) *plan {
 	h := conversationHash(req)
+	scale := latencyScale(req)
 	p := &plan{
 		inputTokens:        countInput(req),
-		timeToFirstToken:   m.ttft,
-		timePerOutputToken: m.tpot,
+		timeToFirstToken:   time.Duration(float64(m.ttft) * scale),
+		timePerOutputToken: time.Duration(float64(m.tpot) * scale),
+	}
+	if pc := req.PerformanceConfig; pc != nil {
+		p.performance = &converse.PerformanceConfig{Latency: pc.Latency}
+	}
+	if st := req.ServiceTier; st != nil {
+		p.tier = &converse.ServiceTier{Type: st.Type}
 	}
 
-	userText := lastUserText(req)
 	var (
 		text string
 		tool *planBlock
 	)
 	if req.ToolConfig != nil {
 		tr := newPRNG(h ^ streamTool)
-		if spec := chooseTool(req, strings.ToLower(userText), &tr); spec != nil {
-			tool = toolUseBlock(spec, &tr)
-			if tr.chance(1, 2) {
-				text = toolPreamble(spec.Name, &tr)
+		if c := chooseTool(req, &tr); c != nil {
+			tool = toolUseBlock(c, &tr)
+			// A forced call comes alone; under auto a model often says
+			// what it is about to do.
+			if !c.forced && tr.chance(1, 2) {
+				text = toolPreamble(c.spec.Name, &tr)
 			}
 		}
 	}
 	if tool == nil {
-		if m.echo {
-			text = userText
-		} else {
+		switch schema := req.OutputConfig.Schema(); {
+		case schema != "":
+			// Structured output is JSON in echo mode too: the API's
+			// promise comes first.
+			jr := newPRNG(h ^ streamJSON)
+			text = structuredOutput(schema, &jr)
+		case m.echo:
+			text = lastUserText(req)
+		default:
 			r := newPRNG(h ^ streamText)
 			target := r.between(m.minReply, m.maxReply)
 			prefix := ""
@@ -263,11 +301,16 @@ func lastUserText(req *converse.Request) string {
 	return ""
 }
 
-// toolUseBlock plans a call of the tool with input generated from its
-// schema.
-func toolUseBlock(spec *converse.ToolSpec, r *prng) *planBlock {
+// toolUseBlock plans a call of the chosen tool with input generated from
+// its schema, drawn again (a few times) when it would repeat the input of
+// the previous call of the same tool.
+func toolUseBlock(c *toolChoice, r *prng) *planBlock {
+	spec := c.spec
 	id := toolUseID(r)
 	input := toolInput(spec.InputSchema.JSON, r)
+	for try := 0; try < 4 && c.repeats(input); try++ {
+		input = toolInput(spec.InputSchema.JSON, r)
+	}
 	text := string(input)
 	ends := appendEnds(nil, text)
 	return &planBlock{
@@ -276,6 +319,34 @@ func toolUseBlock(spec *converse.ToolSpec, r *prng) *planBlock {
 		toolUse: &converse.ToolUseBlock{ToolUseID: id, Name: spec.Name, Input: input},
 		tokens:  CountTokens(spec.Name) + len(ends),
 	}
+}
+
+// Latency factors of the performance and service tiers: modest, so that a
+// dashboard shows the difference without the simulator claiming a real
+// model's numbers. Latency-optimized inference and the priority tier are
+// faster, the flex tier slower; the factors multiply.
+const (
+	scaleOptimized = 0.75
+	scalePriority  = 0.8
+	scaleFlex      = 1.25
+)
+
+// latencyScale is the factor the request's tiers apply to TimeToFirstToken
+// and TimePerOutputToken.
+func latencyScale(req *converse.Request) float64 {
+	f := 1.0
+	if pc := req.PerformanceConfig; pc != nil && pc.Latency == "optimized" {
+		f *= scaleOptimized
+	}
+	if st := req.ServiceTier; st != nil {
+		switch st.Type {
+		case "priority":
+			f *= scalePriority
+		case "flex":
+			f *= scaleFlex
+		}
+	}
+	return f
 }
 
 var preambles = [...][2]string{

@@ -31,6 +31,7 @@ const (
 	maxReplyTokensLimit = 100_000
 	maxDimensions       = 16_384
 	maxEmbedInputs      = 2048
+	maxCacheTokensLimit = 1_000_000
 )
 
 // injectableCodes are the exceptions ModelSettings.ErrorCode may name.
@@ -76,6 +77,16 @@ type ModelSettings struct {
 	// EmbeddingDimensions is the vector length when an embedding request
 	// does not ask for one; zero means 1024.
 	EmbeddingDimensions int `yaml:"embeddingDimensions"`
+	// MinCacheTokens is the prompt caching minimum: the fewest tokens a
+	// cache checkpoint must add to the prefix before it to be cached. Zero
+	// means the default of the model's family (by model ID: 1,024 for
+	// Claude 3.7 Sonnet, Sonnet 4.x and Opus 4/4.1, 2,048 for Claude 3.5
+	// Haiku, 4,096 for Haiku 4.5 and Opus 4.5/4.6, 1,000 for Nova, and
+	// 1,024 for model IDs of no known family); -1 means the model does not
+	// support prompt caching, and requests with cache points are refused
+	// as Bedrock refuses them (Claude 3, Claude 3.5 Sonnet, Titan, Llama,
+	// Mistral and other families default to that).
+	MinCacheTokens int `yaml:"minCacheTokens"`
 }
 
 // Validate reports every problem with the settings in one error, naming the
@@ -124,6 +135,9 @@ func (s ModelSettings) Validate() error {
 	if s.EmbeddingDimensions < 0 || s.EmbeddingDimensions > maxDimensions {
 		bad("embeddingDimensions must be between 0 and %d, got %d", maxDimensions, s.EmbeddingDimensions)
 	}
+	if s.MinCacheTokens < -1 || s.MinCacheTokens > maxCacheTokensLimit {
+		bad("minCacheTokens must be -1 (no prompt caching), 0 (the family default) or up to %d, got %d", maxCacheTokensLimit, s.MinCacheTokens)
+	}
 	if len(problems) == 0 {
 		return nil
 	}
@@ -151,6 +165,8 @@ type model struct {
 	minReply        int
 	maxReply        int
 	dimensions      int
+	// minCache is MinCacheTokens as configured (0: the family default).
+	minCache int
 }
 
 // resolve applies defaults. Settings are expected to have passed Validate;
@@ -167,6 +183,7 @@ func (s ModelSettings) resolve() *model {
 		minReply:        min(max(s.MinReplyTokens, 0), maxReplyTokensLimit),
 		maxReply:        min(max(s.MaxReplyTokens, 0), maxReplyTokensLimit),
 		dimensions:      min(max(s.EmbeddingDimensions, 0), maxDimensions),
+		minCache:        min(max(s.MinCacheTokens, -1), maxCacheTokensLimit),
 	}
 	if knownCode(s.ErrorCode) {
 		m.errorCode = apierror.Code(s.ErrorCode)

@@ -36,6 +36,10 @@ func TestValidate(t *testing.T) {
 		{name: "huge max reply", s: ModelSettings{MaxReplyTokens: 1 << 30}, wantErr: []string{"maxReplyTokens"}},
 		{name: "inverted reply range", s: ModelSettings{MinReplyTokens: 50, MaxReplyTokens: 10}, wantErr: []string{"minReplyTokens (50) must not exceed maxReplyTokens (10)"}},
 		{name: "negative dimensions", s: ModelSettings{EmbeddingDimensions: -1}, wantErr: []string{"embeddingDimensions"}},
+		{name: "caching off", s: ModelSettings{MinCacheTokens: -1}},
+		{name: "caching minimum", s: ModelSettings{MinCacheTokens: 2048}},
+		{name: "caching below -1", s: ModelSettings{MinCacheTokens: -2}, wantErr: []string{"minCacheTokens must be -1"}},
+		{name: "caching minimum too large", s: ModelSettings{MinCacheTokens: 2_000_000}, wantErr: []string{"minCacheTokens"}},
 		{name: "all problems reported", s: ModelSettings{ErrorRate: 2, Reply: "x", EmbeddingDimensions: 1 << 20},
 			wantErr: []string{"errorRate", "reply", "embeddingDimensions"}},
 	}

@@ -21,6 +21,11 @@ type Options struct {
 	// a generator seeded from the clock. The Simulator guards it with a
 	// mutex, so it must not be used elsewhere concurrently.
 	Rand *rand.Rand
+	// Now is the clock of the prompt cache's TTLs; nil means time.Now.
+	Now func() time.Time
+	// CacheEntries bounds the prompt cache (prefixes kept over all
+	// models); zero means 10,000. The least recently used go first.
+	CacheEntries int
 }
 
 // Simulator is the built-in model backend: a provider.Provider that
@@ -30,11 +35,16 @@ type Simulator struct {
 	models   map[string]*model
 	fallback *model
 
+	cache *promptCache
+
 	mu  sync.Mutex
 	rng *rand.Rand
 }
 
-var _ provider.Provider = (*Simulator)(nil)
+var (
+	_ provider.Provider     = (*Simulator)(nil)
+	_ provider.TokenCounter = (*Simulator)(nil)
+)
 
 // New returns a simulator serving the given models, keyed by catalog model
 // ID (provider.Call.ModelID). A call for a model not in the map behaves as
@@ -45,6 +55,7 @@ func New(models map[string]ModelSettings, opts Options) *Simulator {
 		models:   make(map[string]*model, len(models)),
 		fallback: ModelSettings{}.resolve(),
 		rng:      opts.Rand,
+		cache:    newPromptCache(opts.Now, opts.CacheEntries),
 	}
 	for id, ms := range models {
 		s.models[id] = ms.resolve()
@@ -64,29 +75,63 @@ func (s *Simulator) model(id string) *model {
 }
 
 // Converse answers a chat request: after the injected-failure draw, it
-// plans the reply, waits for the simulated latency and returns it. Errors
-// are *apierror.Error values: an injected failure, ModelTimeoutException
-// when ctx's deadline passes first, or, when ctx is canceled, an
-// InternalServerException that wraps context.Canceled.
+// plans the reply, applies the prompt cache, waits for the simulated
+// latency and returns it. Errors are *apierror.Error values: the refusal
+// of cache points on a model without prompt caching, an injected failure,
+// ModelTimeoutException when ctx's deadline passes first, or, when ctx is
+// canceled, an InternalServerException that wraps context.Canceled.
 func (s *Simulator) Converse(ctx context.Context, call provider.Call, req *converse.Request) (*converse.Response, error) {
-	if req == nil {
-		return nil, apierror.New(apierror.Validation, "The request body is missing.")
-	}
-	m := s.model(call.ModelID)
-	if err := s.inject(m, call); err != nil {
+	p, err := s.start(call, req)
+	if err != nil {
 		return nil, err
 	}
-	p := m.plan(req)
 	if err := wait(ctx, p.latency()); err != nil {
 		return nil, err
 	}
 	return p.response(), nil
 }
 
-// plan returns the precomputed outcome of a Converse call without waiting
-// or injecting failures; streaming emits its pieces with its timing.
+// start does what Converse and ConverseStream share before any waiting:
+// the checks, the injected-failure draw, the plan and its cache accounting.
+func (s *Simulator) start(call provider.Call, req *converse.Request) (*plan, error) {
+	if req == nil {
+		return nil, apierror.New(apierror.Validation, "The request body is missing.")
+	}
+	m := s.model(call.ModelID)
+	minCache, toolPoints := cachePolicy(m, call.ModelID)
+	cached := hasCachePoint(req)
+	if minCache < 0 && cached {
+		return nil, errCachingUnsupported()
+	}
+	if err := s.inject(m, call); err != nil {
+		return nil, err
+	}
+	p := m.plan(req)
+	if cached {
+		s.cache.account(p, call.ModelID, minCache, checkpoints(req, toolPoints))
+	}
+	return p, nil
+}
+
+// plan returns the precomputed outcome of a Converse call without waiting,
+// injecting failures or touching the cache.
 func (s *Simulator) plan(call provider.Call, req *converse.Request) *plan {
 	return s.model(call.ModelID).plan(req)
+}
+
+// CountTokens returns the input tokens a Converse call with the request
+// would be billed for: the same tokenizer and overheads, so the count is
+// the call's inputTokens + cacheReadInputTokens + cacheWriteInputTokens.
+// It implements provider.TokenCounter; it neither waits nor fails by
+// injection, and it does not touch the prompt cache.
+func (s *Simulator) CountTokens(ctx context.Context, call provider.Call, req *converse.Request) (int, error) {
+	if req == nil {
+		return 0, apierror.New(apierror.Validation, "The request body is missing.")
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, ctxError(err)
+	}
+	return countInput(req), nil
 }
 
 // Embed returns one deterministic vector per input: the same text always

@@ -358,7 +358,7 @@ func TestEcho(t *testing.T) {
 func TestToolResultReply(t *testing.T) {
 	s := New(nil, Options{})
 	req := userReq("What's the weather in Paris? Use get_weather.")
-	req.ToolConfig = weatherTools(&converse.ToolChoice{Any: &struct{}{}})
+	req.ToolConfig = weatherTools(choiceAuto)
 	req.Messages = append(req.Messages,
 		converse.Message{Role: converse.RoleAssistant, Content: []converse.ContentBlock{{ToolUse: &converse.ToolUseBlock{
 			ToolUseID: "tooluse_abc", Name: "get_weather", Input: json.RawMessage(`{"location":"Paris","unit":"celsius"}`)}}}},

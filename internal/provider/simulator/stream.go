@@ -18,14 +18,11 @@ import (
 // errors are returned before the stream starts; with StreamErrorRate a
 // stream fails halfway through its pieces with ModelStreamErrorException.
 func (s *Simulator) ConverseStream(ctx context.Context, call provider.Call, req *converse.Request) (provider.Stream, error) {
-	if req == nil {
-		return nil, apierror.New(apierror.Validation, "The request body is missing.")
-	}
-	m := s.model(call.ModelID)
-	if err := s.inject(m, call); err != nil {
+	p, err := s.start(call, req)
+	if err != nil {
 		return nil, err
 	}
-	p := m.plan(req)
+	m := s.model(call.ModelID)
 	st := &stream{ctx: ctx, plan: p, start: time.Now(), model: call.ModelID, failAt: -1}
 	for i := range p.blocks {
 		st.total += len(p.blocks[i].ends)
@@ -104,8 +101,10 @@ func (st *stream) Next() (*converse.StreamEvent, error) {
 	case 3:
 		st.state = 4
 		return &converse.StreamEvent{Metadata: &converse.MetadataEvent{
-			Usage:   converse.Usage{InputTokens: p.inputTokens, OutputTokens: p.outputTokens, TotalTokens: p.inputTokens + p.outputTokens},
-			Metrics: converse.Metrics{LatencyMs: time.Since(st.start).Milliseconds()},
+			Usage:             p.usage(),
+			Metrics:           converse.Metrics{LatencyMs: time.Since(st.start).Milliseconds()},
+			PerformanceConfig: p.performance,
+			ServiceTier:       p.tier,
 		}}, nil
 	}
 	return nil, io.EOF

@@ -10,6 +10,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/provider"
+	"github.com/modelwatch/modelwatch/internal/provider/providertest"
 )
 
 func TestConverseStreamAssemblesToConverse(t *testing.T) {
@@ -97,4 +98,20 @@ func TestConverseStreamStopsWhenCancelled(t *testing.T) {
 
 func textMsg(role, text string) converse.Message {
 	return converse.Message{Role: role, Content: []converse.ContentBlock{converse.TextBlock(text)}}
+}
+
+// TestStreamContract runs the provider.Stream contract shared with the
+// upstream adapters over the simulator's failure modes.
+func TestStreamContract(t *testing.T) {
+	for name, settings := range map[string]ModelSettings{
+		"plain":          {},
+		"stream failure": {StreamErrorRate: 1},
+		"throttled":      {ThrottleRate: 1},
+		"failing":        {ErrorRate: 1, ErrorCode: "ModelErrorException"},
+		"echo":           {Reply: ReplyEcho},
+	} {
+		t.Run(name, func(t *testing.T) {
+			providertest.CheckStream(t, New(map[string]ModelSettings{"m": settings}, Options{}))
+		})
+	}
 }

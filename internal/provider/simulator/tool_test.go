@@ -70,11 +70,16 @@ func TestToolUse(t *testing.T) {
 		{"auto, mentioned in another case", "Call GET_WEATHER for Oslo", choiceAuto, "get_weather"},
 		{"absent choice, mentioned", "search_web for recent news", nil, "search_web"},
 		{"auto, first mention wins", "use search_web, then get_weather", choiceAuto, "search_web"},
-		{"auto, no mention", "What's the weather in Paris?", choiceAuto, ""},
-		{"absent choice, no mention", "Tell me a joke.", nil, ""},
+		{"auto, fitting tool without its name", "What's the weather in Paris?", choiceAuto, "get_weather"},
+		{"auto, description words", "Can you search for that on the web?", choiceAuto, "search_web"},
+		{"absent choice, small talk", "Tell me a joke.", nil, ""},
+		{"auto, greeting", "Hello! How are you doing today?", choiceAuto, ""},
+		{"auto, thanks", "Thanks, that's all I needed.", choiceAuto, ""},
 		{"any, mentioned", "maybe get_weather would help", choiceAny, "get_weather"},
-		{"any, no mention", "Tell me a joke.", choiceAny, "*"},
+		{"any, fitting", "is it sunny? what's the weather", choiceAny, "get_weather"},
+		{"any, small talk still calls", "Tell me a joke.", choiceAny, "*"},
 		{"named", "use get_weather please", choiceTool("search_web"), "search_web"},
+		{"named, small talk still calls", "hi", choiceTool("get_weather"), "get_weather"},
 		{"named, unknown tool", "use get_weather please", choiceTool("nope"), ""},
 	}
 	for _, tt := range tests {
@@ -99,6 +104,10 @@ func TestToolUse(t *testing.T) {
 			if last.ToolUse == nil || len(content) > 2 || (len(content) == 2 && content[0].Text == nil) {
 				t.Fatalf("want [text] toolUse, got %+v", content)
 			}
+			forced := tt.choice != nil && (tt.choice.Any != nil || tt.choice.Tool != nil)
+			if forced && len(content) != 1 {
+				t.Fatalf("a forced tool call came with text %q", resp.Text())
+			}
 			use := last.ToolUse
 			if tt.wantTool != "*" && use.Name != tt.wantTool {
 				t.Fatalf("called %q, want %q", use.Name, tt.wantTool)
@@ -116,6 +125,174 @@ func TestToolUse(t *testing.T) {
 				t.Error("tool use ID is not deterministic")
 			}
 		})
+	}
+}
+
+// TestForcedToolNeverHasPreamble checks many conversations: a forced call
+// never has text before it, an auto call sometimes does.
+func TestForcedToolNeverHasPreamble(t *testing.T) {
+	s := New(nil, Options{})
+	preambles := 0
+	for i := range 200 {
+		for _, choice := range []*converse.ToolChoice{choiceAny, choiceTool("get_weather"), choiceAuto} {
+			req := userReq(fmt.Sprintf("Question %d: what is the weather where I am?", i))
+			req.ToolConfig = weatherTools(choice)
+			resp := mustConverse(t, s, req)
+			content := resp.Output.Message.Content
+			if content[len(content)-1].ToolUse == nil {
+				t.Fatalf("%d %+v: no tool call", i, choice)
+			}
+			if len(content) > 1 {
+				if choice != choiceAuto {
+					t.Fatalf("%d %+v: forced call with text %q", i, choice, resp.Text())
+				}
+				preambles++
+			}
+		}
+	}
+	if preambles == 0 {
+		t.Error("auto calls never had a preamble")
+	}
+}
+
+// toolLoop runs a client's tool loop against the simulator: it answers
+// every tool call with a result and stops at the first text reply or after
+// limit turns. It returns the tools called in order and the last reply.
+func toolLoop(t *testing.T, s *Simulator, req *converse.Request, limit int) ([]string, *converse.Response) {
+	t.Helper()
+	var called []string
+	for range limit {
+		resp := mustConverse(t, s, req)
+		if resp.StopReason != converse.StopToolUse {
+			return called, resp
+		}
+		req.Messages = append(req.Messages, *resp.Output.Message)
+		var results []converse.ContentBlock
+		for _, b := range resp.Output.Message.Content {
+			if b.ToolUse != nil {
+				called = append(called, b.ToolUse.Name)
+				results = append(results, converse.ContentBlock{ToolResult: &converse.ToolResultBlock{
+					ToolUseID: b.ToolUse.ToolUseID,
+					Content:   []converse.ToolResultContentBlock{{Text: ptr("result of " + b.ToolUse.Name)}},
+				}})
+			}
+		}
+		req.Messages = append(req.Messages, converse.Message{Role: converse.RoleUser, Content: results})
+	}
+	return called, nil
+}
+
+func TestAutoToolLoopEnds(t *testing.T) {
+	s := New(nil, Options{})
+	tests := []struct {
+		question string
+		want     []string
+	}{
+		{"What's the weather in Paris?", []string{"get_weather"}},
+		{"Please use get_weather for Paris", []string{"get_weather"}},
+		// A question that plainly needs two tools gets both, then text.
+		{"Search the web for news, and what's the weather in Paris?", []string{"search_web", "get_weather"}},
+		{"use search_web, then get_weather", []string{"search_web", "get_weather"}},
+		{"Tell me a joke.", nil},
+	}
+	for _, tt := range tests {
+		for _, choice := range []*converse.ToolChoice{nil, choiceAuto} {
+			req := userReq(tt.question)
+			req.ToolConfig = weatherTools(choice)
+			called, last := toolLoop(t, s, req, 10)
+			if last == nil {
+				t.Fatalf("%q: the tool loop did not end: %v", tt.question, called)
+			}
+			if !slices.Equal(called, tt.want) {
+				t.Errorf("%q: called %v, want %v", tt.question, called, tt.want)
+			}
+			if last.StopReason != converse.StopEndTurn || last.Text() == "" {
+				t.Errorf("%q: the loop ended with %q %q", tt.question, last.StopReason, last.Text())
+			}
+		}
+	}
+	// A new question starts a new turn, in which the same tool is fine.
+	req := userReq("What's the weather in Paris?")
+	req.ToolConfig = weatherTools(choiceAuto)
+	called, last := toolLoop(t, s, req, 10)
+	req.Messages = append(req.Messages, *last.Output.Message, textMsg(converse.RoleUser, "And the weather in Oslo?"))
+	again, _ := toolLoop(t, s, req, 10)
+	if !slices.Equal(called, []string{"get_weather"}) || !slices.Equal(again, []string{"get_weather"}) {
+		t.Errorf("two questions: called %v then %v", called, again)
+	}
+}
+
+// TestForcedToolAfterResults: any and a named tool keep calling after tool
+// results, and no call repeats the previous one's tool and input.
+func TestForcedToolAfterResults(t *testing.T) {
+	s := New(nil, Options{})
+	for _, choice := range []*converse.ToolChoice{choiceAny, choiceTool("get_weather"), choiceTool("search_web")} {
+		req := userReq("Use get_weather for Paris")
+		req.ToolConfig = weatherTools(choice)
+		called, last := toolLoop(t, s, req, 6)
+		if last != nil || len(called) != 6 {
+			t.Fatalf("%+v: a forced choice answered in text after %v", choice, called)
+		}
+		if choice.Tool != nil {
+			for _, c := range called {
+				if c != choice.Tool.Name {
+					t.Fatalf("%+v: called %v", choice, called)
+				}
+			}
+		} else if called[0] != "get_weather" || called[1] != "search_web" {
+			// Under any, the best tool first, then one not yet called.
+			t.Errorf("any: called %v", called)
+		}
+		var prev *converse.ToolUseBlock
+		for _, m := range req.Messages {
+			if m.Role != converse.RoleAssistant {
+				continue
+			}
+			use := m.Content[len(m.Content)-1].ToolUse
+			if len(m.Content) != 1 || use == nil {
+				t.Fatalf("%+v: forced turn %+v", choice, m.Content)
+			}
+			if prev != nil && prev.Name == use.Name && string(prev.Input) == string(use.Input) {
+				t.Errorf("%+v: %s called twice in a row with %s", choice, use.Name, use.Input)
+			}
+			checkToolInput(t, use.Name, use.Input)
+			prev = use
+		}
+	}
+}
+
+func TestToolScore(t *testing.T) {
+	tools := []converse.Tool{
+		{ToolSpec: &converse.ToolSpec{Name: "get_stock_price", Description: "Latest share price of a listed company.",
+			InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{"type":"object","properties":{"ticker":{"type":"string"}},"required":["ticker"]}`)}}},
+		{ToolSpec: &converse.ToolSpec{Name: "sendEmail", Description: "Send an email message to a recipient.",
+			InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{"type":"object","properties":{"to":{"type":"string","format":"email"},"subject":{"type":"string"}},"required":["to","subject"]}`)}}},
+		{ToolSpec: &converse.ToolSpec{Name: "book_flight", Description: "Reserve seats on a flight.",
+			InputSchema: converse.ToolInputSchema{JSON: json.RawMessage(`{"type":"object","properties":{"origin":{"type":"string"},"destination":{"type":"string"},"departure_date":{"type":"string","format":"date"}}}`)}}},
+	}
+	s := New(nil, Options{})
+	tests := []struct {
+		question, want string
+	}{
+		{"What are the stock prices of ACME today?", "get_stock_price"},
+		{"Please email Bob about the launch.", "sendEmail"},
+		{"I'd like to book flights to Lisbon.", "book_flight"},
+		{"My destination is Lisbon, departure in May.", "book_flight"}, // parameter names
+		{"Which ticker symbol does ACME trade under?", ""},             // one parameter word is not enough
+		{"What a lovely day.", ""},
+		{"How do I get better at chess?", ""}, // "get" is no evidence
+	}
+	for _, tt := range tests {
+		req := userReq(tt.question)
+		req.ToolConfig = &converse.ToolConfig{Tools: tools}
+		resp := mustConverse(t, s, req)
+		got := ""
+		if c := resp.Output.Message.Content; c[len(c)-1].ToolUse != nil {
+			got = c[len(c)-1].ToolUse.Name
+		}
+		if got != tt.want {
+			t.Errorf("%q: called %q, want %q", tt.question, got, tt.want)
+		}
 	}
 }
 
@@ -190,6 +367,18 @@ func TestToolUseAfterToolResult(t *testing.T) {
 				Content:   []converse.ToolResultContentBlock{{Text: ptr("21 degrees and sunny")}},
 			}}}})
 		resp := mustConverse(t, s, req)
+		if choice == choiceAny || choice != nil && choice.Tool != nil {
+			// A forced choice calls again (any: the tool not yet called).
+			want := "search_web"
+			if choice.Tool != nil {
+				want = "get_weather"
+			}
+			if resp.StopReason != converse.StopToolUse || len(resp.Output.Message.Content) != 1 ||
+				resp.Output.Message.Content[0].ToolUse.Name != want {
+				t.Errorf("%+v: after a tool result got %q %+v", choice, resp.StopReason, resp.Output.Message.Content)
+			}
+			continue
+		}
 		if resp.StopReason != converse.StopEndTurn || resp.Output.Message.Content[0].Text == nil {
 			t.Errorf("%+v: after a tool result got %q %+v", choice, resp.StopReason, resp.Output.Message.Content)
 		}
