@@ -45,9 +45,10 @@ func (anthropicCodec) NewStreamEncoder(_ *converse.Request, meta Meta) StreamEnc
 // native stream stays well formed whatever the upstream sent. message_delta
 // needs both the stop reason (messageStop) and the true output tokens
 // (metadata), so messageStop is held back and the metadata event produces
-// message_delta and message_stop. message_start reports the input tokens
-// the upstream announced at the start (MessageStartEvent.InputTokens, 0 when
-// unknown) and no cache use, which Converse reports only at the end; the
+// message_delta and message_stop. message_start reports the input and
+// cache tokens the upstream announced at the start (MessageStartEvent's
+// InputTokens and cache members, 0 when unknown, as over Converse, which
+// reports them only at the end); the
 // cumulative usage of message_delta carries the true counts, which is where
 // Anthropic's SDKs take them from (MessageStream overwrites input_tokens and
 // the cache counts with message_delta's).
@@ -74,11 +75,11 @@ func (s *anthropicStream) Encode(ev *converse.StreamEvent) ([][]byte, error) {
 		// Every native stream opens with message_start, even when the
 		// upstream's own start event went missing.
 		s.started = true
-		input := 0
+		var start0 converse.MessageStartEvent
 		if ev.MessageStart != nil {
-			input = ev.MessageStart.InputTokens
+			start0 = *ev.MessageStart
 		}
-		start, err := s.messageStart(input)
+		start, err := s.messageStart(&start0)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +132,7 @@ type anthropicStartMessage struct {
 
 // messageStart renders message_start with the ID and model name EncodeChat
 // uses. Anthropic reports one output token at the start.
-func (s *anthropicStream) messageStart(inputTokens int) ([]byte, error) {
+func (s *anthropicStream) messageStart(ms *converse.MessageStartEvent) ([]byte, error) {
 	return marshal(anthropicStreamStart{
 		Type: "message_start",
 		Message: anthropicStartMessage{
@@ -139,7 +140,8 @@ func (s *anthropicStream) messageStart(inputTokens int) ([]byte, error) {
 			Type:  "message",
 			Role:  converse.RoleAssistant,
 			Model: anthropicModelName(s.meta.ModelID),
-			Usage: anthropicUsageOf(converse.Usage{InputTokens: inputTokens, OutputTokens: 1}),
+			Usage: anthropicUsageOf(converse.Usage{InputTokens: ms.InputTokens, OutputTokens: 1,
+				CacheReadInputTokens: ms.CacheRead, CacheWriteInputTokens: ms.CacheWrite, CacheDetails: ms.CacheDetails}),
 		},
 	})
 }

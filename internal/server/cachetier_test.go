@@ -187,18 +187,29 @@ func TestPromptCacheAndServiceTierAgreeEverywhere(t *testing.T) {
 	}
 	sc := callUsage{requestID: requestID(t, sout.ResultMetadata), op: invocation.InvokeModelWithResponseStream, tier: string(sout.ServiceTier)}
 	st := sout.GetStream()
+	startRead := -1
 	for ev := range st.Events() {
 		chunk, ok := ev.(*types.ResponseStreamMemberChunk)
 		if !ok {
 			t.Fatalf("unexpected event %T", ev)
 		}
 		var tail struct {
+			Type    string `json:"type"`
+			Message struct {
+				Usage struct {
+					Read int `json:"cache_read_input_tokens"`
+				} `json:"usage"`
+			} `json:"message"`
 			M *struct {
 				In    int `json:"inputTokenCount"`
 				Out   int `json:"outputTokenCount"`
 				Read  int `json:"cacheReadInputTokenCount"`
 				Write int `json:"cacheWriteInputTokenCount"`
 			} `json:"amazon-bedrock-invocationMetrics"`
+		}
+		if json.Unmarshal(chunk.Value.Bytes, &tail) == nil && tail.Type == "message_start" {
+			// Anthropic's message_start announces the cache use, as Bedrock's does.
+			startRead = tail.Message.Usage.Read
 		}
 		if json.Unmarshal(chunk.Value.Bytes, &tail) == nil && tail.M != nil {
 			sc.input, sc.output, sc.read, sc.write = tail.M.In, tail.M.Out, tail.M.Read, tail.M.Write
@@ -208,6 +219,9 @@ func TestPromptCacheAndServiceTierAgreeEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+	if startRead != m {
+		t.Errorf("message_start cache_read_input_tokens %d, want %d", startRead, m)
+	}
 	if sc.read != m || sc.write != 0 {
 		t.Errorf("stream invocation metrics read %d wrote %d, want a read of %d", sc.read, sc.write, m)
 	}

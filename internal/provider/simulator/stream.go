@@ -67,7 +67,8 @@ func (st *stream) Next() (*converse.StreamEvent, error) {
 	switch st.state {
 	case 0:
 		st.state = 1
-		return &converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant, InputTokens: p.inputTokens}}, nil
+		return &converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant, InputTokens: p.inputTokens,
+			CacheRead: p.cacheRead, CacheWrite: p.cacheWrite, CacheDetails: p.cacheDetails}}, nil
 	case 1:
 		for st.block < len(p.blocks) {
 			b := &p.blocks[st.block]
