@@ -131,7 +131,7 @@ func TestOfficialClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(names, model.LabelNames{"__name__", "le", "model_id", "operation"}) {
+		if !slices.Equal(names, model.LabelNames{"__name__", "latency", "le", "model_id", "operation", "service_tier"}) {
 			t.Errorf("label names %v", names)
 		}
 		names, _, _, err = c.LabelNames(ctx, []string{"bedrock_invocations_total"}, base, at)
