@@ -261,12 +261,7 @@ func addHaiku45(c *config.Config) {
 // echoes the tier as Bedrock does.
 func TestPromptCacheAndServiceTierPassThrough(t *testing.T) {
 	back, backRec := startServer(t, addHaiku45)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDUPSTREAM")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "upstream-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	upstreamCredentials(t)
 	front, frontRec := startServer(t, func(c *config.Config) {
 		addHaiku45(c)
 		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: back.URL()})

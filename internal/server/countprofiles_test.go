@@ -307,12 +307,7 @@ func TestCountTokensByProvider(t *testing.T) {
 // the front's count comes from the back's CountTokens over the wire.
 func TestCountTokensThroughBedrock(t *testing.T) {
 	back, _ := startServer(t, nil)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDUPSTREAM")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "upstream-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	upstreamCredentials(t)
 	front, _ := startServer(t, func(c *config.Config) {
 		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: back.URL()})
 		for i := range c.Models {

@@ -273,3 +273,16 @@ func (r *recorder) last(t *testing.T) *invocation.Invocation {
 	}
 	return r.invs[len(r.invs)-1]
 }
+
+// upstreamCredentials gives the process the static AWS credentials a
+// front server's bedrock provider signs its calls to a back server with,
+// and nothing from the machine's AWS configuration.
+func upstreamCredentials(t *testing.T) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDUPSTREAM")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "upstream-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
