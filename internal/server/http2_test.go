@@ -493,3 +493,115 @@ func isConnReset(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || strings.Contains(err.Error(), "reset by peer")
 }
+
+// TestHTTP2SlowClientsMeetTheTimeouts trickles a request over HTTP/2 as
+// TestDrillBadClients does over HTTP/1.1: a body slower than readTimeout
+// ends its stream with Bedrock's error or a reset, and a header block that
+// never ends does not hold the connection past readHeaderTimeout's bound.
+func TestHTTP2SlowClientsMeetTheTimeouts(t *testing.T) {
+	srv, _ := startServer(t, func(c *config.Config) {
+		c.Limits.ReadHeaderTimeout = 300 * time.Millisecond
+		c.Limits.ReadTimeout = time.Second
+		c.Limits.IdleTimeout = 2 * time.Second
+	})
+	good := string(invokeBody)
+
+	t.Run("body slower than readTimeout", func(t *testing.T) {
+		c := dialH2(t, srv)
+		c.settings(t)
+		var buf bytes.Buffer
+		enc := hpack.NewEncoder(&buf)
+		for _, kv := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "127.0.0.1"}, {":path", invokePath},
+			{"content-type", "application/json"}, {"content-length", fmt.Sprint(len(good))}} {
+			enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+		}
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: buf.Bytes(), EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for i := 0; i < len(good); i++ {
+				if c.fr.WriteData(1, i == len(good)-1, []byte{good[i]}) != nil {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var status string
+		var body []byte
+	read:
+		for {
+			f, err := c.fr.ReadFrame()
+			if err != nil {
+				break // the server closed the connection
+			}
+			switch f := f.(type) {
+			case *http2.MetaHeadersFrame:
+				if f.StreamID == 1 {
+					status = f.PseudoValue("status")
+				}
+			case *http2.DataFrame:
+				if f.StreamID == 1 {
+					body = append(body, f.Data()...)
+					if f.StreamEnded() {
+						break read
+					}
+				}
+			case *http2.RSTStreamFrame:
+				if f.StreamID == 1 {
+					break read
+				}
+			case *http2.GoAwayFrame:
+				break read
+			}
+		}
+		elapsed := time.Since(start)
+		t.Logf("after %v: status %q body %s", elapsed.Round(time.Millisecond), status, body)
+		if elapsed > 8*time.Second {
+			t.Errorf("the stream lasted %v: readTimeout (1s) did not end it", elapsed)
+		}
+		if status != "" && (status != "400" || !bytes.Contains(body, []byte(`"message"`))) {
+			t.Errorf("answered %s %s, want Bedrock's 400 or a reset", status, body)
+		}
+	})
+
+	t.Run("header block that never ends", func(t *testing.T) {
+		c := dialH2(t, srv)
+		c.settings(t)
+		hdr := requestHeaders("/healthz")
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hdr[:1], EndHeaders: false}); err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan time.Duration, 1)
+		start := time.Now()
+		go func() {
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			for {
+				if _, err := c.fr.ReadFrame(); err != nil {
+					closed <- time.Since(start)
+					return
+				}
+			}
+		}()
+		// One byte of header block every 200 ms: never complete.
+		for i := 1; i < len(hdr); i++ {
+			if c.fr.WriteContinuation(1, false, hdr[i:i+1]) != nil {
+				break
+			}
+			select {
+			case d := <-closed:
+				t.Logf("connection closed after %v", d.Round(time.Millisecond))
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		select {
+		case d := <-closed:
+			t.Logf("connection closed after %v", d.Round(time.Millisecond))
+		case <-time.After(15 * time.Second):
+			t.Fatal("the server kept a connection whose header block never ended")
+		}
+	})
+	stillServes(t, srv)
+}
