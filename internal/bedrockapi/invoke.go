@@ -133,6 +133,16 @@ func (h *Handler) invokeFamily(ctx context.Context, r *http.Request, call *gatew
 			out = resp.Body
 			call.SetUsage(invocation.Usage{InputTokens: resp.InputTokens, OutputTokens: resp.OutputTokens,
 				CacheReadInputTokens: resp.CacheReadInputTokens, CacheWriteInputTokens: resp.CacheWriteInputTokens}, "")
+			// What served the call, when the upstream says (Bedrock may
+			// serve a priority request on the default tier).
+			tier, latency := call.ServiceTier(), call.PerformanceLatency()
+			if resp.ServiceTier != "" {
+				tier = resp.ServiceTier
+			}
+			if resp.PerformanceLatency != "" {
+				latency = resp.PerformanceLatency
+			}
+			call.SetRequestedTier(tier, latency)
 			return false, nil
 		}
 		var err error

@@ -122,6 +122,11 @@ type NativeResponse struct {
 	// headers.
 	InputTokens, OutputTokens                   int
 	CacheReadInputTokens, CacheWriteInputTokens int
+	// ServiceTier and PerformanceLatency are the upstream's
+	// X-Amzn-Bedrock-Service-Tier and -PerformanceConfig-Latency response
+	// headers: the tier and latency mode that served the call, which can
+	// differ from the ones asked for; "" when the upstream sent none.
+	ServiceTier, PerformanceLatency string
 }
 
 // NativeStream is an upstream InvokeModelWithResponseStream response.

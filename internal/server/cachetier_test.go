@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -532,5 +535,45 @@ func checkMetricsText(t *testing.T, srv *server.Server, calls []callUsage) {
 	}
 	if u := sum("modelwatch_unpriced_invocations_total", map[string]string{"model_id": haiku45}); u != 0 {
 		t.Errorf("%v calls unpriced", u)
+	}
+}
+
+// TestPassThroughRecordsTheTierThatServed: when the Bedrock upstream
+// serves a call on another tier than the one asked for (Bedrock may serve a
+// priority request on the default tier), the front echoes, records and
+// prices the tier that served it. A proxy in front of the back server
+// answers as Bedrock would then.
+func TestPassThroughRecordsTheTierThatServed(t *testing.T) {
+	back, _ := startServer(t, nil)
+	target, _ := url.Parse(back.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Header.Get("X-Amzn-Bedrock-Service-Tier") == "priority" {
+			r.Header.Set("X-Amzn-Bedrock-Service-Tier", "default")
+		}
+		return nil
+	}
+	downgrading := httptest.NewServer(proxy)
+	t.Cleanup(downgrading.Close)
+	upstreamCredentials(t)
+	front, frontRec := startServer(t, func(c *config.Config) {
+		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: downgrading.URL})
+		for i := range c.Models {
+			if c.Models[i].ID == haiku {
+				c.Models[i].Provider = "aws"
+			}
+		}
+	})
+	out, err := runtimeClient(front.URL(), "AKIDEXAMPLE", "secret").InvokeModel(context.Background(), &bedrockruntime.InvokeModelInput{
+		ModelId: aws.String(haiku), Body: invokeBody, ContentType: aws.String("application/json"), ServiceTier: types.ServiceTierTypePriority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := frontRec.byRequestID(t, requestID(t, out.ResultMetadata))
+	if out.ServiceTier != types.ServiceTierTypeDefault || inv.ServiceTier != "default" {
+		t.Errorf("front echoed tier %q and recorded %q, want the upstream's default", out.ServiceTier, inv.ServiceTier)
+	}
+	if got := metric(t, front, "modelwatch_service_tier_invocations_total", map[string]string{"model_id": haiku, "service_tier": "default"}); got != 1 {
+		t.Errorf("calls counted on the default tier: %v, want 1", got)
 	}
 }

@@ -21,6 +21,8 @@ const (
 	headerOutputTokens     = "X-Amzn-Bedrock-Output-Token-Count"
 	headerCacheReadTokens  = "X-Amzn-Bedrock-Cache-Read-Input-Token-Count"
 	headerCacheWriteTokens = "X-Amzn-Bedrock-Cache-Write-Input-Token-Count"
+	headerServiceTier      = "X-Amzn-Bedrock-Service-Tier"
+	headerPerfLatency      = "X-Amzn-Bedrock-PerformanceConfig-Latency"
 	defaultContentType     = "application/json"
 )
 
@@ -110,6 +112,8 @@ func (p *Provider) InvokeModel(ctx context.Context, call provider.Call, req *pro
 		OutputTokens:          headerInt(resp.Header, headerOutputTokens),
 		CacheReadInputTokens:  headerInt(resp.Header, headerCacheReadTokens),
 		CacheWriteInputTokens: headerInt(resp.Header, headerCacheWriteTokens),
+		ServiceTier:           resp.Header.Get(headerServiceTier),
+		PerformanceLatency:    resp.Header.Get(headerPerfLatency),
 	}, nil
 }
 

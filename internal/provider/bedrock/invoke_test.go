@@ -209,3 +209,24 @@ func TestInvokeModelWithResponseStreamCancel(t *testing.T) {
 		t.Errorf("Next = %v, want context.Canceled", err)
 	}
 }
+
+// TestInvokeModelReportsTheTierThatServed: Bedrock answers with the tier
+// and latency mode that served the call, which may not be the ones asked
+// for (a priority request served on the default tier).
+func TestInvokeModelReportsTheTierThatServed(t *testing.T) {
+	ex := loadExchange(t, "invoke_anthropic")
+	ex.Response.Headers["X-Amzn-Bedrock-Service-Tier"] = "default"
+	ex.Response.Headers["X-Amzn-Bedrock-PerformanceConfig-Latency"] = "standard"
+	rs := newReplay(t, ex)
+	p := newTestProvider(t, rs.srv.URL)
+	resp, err := p.InvokeModel(t.Context(), provider.Call{UpstreamModel: ex.Model}, &provider.NativeRequest{
+		Body: []byte(ex.Request.Body), ContentType: "application/json", Accept: "application/json",
+		Headers: map[string]string{"X-Amzn-Bedrock-Trace": "ENABLED", "X-Amzn-Bedrock-Performanceconfig-Latency": "standard"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ServiceTier != "default" || resp.PerformanceLatency != "standard" {
+		t.Errorf("tier %q latency %q, want the upstream's default and standard", resp.ServiceTier, resp.PerformanceLatency)
+	}
+}
