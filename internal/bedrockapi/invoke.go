@@ -95,6 +95,19 @@ func (t tierRequest) apply(req *converse.Request) {
 	}
 }
 
+// servedTier records what served a passed-through call when the upstream
+// says ("" keeps what was asked): Bedrock may serve a priority request on
+// the default tier.
+func servedTier(call *gateway.Call, tier, latency string) {
+	if tier == "" {
+		tier = call.ServiceTier()
+	}
+	if latency == "" {
+		latency = call.PerformanceLatency()
+	}
+	call.SetRequestedTier(tier, latency)
+}
+
 // setTierHeaders echoes the service tier and latency mode of the call as
 // Bedrock does on InvokeModel responses: the ones that served it, which
 // are the ones asked for unless the provider reported otherwise.
@@ -133,16 +146,7 @@ func (h *Handler) invokeFamily(ctx context.Context, r *http.Request, call *gatew
 			out = resp.Body
 			call.SetUsage(invocation.Usage{InputTokens: resp.InputTokens, OutputTokens: resp.OutputTokens,
 				CacheReadInputTokens: resp.CacheReadInputTokens, CacheWriteInputTokens: resp.CacheWriteInputTokens}, "")
-			// What served the call, when the upstream says (Bedrock may
-			// serve a priority request on the default tier).
-			tier, latency := call.ServiceTier(), call.PerformanceLatency()
-			if resp.ServiceTier != "" {
-				tier = resp.ServiceTier
-			}
-			if resp.PerformanceLatency != "" {
-				latency = resp.PerformanceLatency
-			}
-			call.SetRequestedTier(tier, latency)
+			servedTier(call, resp.ServiceTier, resp.PerformanceLatency)
 			return false, nil
 		}
 		var err error

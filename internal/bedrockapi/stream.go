@@ -60,8 +60,9 @@ func (h *Handler) serveStream(ctx context.Context, w http.ResponseWriter, r *htt
 	hdr.Set("Content-Type", contentTypeEventStream)
 	if op == invocation.InvokeModelWithResponseStream {
 		hdr.Set(headerBedrockCT, contentTypeJSON)
-		// The initial response echoes the tier and latency mode asked for:
-		// they go out before the model has said which served the call.
+		// The initial response echoes the tier and latency mode: a
+		// passed-through upstream's, else the ones asked for (they go out
+		// before the simulator or a translated upstream reports any).
 		setTierHeaders(hdr, call)
 	}
 	w.WriteHeader(http.StatusOK)
@@ -140,6 +141,10 @@ func (h *Handler) openInvokeStream(ctx context.Context, r *http.Request, call *g
 					err = &apierror.Error{Code: apierror.ModelError, Message: "The model returned an empty response stream.", OriginalStatusCode: 200, ResourceName: t.Model.UpstreamModel}
 				}
 				return false, err
+			}
+			if tr, ok := ns.(provider.TierReporter); ok {
+				tier, latency := tr.ServedTier()
+				servedTier(call, tier, latency)
 			}
 			src = &nativeSource{call: call, ns: ns, first: first, cancel: cancel}
 			return true, nil

@@ -142,6 +142,13 @@ type NativeStream interface {
 	Close() error
 }
 
+// TierReporter is implemented by native streams whose upstream named, in
+// its initial response headers, the service tier and latency mode serving
+// the call ("" for one it did not name).
+type TierReporter interface {
+	ServedTier() (tier, latency string)
+}
+
 // Collect reads a stream to its end and returns its events; the error is
 // the one that ended the stream early (nil when it ended with io.EOF).
 func Collect(st Stream) ([]converse.StreamEvent, error) {

@@ -573,7 +573,22 @@ func TestPassThroughRecordsTheTierThatServed(t *testing.T) {
 	if out.ServiceTier != types.ServiceTierTypeDefault || inv.ServiceTier != "default" {
 		t.Errorf("front echoed tier %q and recorded %q, want the upstream's default", out.ServiceTier, inv.ServiceTier)
 	}
-	if got := metric(t, front, "modelwatch_service_tier_invocations_total", map[string]string{"model_id": haiku, "service_tier": "default"}); got != 1 {
-		t.Errorf("calls counted on the default tier: %v, want 1", got)
+	// The stream's initial headers come from the upstream too.
+	sout, err := runtimeClient(front.URL(), "AKIDEXAMPLE", "secret").InvokeModelWithResponseStream(context.Background(), &bedrockruntime.InvokeModelWithResponseStreamInput{
+		ModelId: aws.String(haiku), Body: invokeBody, ContentType: aws.String("application/json"), ServiceTier: types.ServiceTierTypePriority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range sout.GetStream().Events() {
+	}
+	if err := sout.GetStream().Err(); err != nil {
+		t.Fatal(err)
+	}
+	sinv := frontRec.byRequestID(t, requestID(t, sout.ResultMetadata))
+	if sout.ServiceTier != types.ServiceTierTypeDefault || sinv.ServiceTier != "default" {
+		t.Errorf("stream echoed tier %q and recorded %q, want the upstream's default", sout.ServiceTier, sinv.ServiceTier)
+	}
+	if got := metric(t, front, "modelwatch_service_tier_invocations_total", map[string]string{"model_id": haiku, "service_tier": "default"}); got != 2 {
+		t.Errorf("calls counted on the default tier: %v, want 2", got)
 	}
 }

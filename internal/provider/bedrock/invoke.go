@@ -133,7 +133,8 @@ func (p *Provider) InvokeModelWithResponseStream(ctx context.Context, call provi
 	if err != nil {
 		return nil, err
 	}
-	s := &nativeStream{streamBase: newStreamBase(ctx, p, model, resp), contentType: resp.Header.Get(headerStreamType)}
+	s := &nativeStream{streamBase: newStreamBase(ctx, p, model, resp), contentType: resp.Header.Get(headerStreamType),
+		tier: resp.Header.Get(headerServiceTier), latency: resp.Header.Get(headerPerfLatency)}
 	first, err := s.next()
 	if err != nil && err != io.EOF {
 		_ = s.Close()
@@ -146,12 +147,19 @@ func (p *Provider) InvokeModelWithResponseStream(ctx context.Context, call provi
 // nativeStream decodes InvokeModelWithResponseStream chunk events.
 type nativeStream struct {
 	streamBase
-	contentType string
-	pending     []byte
+	contentType   string
+	tier, latency string
+	pending       []byte
 }
+
+var _ provider.TierReporter = (*nativeStream)(nil)
 
 // ContentType is the model's MIME type (X-Amzn-Bedrock-Content-Type).
 func (s *nativeStream) ContentType() string { return s.contentType }
+
+// ServedTier is the upstream's X-Amzn-Bedrock-Service-Tier and
+// -PerformanceConfig-Latency response headers.
+func (s *nativeStream) ServedTier() (tier, latency string) { return s.tier, s.latency }
 
 // Next returns the decoded bytes of the next chunk event, then io.EOF.
 func (s *nativeStream) Next() ([]byte, error) {
