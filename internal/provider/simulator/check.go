@@ -274,14 +274,21 @@ func (g *schemaGen) patternString(re *regexp.Regexp, stretch, maxLen int) string
 	if maxLen >= 0 {
 		limit = min(limit, maxLen*utf8.UTFMax)
 	}
+	g.patternSteps = maxPatternSteps
 	g.writeRegexp(&sb, tree, stretch, limit)
 	return sb.String()
 }
 
+// maxPatternSteps bounds the syntax-tree nodes one pattern string visits:
+// nested repetitions of empty matches ("((()*)*)*") write nothing, so the
+// length limit alone would let them recurse exponentially.
+const maxPatternSteps = 1 << 14
+
 func (g *schemaGen) writeRegexp(sb *strings.Builder, re *syntax.Regexp, stretch, limit int) {
-	if sb.Len() > limit {
+	if sb.Len() > limit || g.patternSteps <= 0 {
 		return
 	}
+	g.patternSteps--
 	switch re.Op {
 	case syntax.OpLiteral:
 		for _, r := range re.Rune {
@@ -321,7 +328,11 @@ func (g *schemaGen) writeRegexp(sb *strings.Builder, re *syntax.Regexp, stretch,
 			if sb.Len() > limit {
 				break
 			}
+			before := sb.Len()
 			g.writeRegexp(sb, re.Sub[0], stretch, limit)
+			if sb.Len() == before {
+				break // an empty match repeated is still empty
+			}
 		}
 	}
 	// Anchors, word boundaries and empty matches write nothing.

@@ -172,3 +172,24 @@ func TestTierEcho(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileSchemasStayBounded: schemas built to make the generator's work
+// explode (a schema merging itself several times over, nested repetitions
+// of empty matches in a pattern) are answered, with valid JSON, instead of
+// pinning a core. Before the fix each of these ran for minutes.
+func TestHostileSchemasStayBounded(t *testing.T) {
+	s := New(nil, Options{})
+	for name, schema := range map[string]string{
+		"self-reference merged three times": `{"allOf":[{"$ref":"#"},{"$ref":"#"},{"$ref":"#"}]}`,
+		"self-reference in nested allOf":    `{"type":"object","allOf":[{"allOf":[{"$ref":"#"},{"$ref":"#"}]},{"$ref":"#"},{"$ref":"#"}],"properties":{"a":{"$ref":"#"}}}`,
+		"nested empty repetitions":          `{"type":"string","minLength":1,"pattern":"(((((((((()*)*)*)*)*)*)*)*)*)"}`,
+		"empty repetitions in an object":    `{"type":"object","required":["p"],"properties":{"p":{"type":"string","pattern":"^((((()*)*)*)*)+x$"}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := converseModel(t, s, "m", withSchema(userReq("Answer."), schema))
+			if !json.Valid([]byte(resp.Text())) {
+				t.Errorf("reply %q is not JSON", resp.Text())
+			}
+		})
+	}
+}

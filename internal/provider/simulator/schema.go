@@ -35,6 +35,8 @@ const (
 	// hardDepth stops generation outright (with null) for schemas that
 	// require unbounded nesting.
 	hardDepth = 24
+	// maxMerges bounds the references and allOf members one node merges.
+	maxMerges = 256
 	// maxValues bounds the values in one generated document; past it the
 	// generator writes minimal values.
 	maxValues      = 500
@@ -713,7 +715,17 @@ func minLimit(a, b int) int {
 
 // flatten resolves the node's references and allOf into one node, leaving
 // only anyOf/oneOf/not for the generator to handle.
+//
+// Each reference and allOf member is merged once: merging a schema twice
+// adds nothing (allOf of a schema with itself is the schema), and a schema
+// that refers to itself several times ({"allOf":[{"$ref":"#"},{"$ref":"#"}]})
+// would otherwise grow geometrically with every pass. maxMerges bounds the
+// rest; past it the node keeps what was merged so far (the generated value
+// is still checked against the schema).
 func (s *schemaSet) flatten(n *node) *node {
+	var seenRefs map[string]bool
+	var seenAll map[*node]bool
+	merges := 0
 	for range hardDepth {
 		if len(n.refs) == 0 && len(n.allOf) == 0 {
 			return n
@@ -723,9 +735,25 @@ func (s *schemaSet) flatten(n *node) *node {
 		c.refs, c.allOf = nil, nil
 		out := &c
 		for _, r := range refs {
+			if seenRefs[r] || merges >= maxMerges {
+				continue
+			}
+			if seenRefs == nil {
+				seenRefs = map[string]bool{}
+			}
+			seenRefs[r] = true
+			merges++
 			out = merge(out, s.resolve(r))
 		}
 		for _, a := range all {
+			if seenAll[a] || merges >= maxMerges {
+				continue
+			}
+			if seenAll == nil {
+				seenAll = map[*node]bool{}
+			}
+			seenAll[a] = true
+			merges++
 			out = merge(out, a)
 		}
 		n = out
@@ -753,6 +781,9 @@ type schemaGen struct {
 	// fraction asks for numbers that are not integers, to tell "number"
 	// from "integer" alternatives apart.
 	fraction bool
+	// patternSteps is what is left of maxPatternSteps for the pattern
+	// string being written.
+	patternSteps int
 }
 
 // toolInput generates the input object for a tool from its input schema.

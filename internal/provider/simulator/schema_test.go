@@ -341,6 +341,8 @@ func FuzzStructuredOutput(f *testing.F) {
 	f.Add(`{"properties":{"a":{"$ref":"#"}},"required":["a"],"minProperties":9999999}`, uint64(6))
 	f.Add(`{"type":"integer","multipleOf":0.3333333333333333333333,"minimum":-9007199254740993}`, uint64(7))
 	f.Add(`{"oneOf":[{"$ref":"#"},{"$ref":"#"},{"$ref":"#"}]}`, uint64(8))
+	f.Add(`{"allOf":[{"$ref":"#"},{"$ref":"#"},{"$ref":"#"}]}`, uint64(10))
+	f.Add(`{"type":"string","minLength":1,"pattern":"((((((()*)*)*)*)*)*)"}`, uint64(11))
 	f.Add(`{"type":"array","items":{"type":"array","items":{"type":"array","minItems":1000,"items":{"type":"string","minLength":1000}},"minItems":1000},"minItems":1000}`, uint64(9))
 	f.Fuzz(func(t *testing.T, schema string, seed uint64) {
 		r := newPRNG(seed)
