@@ -132,6 +132,10 @@ type Call struct {
 	authenticated bool
 	denied        bool
 	finished      bool
+	// tierDropped is set when the provider that served the call does not
+	// carry the service tier and latency mode to its model
+	// (provider.TierCarrier): what was asked then did not happen.
+	tierDropped bool
 }
 
 // Begin starts a call: it assigns the request ID and records the arrival
@@ -283,10 +287,14 @@ func (c *Call) RecordConverse(req *converse.Request, resp *converse.Response) {
 }
 
 // recordTier sets the call's service tier and latency mode from the
-// provider's report, else from the request, else leaves what the front
-// door recorded (SetRequestedTier). It returns the report to send: the
-// provider's, or the request's when the provider reported none.
+// provider's report, else from the request (when the provider carries
+// them to its model), else leaves what the front door recorded
+// (SetRequestedTier). It returns the report to send: the provider's, or
+// the request's when the provider reported none.
 func (c *Call) recordTier(req *converse.Request, tier *converse.ServiceTier, perf *converse.PerformanceConfig) (*converse.ServiceTier, *converse.PerformanceConfig) {
+	if c.tierDropped {
+		req = nil // not asked of the model: only its own report counts
+	}
 	if tier == nil && req != nil && req.ServiceTier != nil && req.ServiceTier.Type != "" {
 		tier = &converse.ServiceTier{Type: req.ServiceTier.Type}
 	}

@@ -92,6 +92,11 @@ func (c *Call) Route(ctx context.Context, attempt func(ctx context.Context, canc
 			c.inv.Provider, c.inv.UpstreamModel, c.inv.ServedModelID = m.Provider, m.UpstreamModel, m.ID
 			if err == nil {
 				c.inv.Attempts = append(c.inv.Attempts, a)
+				if _, carries := p.(provider.TierCarrier); !carries {
+					// The tier asked for never reached the model.
+					c.tierDropped = true
+					c.inv.ServiceTier, c.inv.PerformanceLatency = "", ""
+				}
 				return nil
 			}
 			last = err

@@ -106,6 +106,9 @@ func event(name, payload string) eventstream.Message {
 const (
 	upModel  = "acme.upstream-v1"
 	simModel = "acme.simulated-v1"
+	// plainModel is served by a provider that does not carry tiers to its
+	// model, as the Anthropic and OpenAI-compatible providers do not.
+	plainModel = "acme.plain-v1"
 )
 
 // tierGateway is a gateway in anonymous mode with a model served by the
@@ -117,7 +120,7 @@ func tierGateway(t *testing.T, up *upstream) (*Gateway, func() []*invocation.Inv
 		return &catalog.Model{ID: id, Family: "anthropic", Provider: prov, UpstreamModel: id, MaxOutputTokens: 1000,
 			DefaultMaxTokens: 100, Timeout: 10 * time.Second, Streaming: true, SystemPrompt: true}
 	}
-	cat, err := catalog.New("us-east-1", "000000000000", []*catalog.Model{m(upModel, "up"), m(simModel, "sim")})
+	cat, err := catalog.New("us-east-1", "000000000000", []*catalog.Model{m(upModel, "up"), m(simModel, "sim"), m(plainModel, "plain")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +133,13 @@ func tierGateway(t *testing.T, up *upstream) (*Gateway, func() []*invocation.Inv
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := simulator.New(map[string]simulator.ModelSettings{simModel: {}}, simulator.Options{})
+	sim := simulator.New(map[string]simulator.ModelSettings{simModel: {}, plainModel: {}}, simulator.Options{})
+	plain := tierDropper{sim}
 	var (
 		mu   sync.Mutex
 		seen []*invocation.Invocation
 	)
-	g, err := New(Options{Catalog: cat, Auth: authn, Providers: map[string]provider.Provider{"up": bp, "sim": sim},
+	g, err := New(Options{Catalog: cat, Auth: authn, Providers: map[string]provider.Provider{"up": bp, "sim": sim, "plain": plain},
 		Observers: []invocation.Observer{invocation.ObserverFunc(func(inv *invocation.Invocation) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -201,6 +205,7 @@ func TestConverseRecordsTheTierThatServedTheCall(t *testing.T) {
 			`{` + message + `,` + cachedUsage + `}`,
 			invocation.TierPriority, invocation.LatencyOptimized, invocation.TierPriority, invocation.LatencyOptimized, nil},
 		{"the simulator serves as asked", simModel, "", invocation.TierFlex, "", invocation.TierFlex, "", nil},
+		{"a provider that does not carry tiers served the default", plainModel, "", invocation.TierPriority, invocation.LatencyOptimized, "", "", nil},
 		{"neither names one", upModel, `{` + message + `,"usage":{"inputTokens":3,"outputTokens":1,"totalTokens":4}}`, "", "", "", "", nil},
 	}
 	for _, tt := range tests {
@@ -338,4 +343,21 @@ func TestSetRequestedTierStandsUntilAProviderReports(t *testing.T) {
 	if inv.ServiceTier != invocation.TierDefault || inv.PerformanceLatency != invocation.LatencyOptimized || resp.PerformanceConfig != nil {
 		t.Errorf("tier %q latency %q, response latency %+v", inv.ServiceTier, inv.PerformanceLatency, resp.PerformanceConfig)
 	}
+}
+
+// tierDropper serves as the Anthropic and OpenAI-compatible providers do:
+// the tier and latency mode never reach its model, and it is not a
+// provider.TierCarrier.
+type tierDropper struct{ provider.Provider }
+
+func (d tierDropper) Converse(ctx context.Context, call provider.Call, req *converse.Request) (*converse.Response, error) {
+	r := *req
+	r.ServiceTier, r.PerformanceConfig = nil, nil
+	return d.Provider.Converse(ctx, call, &r)
+}
+
+func (d tierDropper) ConverseStream(ctx context.Context, call provider.Call, req *converse.Request) (provider.Stream, error) {
+	r := *req
+	r.ServiceTier, r.PerformanceConfig = nil, nil
+	return d.Provider.ConverseStream(ctx, call, &r)
 }

@@ -173,3 +173,11 @@ func Collect(st Stream) ([]converse.StreamEvent, error) {
 type TokenCounter interface {
 	CountTokens(ctx context.Context, call Call, req *converse.Request) (int, error)
 }
+
+// TierCarrier is implemented by providers that pass a request's
+// serviceTier and performanceConfig on to the model (Bedrock, the
+// simulator). A call served by any other provider runs on its upstream's
+// own default, whatever was asked, and is recorded and priced so.
+type TierCarrier interface {
+	CarriesServiceTier()
+}

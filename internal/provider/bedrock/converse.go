@@ -29,6 +29,12 @@ func converseBody(req *converse.Request) ([]byte, error) {
 
 var jsonHeaders = http.Header{"Content-Type": {"application/json"}}
 
+var _ provider.TierCarrier = (*Provider)(nil)
+
+// CarriesServiceTier marks the provider as sending serviceTier and
+// performanceConfig (and InvokeModel's tier headers) on to Bedrock.
+func (p *Provider) CarriesServiceTier() {}
+
 // Converse sends the request to Bedrock's Converse operation and returns
 // its answer, usage included, as Bedrock sent it.
 func (p *Provider) Converse(ctx context.Context, call provider.Call, req *converse.Request) (*converse.Response, error) {

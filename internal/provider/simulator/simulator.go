@@ -44,7 +44,12 @@ type Simulator struct {
 var (
 	_ provider.Provider     = (*Simulator)(nil)
 	_ provider.TokenCounter = (*Simulator)(nil)
+	_ provider.TierCarrier  = (*Simulator)(nil)
 )
+
+// CarriesServiceTier marks the simulator as serving the tier and latency
+// mode asked for (it echoes them and scales its latency).
+func (s *Simulator) CarriesServiceTier() {}
 
 // New returns a simulator serving the given models, keyed by catalog model
 // ID (provider.Call.ModelID). A call for a model not in the map behaves as
