@@ -28,7 +28,6 @@ type Pending struct {
 	t             time.Time // signing time
 	signedHeaders string    // as sent, e.g. "content-type;host;x-amz-date"
 	signature     [32]byte
-	token         string // session token that went into the signature
 	contentSHA    string // X-Amz-Content-Sha256, if sent
 	presign       bool
 	query         string // presign: raw query without X-Amz-Signature
@@ -130,7 +129,6 @@ type sigv4Request struct {
 	t             time.Time
 	expires       time.Duration // presign only; -1 if X-Amz-Expires is absent
 	presign       bool
-	token         string
 	contentSHA    string
 }
 
@@ -176,11 +174,6 @@ func (a *Authenticator) checkHeader(r *http.Request, authz string) (*Pending, er
 		expires:       -1,
 		contentSHA:    firstValue(r.Header, "X-Amz-Content-Sha256"),
 	}
-	// An unsigned token (some older clients add it after signing) stays out
-	// of the signature, as it did on the client.
-	if signedHeaderListed(au.signedHeaders, "x-amz-security-token") {
-		req.token = firstValue(r.Header, "X-Amz-Security-Token")
-	}
 	return a.checkSigV4(r, &req)
 }
 
@@ -213,7 +206,6 @@ func (a *Authenticator) checkPresigned(r *http.Request, q url.Values) (*Pending,
 		t:             t,
 		expires:       -1,
 		presign:       true,
-		token:         q.Get("X-Amz-Security-Token"),
 		contentSHA:    firstValue(r.Header, "X-Amz-Content-Sha256"),
 	}
 	if req.contentSHA == "" {
@@ -260,7 +252,6 @@ func (a *Authenticator) checkSigV4(r *http.Request, s *sigv4Request) (*Pending, 
 		r:             r,
 		t:             s.t,
 		signedHeaders: s.signedHeaders,
-		token:         s.token,
 		contentSHA:    s.contentSHA,
 		presign:       s.presign,
 	}

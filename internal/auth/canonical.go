@@ -76,7 +76,8 @@ func (c *canonicalRequest) release() {
 	// Names are substrings of a request header; drop them with the request.
 	clear(c.names)
 	c.names = c.names[:0]
-	if cap(c.buf) > maxPooledBuffer || cap(c.prev) > maxPooledBuffer || cap(c.query) > maxPooledBuffer || cap(c.pairs) > maxPooledBuffer/16 {
+	if cap(c.buf) > maxPooledBuffer || cap(c.prev) > maxPooledBuffer || cap(c.query) > maxPooledBuffer || cap(c.pairs) > maxPooledBuffer/16 ||
+		cap(c.names) > maxPooledBuffer/16 || cap(c.segs) > maxPooledBuffer/8 {
 		return // left to the garbage collector
 	}
 	canonicalPool.Put(c)

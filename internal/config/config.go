@@ -108,7 +108,8 @@ type Limits struct {
 	IdleTimeout       time.Duration `yaml:"idleTimeout"`
 	// MaxConcurrentStreams bounds the HTTP/2 streams (calls) one client
 	// connection may have open at once (default 250, the SETTINGS value
-	// the server announces); a client past it waits for a stream to end.
+	// the server announces). Well-behaved clients wait for a stream to
+	// end; streams opened past it anyway are reset.
 	MaxConcurrentStreams int `yaml:"maxConcurrentStreams"`
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight calls and
 	// observers.
