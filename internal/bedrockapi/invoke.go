@@ -63,25 +63,22 @@ type tierRequest struct {
 // matched exactly: Bedrock's enums are case-sensitive.
 func parseTierHeaders(h http.Header) (tierRequest, error) {
 	t := tierRequest{serviceTier: h.Get(headerServiceTier), latency: h.Get(headerPerfLatency)}
-	var violations []string
+	var v violations
 	if t.serviceTier != "" && !slices.Contains(invocation.ServiceTiers, t.serviceTier) {
-		violations = append(violations, enumViolation(t.serviceTier, "serviceTier", invocation.ServiceTiers))
+		v.add(t.serviceTier, "serviceTier", enumConstraint(invocation.ServiceTiers))
 	}
 	if t.latency != "" && !slices.Contains(invocation.LatencyModes, t.latency) {
-		violations = append(violations, enumViolation(t.latency, "performanceConfigLatency", invocation.LatencyModes))
+		v.add(t.latency, "performanceConfigLatency", enumConstraint(invocation.LatencyModes))
 	}
-	switch len(violations) {
-	case 0:
-		return t, nil
-	case 1:
-		return tierRequest{}, apierror.New(apierror.Validation, "1 validation error detected: %s", violations[0])
+	if err := v.err(); err != nil {
+		return tierRequest{}, err
 	}
-	return tierRequest{}, apierror.New(apierror.Validation, "%d validation errors detected: %s", len(violations), strings.Join(violations, "; "))
+	return t, nil
 }
 
-// enumViolation is one constraint violation in Bedrock's words.
-func enumViolation(value, member string, allowed []string) string {
-	return "Value '" + value + "' at '" + member + "' failed to satisfy constraint: Member must satisfy enum value set: [" + strings.Join(allowed, ", ") + "]"
+// enumConstraint is Bedrock's wording of an enum constraint.
+func enumConstraint(allowed []string) string {
+	return "Member must satisfy enum value set: [" + strings.Join(allowed, ", ") + "]"
 }
 
 // apply asks a translated request for the tier and latency mode, as the

@@ -89,7 +89,7 @@ func (h *Handler) listFoundationModels(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range enums {
 		if v := q.Get(e.name); v != "" && !slices.Contains(e.allowed, v) {
-			writeError(w, apierror.ConstraintViolation(v, e.name, "Member must satisfy enum value set: ["+strings.Join(e.allowed, ", ")+"]"))
+			writeError(w, apierror.ConstraintViolation(v, e.name, enumConstraint(e.allowed)))
 			return
 		}
 	}
