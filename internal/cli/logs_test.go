@@ -429,14 +429,21 @@ func keepRecords(t *testing.T, dataDir string, store objectstore.Store, bucket s
 			Output: invocation.Body{ContentType: "application/json", Data: []byte(`{"stopReason":"end_turn"}`)},
 		})
 	}
+	// Kept means both: the cursor passed the records, and their batch file
+	// is in the undeliverable directory (the spool's count alone can read
+	// zero before the deliverer has taken the records up).
 	deadline := time.Now().Add(20 * time.Second)
-	for l.Stats().PendingRecords > 0 {
+	for {
+		files, _ := filepath.Glob(filepath.Join(dataDir, invocationlog.UndeliverableDir, "*.batch"))
+		st := l.Stats()
+		if st.PendingRecords == 0 && st.Appended >= uint64(n) && len(files) > 0 {
+			return l
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("records not kept: %+v", l.Stats())
+			t.Fatalf("records not kept: %+v, kept files %q", st, files)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return l
 }
 
 func TestLogsRedeliver_Local(t *testing.T) {
