@@ -369,17 +369,33 @@ func TestLogsTail(t *testing.T) {
 	go func() {
 		done <- Main(ctx, []string{"logs", "tail", "--poll", "10ms", "--principal", "alice"}, &out, &errb, envOf(fx.env()))
 	}()
+	var base string // what the probes printed
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for out.String() != want {
+		deadline := time.Now().Add(10 * time.Second)
+		for out.String() != base+want {
 			if time.Now().After(deadline) {
-				t.Fatalf("stdout %q, want %q (stderr %q)", out.String(), want, errb.String())
+				t.Fatalf("stdout %q, want %q (stderr %q)", out.String(), base+want, errb.String())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the first listing marks "before" as seen
+	// The first listing marks what is there ("before") as seen, silently.
+	// Probe batches, written until one is printed, show that it is over
+	// however slow the machine (a fixed sleep was not enough under load).
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("probe-%d", i)
+		fx.batch(t, now, id, fx.rec(now, id, "Converse", "m", "alice", ""))
+		time.Sleep(50 * time.Millisecond)
+		if strings.Contains(out.String(), fx.lines[id]) {
+			time.Sleep(100 * time.Millisecond) // the rest of that scan
+			base = out.String()
+			break
+		}
+		if i == 200 {
+			t.Fatalf("tail printed none of %d probes (stderr %q)", i+1, errb.String())
+		}
+	}
 	fx.batch(t, now, "new", fx.rec(now, "new", "Converse", "m", "alice", ""), fx.rec(now, "other", "Converse", "m", "bob", ""))
 	waitFor(fx.lines["new"] + "\n")
 	fx.batch(t, now.Add(-30*time.Minute), "late", fx.rec(now.Add(-30*time.Minute), "late", "Converse", "m", "alice", ""))
@@ -394,7 +410,7 @@ func TestLogsTail(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("tail did not stop")
 	}
-	if got, want := out.String(), fx.lines["new"]+"\n"+fx.lines["late"]+"\n"; got != want {
+	if got, want := out.String(), base+fx.lines["new"]+"\n"+fx.lines["late"]+"\n"; got != want {
 		t.Errorf("stdout %q, want %q", got, want)
 	}
 }
