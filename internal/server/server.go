@@ -276,11 +276,17 @@ func (s *Server) MetricsAddr() string {
 	return s.metricsLn.Addr().String()
 }
 
-// closeWhileDraining asks every client to close its connection once the
-// drain began, so keep-alive clients reconnect to another instance.
+// closeWhileDraining asks HTTP/2 clients to leave once the drain began
+// (net/http answers a "Connection: close" on HTTP/2 with a graceful
+// GOAWAY), so they reconnect to another instance. HTTP/1.1 connections are
+// closed after their current response by SetKeepAlivesEnabled(false) when
+// the drain begins: setting the header on HTTP/1.1 responses as well cut
+// other in-flight HTTP/1.1 streams short under load once h2c was enabled
+// (TestDrainAnswersHealthz503UntilInFlightCallsFinish, with the CPU
+// saturated).
 func (s *Server) closeWhileDraining(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.draining.Load() {
+		if r.ProtoMajor == 2 && s.draining.Load() {
 			w.Header().Set("Connection", "close")
 		}
 		h.ServeHTTP(w, r)
@@ -390,6 +396,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.ready.Store(false)
 	s.draining.Store(true)
+	s.http.SetKeepAlivesEnabled(false) // HTTP/1.1: close each connection after its response
 	s.gw.Drain()
 	delay := s.cfg.Limits.DrainDelayFor(s.cfg.Listen)
 	s.log.Info("shutting down: /healthz answers 503, new calls are refused, draining in-flight calls",
