@@ -97,19 +97,8 @@ func newTestServer(tb testing.TB, a *Authenticator, tls bool) *testServer {
 		ts.mu.Lock()
 		ts.lastPath = r.URL.EscapedPath()
 		ts.mu.Unlock()
-		p, err := a.Check(r)
-		if err != nil {
-			writeAWSError(w, err)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeAWSError(w, err)
-			return
-		}
-		id, err := p.Verify(body)
-		if err != nil {
-			writeAWSError(w, err)
+		id, ok := authenticate(a, w, r)
+		if !ok {
 			return
 		}
 		w.Header().Set("X-Test-Name", id.Name)
@@ -947,4 +936,25 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// authenticate checks r as a front door does (Check, the body, Verify),
+// answering the AWS error itself when it fails.
+func authenticate(a *Authenticator, w http.ResponseWriter, r *http.Request) (Identity, bool) {
+	p, err := a.Check(r)
+	if err != nil {
+		writeAWSError(w, err)
+		return Identity{}, false
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeAWSError(w, err)
+		return Identity{}, false
+	}
+	id, err := p.Verify(body)
+	if err != nil {
+		writeAWSError(w, err)
+		return Identity{}, false
+	}
+	return id, true
 }

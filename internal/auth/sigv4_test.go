@@ -20,19 +20,8 @@ func newHTTP2Server(t *testing.T, a *Authenticator, h2c bool) (*httptest.Server,
 		if r.ProtoMajor != 2 {
 			t.Errorf("request arrived over %s, want HTTP/2", r.Proto)
 		}
-		p, err := a.Check(r)
-		if err != nil {
-			writeAWSError(w, err)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeAWSError(w, err)
-			return
-		}
-		id, err := p.Verify(body)
-		if err != nil {
-			writeAWSError(w, err)
+		id, ok := authenticate(a, w, r)
+		if !ok {
 			return
 		}
 		w.Header().Set("X-Test-Name", id.Name)

@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"github.com/modelwatch/modelwatch/internal/metrics/metricstest"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -20,32 +21,9 @@ const (
 	nova   = "amazon.nova-micro-v1:0"
 )
 
-// series gathers reg and returns metric's values keyed by their labels
-// rendered as "name=value,..." in label order, e.g. "model_id=m,principal=p".
+// series is metricstest.Series.
 func series(t *testing.T, reg *prometheus.Registry, metric string) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != metric {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+"="+l.GetValue())
-			}
-			v := m.GetCounter().GetValue()
-			if m.Gauge != nil {
-				v = m.GetGauge().GetValue()
-			}
-			out[strings.Join(labels, ",")] = v
-		}
-	}
-	return out
+	return metricstest.Series(t, reg, metric)
 }
 
 // sumBy sums a metric's series by one label.

@@ -1,8 +1,7 @@
 package metrics
 
 import (
-	"sort"
-	"strings"
+	"github.com/modelwatch/modelwatch/internal/metrics/metricstest"
 	"testing"
 	"time"
 
@@ -11,29 +10,9 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocation"
 )
 
-// series gathers reg and returns the counter's values keyed by their
-// labels rendered as "name=value,..." in label order.
-func series(t *testing.T, reg *prometheus.Registry, name string) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, l := range m.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			sort.Strings(ls)
-			out[strings.Join(ls, ",")] = m.GetCounter().GetValue()
-		}
-	}
-	return out
+// series is metricstest.Series.
+func series(t *testing.T, reg *prometheus.Registry, metric string) map[string]float64 {
+	return metricstest.Series(t, reg, metric)
 }
 
 func served(model string, op invocation.Operation, status int, u invocation.Usage, tier, latency string) *invocation.Invocation {
