@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
@@ -87,6 +88,10 @@ type Catalog struct {
 	accountID string
 	models    []*Model
 	byID      map[string]*Model
+
+	// profiles is Profiles' answer, built once: the catalog never changes.
+	profilesOnce sync.Once
+	profiles     []Profile
 }
 
 // New builds a catalog for the given serving region and account. Model IDs

@@ -77,8 +77,13 @@ func SplitProfileID(id string) (geo, base string, ok bool) {
 // system-defined ones (each model, in configuration order, under each
 // prefix of ProfileGeos), then the application profiles (each alias that
 // is an application-inference-profile ARN, in configuration order). The
-// list is built on each call; it is small.
+// list is built once and shared: callers must not modify it.
 func (c *Catalog) Profiles() []Profile {
+	c.profilesOnce.Do(func() { c.profiles = c.buildProfiles() })
+	return c.profiles
+}
+
+func (c *Catalog) buildProfiles() []Profile {
 	geos := c.ProfileGeos()
 	out := make([]Profile, 0, len(c.models)*len(geos))
 	for _, m := range c.models {
