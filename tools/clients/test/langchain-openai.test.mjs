@@ -10,25 +10,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ChatOpenAI } from "@langchain/openai";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import { tool } from "@langchain/core/tools";
-import { z } from "zod";
-import { env, models, record, requestIdOfCompletion, weatherTool, weatherPrompt, weatherResult } from "../lib/suite.mjs";
+import { env, models, record, requestIdOfCompletion } from "../lib/suite.mjs";
+import { Weather, toolLoop } from "../lib/langchain.mjs";
 
 const chat = () => new ChatOpenAI({ model: models.haiku, apiKey: env.apiKey, configuration: { baseURL: env.openaiBaseURL } });
 
 const messages = [new SystemMessage("You are a concise assistant."), new HumanMessage("What does an invocation log record?")];
 
-const Weather = z.object({
-  city: z.string(),
-  temperatureC: z.number(),
-  conditions: z.enum(["sunny", "cloudy", "rain", "snow"]),
-});
 
-const getWeather = tool(async ({ city }) => JSON.stringify(weatherResult(city)), {
-  name: weatherTool.name,
-  description: weatherTool.description,
-  schema: z.object({ city: z.string().describe("City name") }),
-});
 
 test("ChatOpenAI.invoke answers with usage_metadata equal to the invocation record", async () => {
   const msg = await chat().invoke(messages);
@@ -54,23 +43,7 @@ test("ChatOpenAI.stream assembles the same text as invoke; its usage equals the 
 });
 
 test("ChatOpenAI.bindTools with tool messages: the loop runs the tool and ends with a text answer", async () => {
-  const llm = chat().bindTools([getWeather]);
-  const history = [new HumanMessage(weatherPrompt)];
-  let calls = 0;
-  let ai = await llm.invoke(history);
-  for (let step = 0; ai.tool_calls?.length && step < 5; step++) {
-    history.push(ai);
-    for (const call of ai.tool_calls) {
-      calls++;
-      assert.equal(call.name, weatherTool.name);
-      assert.equal(typeof call.args.city, "string", "tool args do not follow the schema");
-      history.push(await getWeather.invoke(call)); // a ToolMessage answering call.id
-    }
-    ai = await llm.invoke(history);
-  }
-  assert.ok(calls >= 1, "the model never called the tool");
-  assert.equal(ai.tool_calls?.length ?? 0, 0, "the loop did not end within 5 steps");
-  assert.ok(ai.text.length > 0, "the loop did not end with text");
+  await toolLoop(chat());
 });
 
 test("withStructuredOutput on ChatOpenAI (json_schema) returns an object that validates", async () => {
