@@ -142,7 +142,8 @@ func (l Limits) DrainDelayFor(listen string) time.Duration {
 // Metrics configures the metric history.
 type Metrics struct {
 	// HistoryInterval is the resolution of the history: the metrics are
-	// sampled this often (default 1m).
+	// sampled this often (default 15s, a common Prometheus scrape interval:
+	// a new server's charts have a point every 15 seconds).
 	HistoryInterval time.Duration `yaml:"historyInterval"`
 	// HistoryRetention is how long samples are kept (default 15 days,
 	// 360h). The history lives under <dataDir>/history and survives

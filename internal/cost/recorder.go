@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/metrics"
 )
 
 // Metric names, for dashboards and tests.
@@ -36,6 +37,8 @@ type Recorder struct {
 	unpricedCalls  *prometheus.CounterVec
 	unpricedTokens *prometheus.CounterVec
 	unpricedImages *prometheus.CounterVec
+
+	resumable metrics.Resumable
 }
 
 // NewRecorder registers the cost metrics with reg and returns the
@@ -46,13 +49,16 @@ type Recorder struct {
 // "unpriced" for a model before it has any traffic. Registering twice with
 // the same reg panics, as prometheus.MustRegister does.
 func NewRecorder(reg prometheus.Registerer, prices *PriceList, catalogModelIDs []string) *Recorder {
+	resumable := metrics.Resumable{}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 		reg.MustRegister(c)
+		resumable.Counter(name, c)
 		return c
 	}
 	r := &Recorder{
-		prices: prices,
+		prices:    prices,
+		resumable: resumable,
 		cost: counter(MetricCost,
 			"Cost in USD of the calls of each catalog model (model_id, the model asked for) by each principal, from the tokens and images the model reported and the price list. Calls of unpriced models are not included: see "+MetricUnpricedCalls+".",
 			labelModel, labelPrincipal),
@@ -128,4 +134,11 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 	if u.OutputImages > 0 {
 		r.unpricedImages.WithLabelValues(model).Add(float64(u.OutputImages))
 	}
+}
+
+// Resume creates again, at zero, a cost series that the previous run of
+// the server had written (see metrics.Resumable); it reports whether the
+// series is one of the Recorder's counters.
+func (r *Recorder) Resume(series map[string]string) bool {
+	return r.resumable.Resume(series)
 }

@@ -18,6 +18,8 @@ const (
 	mImages       = "bedrock_output_images_total"
 	mTTFT         = "bedrock_time_to_first_token_seconds"
 	mLegacy       = "bedrock_legacy_model_invocations_total"
+	mLatencyMin   = "modelwatch_invocation_latency_min_seconds"
+	mLatencyMax   = "modelwatch_invocation_latency_max_seconds"
 	mCost         = "modelwatch_cost_dollars_total"
 	mPriced       = "modelwatch_model_priced"
 )
@@ -90,13 +92,16 @@ func perThousand(p float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// Latency is stored as a histogram, which has no exact minimum or maximum:
-// they are approximated by the 0.1st and 100th percentiles, i.e. within the
-// lowest and highest populated bucket.
-const (
-	minPhi = 0.001
-	maxPhi = 1
-)
+// extreme is the exact minimum ("min") or maximum ("max") latency over the
+// period, from the gauges of the latency extremes of a sliding window
+// (package metrics): a histogram keeps no exact minimum or maximum.
+func (q q) extreme(agg string) string {
+	name := mLatencyMin
+	if agg == "max" {
+		name = mLatencyMax
+	}
+	return fmt.Sprintf("%s(%s_over_time(%s[%s]))", agg, agg, q.m(name), VarRange)
+}
 
 func text(md string) Widget {
 	return Widget{Kind: KindText, Width: gridWidth, Height: 2, Text: md}
@@ -110,8 +115,8 @@ func value(title, unit string, w int, s Series) Widget {
 func latencyValues(q q, suffix string) []Widget {
 	return []Widget{
 		value("Average Latency"+suffix, UnitSeconds, 8, Series{Label: "Average", PromQL: q.avg(mLatency), Metric: cwLatency, Stat: "Average"}),
-		value("Min Latency"+suffix, UnitSeconds, 8, Series{Label: "Minimum", PromQL: q.quantile(minPhi, mLatency), Metric: cwLatency, Stat: "Minimum"}),
-		value("Max Latency"+suffix, UnitSeconds, 8, Series{Label: "Maximum", PromQL: q.quantile(maxPhi, mLatency), Metric: cwLatency, Stat: "Maximum"}),
+		value("Min Latency"+suffix, UnitSeconds, 8, Series{Label: "Minimum", PromQL: q.extreme("min"), Metric: cwLatency, Stat: "Minimum"}),
+		value("Max Latency"+suffix, UnitSeconds, 8, Series{Label: "Maximum", PromQL: q.extreme("max"), Metric: cwLatency, Stat: "Maximum"}),
 	}
 }
 
@@ -185,7 +190,10 @@ func allModelsSection() Section {
 		{Label: "Invocations", PromQL: by(mInvocations), Unit: UnitCount},
 		{Label: "Input tokens", PromQL: by(mInputTokens), Unit: UnitTokens},
 		{Label: "Output tokens", PromQL: by(mOutputTokens), Unit: UnitTokens},
-		{Label: "Errors", PromQL: by(`{__name__=~"` + mClientErrors + "|" + mServerErrors + `"}`), Unit: UnitCount},
+		// Client plus server errors, summed per counter first: increase()
+		// drops the metric name, and the two counters of a model share
+		// their labels. Either alone still counts (older histories).
+		{Label: "Errors", PromQL: fmt.Sprintf("%s + %s or %s or %s", by(mClientErrors), by(mServerErrors), by(mClientErrors), by(mServerErrors)), Unit: UnitCount},
 		{Label: "Throttles", PromQL: by(mThrottles), Unit: UnitCount},
 		{Label: "p90 latency", PromQL: fmt.Sprintf("histogram_quantile(0.9, sum by (model_id, le) (rate(%s_bucket[%s])))", mLatency, VarRange), Unit: UnitSeconds},
 		{Label: "Cost", PromQL: costOf("model_id", VarRange), Unit: UnitUSD},

@@ -55,10 +55,14 @@
 // "unpriced" — never $0.
 //
 // Latency is a histogram in seconds. Average is exact (_sum/_count);
-// percentiles come from the buckets; the minimum and maximum, which a
-// histogram does not keep, are approximated by the 0.1st and 100th
-// percentiles (within the lowest and highest populated bucket), while
-// CloudWatch's Minimum and Maximum are exact. Grafana's unit "s" shows
+// percentiles come from the buckets. The minimum and maximum, which a
+// histogram does not keep, are exact, as CloudWatch's Minimum and Maximum
+// are: min_over_time and max_over_time over the period of the gauges of
+// the latency extremes of a sliding window
+// (modelwatch_invocation_latency_min_seconds and _max_seconds, package
+// metrics), which see every call as long as samples are closer together
+// than the window; at the period's start they may also see calls of up to
+// one window (two minutes by default) before it. Grafana's unit "s" shows
 // sub-second latencies in ms, as the construct does.
 //
 // Grafana gets one row repeated for each value of a model_id variable

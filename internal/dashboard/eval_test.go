@@ -12,11 +12,15 @@ import (
 // evalData is an hour of known traffic, one sample a minute: model a gets
 // 10 calls a minute, 1 of them a client error, 0.5 s each (histogram
 // buckets: 5 under 0.5 s, all under 1 s), and costs $0.01 a minute
-// (alice's); b is unpriced, c is priced without traffic.
+// (alice's); b is unpriced, c is priced without traffic. The latency
+// extremes of a's recent calls were 0.3 s and 2.5 s in its first two
+// minutes, 0.45 s and 0.55 s after (but for a 0.7 s at 00:23, outside the
+// 30-minute period).
 const evalData = `
 load 1m
   bedrock_invocations_total{model_id="a",operation="Converse"} 0+10x60
   bedrock_invocation_client_errors_total{model_id="a",operation="Converse"} 0+1x60
+  bedrock_invocation_server_errors_total{model_id="a",operation="Converse"} 0x60
   bedrock_invocation_latency_seconds_sum{model_id="a",operation="Converse"} 0+5x60
   bedrock_invocation_latency_seconds_count{model_id="a",operation="Converse"} 0+10x60
   bedrock_invocation_latency_seconds_bucket{model_id="a",operation="Converse",le="0.25"} 0x60
@@ -24,6 +28,8 @@ load 1m
   bedrock_invocation_latency_seconds_bucket{model_id="a",operation="Converse",le="1"} 0+10x60
   bedrock_invocation_latency_seconds_bucket{model_id="a",operation="Converse",le="+Inf"} 0+10x60
   bedrock_input_tokens_total{model_id="a",operation="Converse"} 0+1000x60
+  modelwatch_invocation_latency_min_seconds{model_id="a",operation="Converse"} 0.4 0.3 0.45x58
+  modelwatch_invocation_latency_max_seconds{model_id="a",operation="Converse"} 0.6 2.5 0.55x20 0.7 0.55x37
   modelwatch_cost_dollars_total{model_id="a",principal="alice"} 0+0.01x60
   modelwatch_model_priced{model_id="a"} 1x60
   modelwatch_model_priced{model_id="b"} 0x60
@@ -89,6 +95,10 @@ func TestQueriesOnKnownTraffic(t *testing.T) {
 		{"all", "Client Errors (All Models)", "Client errors", map[string]float64{"": 30}},
 		{"all", "Server Errors (All Models)", "Server errors", map[string]float64{"": 0}},
 		{"all", "Average Latency (All Models)", "Average", map[string]float64{"": 0.5}},
+		{"all", "Min Latency (All Models)", "Minimum", map[string]float64{"": 0.45}},
+		{"all", "Max Latency (All Models)", "Maximum", map[string]float64{"": 0.55}},
+		{modelA, "Min Latency", "Minimum", map[string]float64{"": 0.45}},
+		{modelA, "Max Latency", "Maximum", map[string]float64{"": 0.55}},
 		{"all", "Latency Percentiles (All Models)", "p90", map[string]float64{"": 0.9}},
 		{"all", "Error Rate (All Models)", "Errors (client + server)", map[string]float64{"": 10}},
 		{"all", "Error Rate (All Models)", "Throttled", map[string]float64{"": 0}},

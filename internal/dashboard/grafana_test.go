@@ -253,13 +253,15 @@ func mustJSON(v any) string {
 }
 
 // knownMetrics are the series the default dashboard may query: the spec's
-// Prometheus names (histograms as _bucket/_sum/_count) and the cost ones.
+// Prometheus names (histograms as _bucket/_sum/_count), the latency
+// extremes and the cost ones.
 var knownMetrics = []string{
 	"bedrock_invocations_total", "bedrock_invocation_client_errors_total", "bedrock_invocation_server_errors_total",
 	"bedrock_invocation_throttles_total", "bedrock_input_tokens_total", "bedrock_output_tokens_total",
 	"bedrock_output_images_total", "bedrock_legacy_model_invocations_total",
 	"bedrock_invocation_latency_seconds_bucket", "bedrock_invocation_latency_seconds_sum", "bedrock_invocation_latency_seconds_count",
 	"bedrock_time_to_first_token_seconds_bucket",
+	"modelwatch_invocation_latency_min_seconds", "modelwatch_invocation_latency_max_seconds",
 	"modelwatch_cost_dollars_total", "modelwatch_model_priced",
 }
 

@@ -192,7 +192,9 @@ func (s *Store) queryContext(r *http.Request) (context.Context, context.CancelFu
 }
 
 func (s *Store) apiQuery(r *http.Request) (any, annotations.Annotations, *Error) {
-	ts := s.now()
+	// Without a time the query is evaluated now, at a live sample (see
+	// Store.live), as Prometheus evaluates it at its own now.
+	var ts time.Time
 	if v := r.FormValue("time"); v != "" {
 		var err error
 		if ts, err = parseTime(v); err != nil {

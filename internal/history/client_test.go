@@ -112,7 +112,7 @@ func TestOfficialClient(t *testing.T) {
 		}
 	})
 	t.Run("series", func(t *testing.T) {
-		sets, _, _, err := c.Series(ctx, []string{`bedrock_invocation_throttles_total`, `bedrock_invocations_total{model_id="` + modelA + `"}`}, base, at)
+		sets, _, _, err := c.Series(ctx, []string{`bedrock_invocation_throttles_total{operation="InvokeModel"}`, `bedrock_invocations_total{model_id="` + modelA + `"}`}, base, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func TestOfficialClient(t *testing.T) {
 		if !slices.Equal(vals, model.LabelValues{modelB, modelA}) {
 			t.Errorf("model_id values %v", vals)
 		}
-		vals, _, _, err = c.LabelValues(ctx, "model_id", []string{"bedrock_invocation_throttles_total"}, base, at)
+		vals, _, _, err = c.LabelValues(ctx, "model_id", []string{`bedrock_invocation_throttles_total{operation="InvokeModel"}`}, base, at)
 		if err != nil {
 			t.Fatal(err)
 		}

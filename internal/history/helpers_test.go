@@ -134,7 +134,9 @@ func restartTimeline(t *testing.T) (*Store, *clock) {
 	return p2.store, clk
 }
 
-func metricsRecorder(reg prometheus.Registerer) *metrics.Recorder { return metrics.New(reg, nil) }
+func metricsRecorder(reg prometheus.Registerer) *metrics.Recorder {
+	return metrics.New(reg, metrics.Options{})
+}
 
 func invocationOp(s string) invocation.Operation { return invocation.Operation(s) }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // sampler turns gathered metric families into TSDB samples, the way a
@@ -51,6 +52,14 @@ type sampleResult struct {
 // marks every series stale 1 ms later: the process is stopping, and
 // queries after it should not see the last values as current for the
 // 5-minute lookback.
+//
+// A counter, histogram or summary series seen for the first time gets a
+// zero sample at its created timestamp first (when that is before t), as
+// Prometheus's created-timestamp zero ingestion writes it: the calls
+// counted between the series' creation and its first sample are then part
+// of every increase() that covers the creation, instead of being invisible
+// for ever (increase() needs two samples, and the first one already holds
+// them).
 func (s *sampler) sample(db storage.Appendable, g prometheus.Gatherer, include func(string) bool, t int64, final bool) (sampleResult, error) {
 	var res sampleResult
 	if t <= s.lastT {
@@ -130,23 +139,30 @@ func (s *sampler) family(app storage.Appender, mf *dto.MetricFamily, t int64, re
 	for _, m := range mf.GetMetric() {
 		switch mf.GetType() {
 		case dto.MetricType_COUNTER:
-			s.append(app, m, name, "", "", m.GetCounter().GetValue(), t, res)
+			ct := createdAt(m.GetCounter().GetCreatedTimestamp())
+			s.append(app, m, name, "", "", m.GetCounter().GetValue(), t, ct, res)
 		case dto.MetricType_GAUGE:
-			s.append(app, m, name, "", "", m.GetGauge().GetValue(), t, res)
+			s.append(app, m, name, "", "", m.GetGauge().GetValue(), t, noCT, res)
 		case dto.MetricType_UNTYPED:
-			s.append(app, m, name, "", "", m.GetUntyped().GetValue(), t, res)
+			s.append(app, m, name, "", "", m.GetUntyped().GetValue(), t, noCT, res)
 		case dto.MetricType_SUMMARY:
 			sm := m.GetSummary()
+			ct := createdAt(sm.GetCreatedTimestamp())
+			// Quantiles are gauges of a sliding window: no zero sample.
 			for _, q := range sm.GetQuantile() {
-				s.append(app, m, name, "quantile", labels.FormatOpenMetricsFloat(q.GetQuantile()), q.GetValue(), t, res)
+				s.append(app, m, name, "quantile", labels.FormatOpenMetricsFloat(q.GetQuantile()), q.GetValue(), t, noCT, res)
 			}
-			s.append(app, m, name+"_sum", "", "", sm.GetSampleSum(), t, res)
-			s.append(app, m, name+"_count", "", "", summaryCount(sm), t, res)
+			s.append(app, m, name+"_sum", "", "", sm.GetSampleSum(), t, ct, res)
+			s.append(app, m, name+"_count", "", "", summaryCount(sm), t, ct, res)
 		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 			// Classic buckets only: native histograms would need the
 			// native-histogram feature on every Prometheus the same
 			// queries run against.
 			h := m.GetHistogram()
+			ct := noCT
+			if mf.GetType() == dto.MetricType_HISTOGRAM {
+				ct = createdAt(h.GetCreatedTimestamp())
+			}
 			count := histogramCount(h)
 			sawInf := false
 			for _, b := range h.GetBucket() {
@@ -156,15 +172,15 @@ func (s *sampler) family(app storage.Appender, mf *dto.MetricFamily, t int64, re
 				if b.CumulativeCountFloat != nil {
 					v = b.GetCumulativeCountFloat()
 				}
-				s.append(app, m, name+"_bucket", "le", labels.FormatOpenMetricsFloat(ub), v, t, res)
+				s.append(app, m, name+"_bucket", "le", labels.FormatOpenMetricsFloat(ub), v, t, ct, res)
 			}
 			// The +Inf bucket is implicit in the data model and explicit
 			// in every exposition format.
 			if !sawInf && (len(h.GetBucket()) > 0 || h.SampleCount != nil || h.SampleCountFloat != nil) {
-				s.append(app, m, name+"_bucket", "le", "+Inf", count, t, res)
+				s.append(app, m, name+"_bucket", "le", "+Inf", count, t, ct, res)
 			}
-			s.append(app, m, name+"_sum", "", "", h.GetSampleSum(), t, res)
-			s.append(app, m, name+"_count", "", "", count, t, res)
+			s.append(app, m, name+"_sum", "", "", h.GetSampleSum(), t, ct, res)
+			s.append(app, m, name+"_count", "", "", count, t, ct, res)
 		}
 	}
 }
@@ -178,9 +194,22 @@ func histogramCount(h *dto.Histogram) float64 {
 
 func summaryCount(sm *dto.Summary) float64 { return float64(sm.GetSampleCount()) }
 
+// noCT is the created timestamp of a series that has none (gauges).
+const noCT int64 = math.MinInt64
+
+// createdAt is a created timestamp in milliseconds, or noCT when unset.
+func createdAt(ts *timestamppb.Timestamp) int64 {
+	if ts == nil || (ts.GetSeconds() == 0 && ts.GetNanos() == 0) {
+		return noCT
+	}
+	return ts.AsTime().UnixMilli()
+}
+
 // append writes one sample of m under name, with an extra label (le or
-// quantile) when extraName is set.
-func (s *sampler) append(app storage.Appender, m *dto.Metric, name, extraName, extraValue string, v float64, t int64, res *sampleResult) {
+// quantile) when extraName is set. ct is the series' created timestamp
+// (noCT for none): a series new to the sampler gets a zero sample there
+// first when it is before t.
+func (s *sampler) append(app storage.Appender, m *dto.Metric, name, extraName, extraValue string, v float64, t, ct int64, res *sampleResult) {
 	b := &s.builder
 	b.Reset()
 	b.Add(labels.MetricName, name)
@@ -200,7 +229,8 @@ func (s *sampler) append(app storage.Appender, m *dto.Metric, name, extraName, e
 			break
 		}
 	}
-	if c == nil {
+	fresh := c == nil
+	if fresh {
 		c = &cachedSeries{lset: lset}
 		s.cache[h] = append(s.cache[h], c)
 	}
@@ -211,6 +241,16 @@ func (s *sampler) append(app storage.Appender, m *dto.Metric, name, extraName, e
 		return
 	}
 	c.round = s.round
+	if fresh && ct != noCT && ct <= t {
+		// A series created in the sample's own millisecond starts 1 ms
+		// before it. The zero sample is best effort, as Prometheus's is:
+		// refused (out of order after a clock step, before the head's
+		// window), the series simply starts at its first sample.
+		if ref, err := app.Append(0, lset, min(ct, t-1), 0); err == nil {
+			c.ref = ref
+			res.appended++
+		}
+	}
 	// A refused sample (out of order after a clock step back, out of
 	// bounds) is counted and skipped, as a scrape does; the rest of the
 	// round is kept.

@@ -5,22 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/timestamp"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/compression"
 )
 
 // Defaults of Options.
 const (
-	DefaultInterval     = time.Minute
+	DefaultInterval     = 15 * time.Second
 	DefaultRetention    = 15 * 24 * time.Hour
 	DefaultQueryTimeout = 30 * time.Second
 	// DefaultMaxSamples bounds the samples a single query may hold in
@@ -92,11 +97,19 @@ type Store struct {
 	// mu serialises sampling (the periodic loop, SampleNow and Close).
 	mu      sync.Mutex
 	sampler sampler
+	// lastLive is the time of the last sample taken for a query without
+	// an evaluation time (ms), shared by the queries of the next second.
+	lastLive int64
 
 	// meta is the metadata of the families last sampled, for
 	// /api/v1/metadata.
 	metaMu sync.RWMutex
 	meta   map[string][]metadata
+
+	// previousEnd is the newest sample time the history held when it was
+	// opened: the end of the server's previous run (math.MinInt64 for a
+	// new history).
+	previousEnd int64
 
 	startOnce sync.Once
 	stop      chan struct{}
@@ -114,6 +127,7 @@ type health struct {
 	failures prometheus.Counter
 	series   prometheus.Gauge
 	last     prometheus.Gauge
+	live     prometheus.Counter
 }
 
 func newHealth(reg prometheus.Registerer) (health, error) {
@@ -123,11 +137,12 @@ func newHealth(reg prometheus.Registerer) (health, error) {
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "modelwatch_history_sample_failures_total", Help: "Sampling rounds of the metric history that failed."}),
 		series:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "modelwatch_history_series", Help: "Series written by the last sampling round of the metric history."}),
 		last:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "modelwatch_history_last_sample_timestamp_seconds", Help: "Time of the last successful sampling round of the metric history."}),
+		live:     prometheus.NewCounter(prometheus.CounterOpts{Name: "modelwatch_history_live_samples_total", Help: "Samples of the metric history taken for a query whose end was later than the last sample (besides the periodic ones)."}),
 	}
 	if reg == nil {
 		return h, nil
 	}
-	for _, c := range []prometheus.Collector{h.appended, h.rejected, h.failures, h.series, h.last} {
+	for _, c := range []prometheus.Collector{h.appended, h.rejected, h.failures, h.series, h.last, h.live} {
 		if err := reg.Register(c); err != nil {
 			return h, fmt.Errorf("history: registering health metrics: %w", err)
 		}
@@ -203,7 +218,12 @@ func Open(opts Options) (*Store, error) {
 		// interval; ours is the sampling interval.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return opts.Interval.Milliseconds() },
 	})
+	previousEnd := db.Head().MaxTime()
+	for _, b := range db.Blocks() {
+		previousEnd = max(previousEnd, b.Meta().MaxTime-1) // a block's MaxTime is exclusive
+	}
 	return &Store{
+		previousEnd:  previousEnd,
 		db:           db,
 		engine:       engine,
 		parser:       p,
@@ -274,13 +294,79 @@ func (s *Store) SampleNow() error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.sampleLocked(false)
+	return s.sampleLocked(timestamp.FromTime(s.now()), false)
 }
 
-// sampleLocked takes one sample; final marks the series stale right after
-// it (the process is going away). Callers hold mu and life.
-func (s *Store) sampleLocked(final bool) error {
-	t := timestamp.FromTime(s.now())
+// liveReuse is how old the last sample may be for a query without an
+// evaluation time to be answered at it rather than at a new one: a
+// dashboard's dozens of queries of one refresh share one sample (and so
+// agree with each other), and a call finished within it shows at the
+// next refresh.
+const liveReuse = time.Second
+
+// liveFuture bounds how far past the server's clock a query's evaluation
+// time may be for a live sample to be stamped there (a client's clock a
+// little ahead); further out, a sample would hold back the periodic ones
+// until the clock caught up.
+const liveFuture = time.Second
+
+// live makes the end of a query current: it returns the evaluation time
+// for a query ending at end (zero: "now"), after taking a sample stamped
+// exactly there when the history has none yet. A query's answer then
+// reflects the counters as they are, not as they were at the last
+// periodic sample, and increase() over a range that covers a series' life
+// is exact: the series starts with a zero sample at its creation and ends
+// with a sample at the range's end, so PromQL has nothing to extrapolate.
+//
+// Without end, the last sample is reused if it was taken for such a query
+// under liveReuse ago. With an
+// end after the last sample and no later than liveFuture past the clock,
+// the sample is stamped at end (millisecond precision), holding the values
+// of now. An end at or before the last sample, or a whole interval or more
+// before now, is history: nothing is taken.
+func (s *Store) live(end time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.life.RLock()
+	defer s.life.RUnlock()
+	now := s.now()
+	last := s.sampler.lastT
+	var t int64
+	if end.IsZero() {
+		// Only a sample taken for such a query is shared, never a
+		// periodic one: a call finished just after a periodic sample
+		// must show in the next refresh, not one refresh later.
+		if last == s.lastLive && last != math.MinInt64 && now.Sub(timestamp.Time(last)) < liveReuse && !timestamp.Time(last).After(now) {
+			return timestamp.Time(last)
+		}
+		// A query in the last sample's own millisecond gets the next one.
+		t = max(timestamp.FromTime(now), last+1)
+	} else {
+		t = timestamp.FromTime(end)
+		if t <= last || end.Sub(now) > liveFuture || now.Sub(end) >= s.interval {
+			return end
+		}
+	}
+	if s.closed || t <= last {
+		if end.IsZero() {
+			return now
+		}
+		return end
+	}
+	if err := s.sampleLocked(t, false); err != nil {
+		s.log.Warn("metric history: live sample failed", "err", err)
+	}
+	s.health.live.Inc()
+	if end.IsZero() {
+		s.lastLive = t
+		return timestamp.Time(t)
+	}
+	return end
+}
+
+// sampleLocked takes one sample at t (ms); final marks the series stale
+// right after it (the process is going away). Callers hold mu and life.
+func (s *Store) sampleLocked(t int64, final bool) error {
 	res, err := s.sampler.sample(s.db, s.gather, s.include, t, final)
 	s.health.appended.Add(float64(res.appended))
 	s.health.rejected.Add(float64(res.rejected))
@@ -321,7 +407,7 @@ func (s *Store) Close() error {
 		s.life.Lock()
 		defer s.life.Unlock()
 		var errs []error
-		if err := s.sampleLocked(true); err != nil {
+		if err := s.sampleLocked(timestamp.FromTime(s.now()), true); err != nil {
 			errs = append(errs, fmt.Errorf("history: final sample: %w", err))
 		}
 		s.closed = true
@@ -417,6 +503,12 @@ func (s *Store) run(ctx context.Context, q string, start, end time.Time, step ti
 	if step > 0 && end.Sub(start)/step > MaxPointsPerSeries {
 		return badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
 	}
+	if step == 0 && start.IsZero() {
+		start = s.live(time.Time{})
+		end = start
+	} else {
+		s.live(end)
+	}
 	s.life.RLock()
 	defer s.life.RUnlock()
 	if s.closed {
@@ -447,9 +539,11 @@ func (s *Store) run(ctx context.Context, q string, start, end time.Time, step ti
 	return nil
 }
 
-// Query evaluates an instant query at ts. A scalar result is returned as
-// one Sample without labels; a range-vector or string result is an error.
-// Errors are *Error.
+// Query evaluates an instant query at ts. A zero ts means now: the query
+// is evaluated at a live sample (see live), so increase() over a range
+// that covers a series' whole life is exact. A scalar result is returned
+// as one Sample without labels; a range-vector or string result is an
+// error. Errors are *Error.
 func (s *Store) Query(ctx context.Context, q string, ts time.Time) ([]Sample, error) {
 	var (
 		out    []Sample
@@ -511,4 +605,69 @@ type metadata struct {
 	Type string `json:"type"`
 	Help string `json:"help"`
 	Unit string `json:"unit"`
+}
+
+// Span returns the times of the oldest and the newest sample the history
+// holds; ok is false while it holds none. The dashboard draws its charts
+// from first on when that is later than the start of the range it shows.
+func (s *Store) Span() (first, last time.Time, ok bool) {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return time.Time{}, time.Time{}, false
+	}
+	lo, err := s.db.StartTime()
+	hi := s.db.Head().MaxTime()
+	for _, b := range s.db.Blocks() {
+		hi = max(hi, b.Meta().MaxTime-1)
+	}
+	if err != nil || lo == math.MaxInt64 || hi == math.MinInt64 || hi < lo {
+		return time.Time{}, time.Time{}, false
+	}
+	return timestamp.Time(lo).UTC(), timestamp.Time(hi).UTC(), true
+}
+
+// PreviousSeries returns the series the server's previous run was still
+// writing when it stopped (a sample in its last two sampling intervals),
+// each as its labels with the metric name under "__name__". A restarted
+// server creates its counters of those series again, at zero, before the
+// first sample: a counter that its new run has not touched yet then goes
+// on in the history (reset to zero, as PromQL expects of a restarted
+// target) instead of ending, and increase() over a range that covers
+// both runs counts each run's calls exactly, where an ended series would
+// be extrapolated past its last sample. Nil for a new history.
+func (s *Store) PreviousSeries(ctx context.Context) ([]map[string]string, error) {
+	if s.previousEnd == math.MinInt64 {
+		return nil, nil
+	}
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	from := s.previousEnd - 2*s.interval.Milliseconds()
+	q, err := s.db.Querier(from, s.previousEnd)
+	if err != nil {
+		return nil, fmt.Errorf("history: reading the previous run's series: %w", err)
+	}
+	defer q.Close()
+	set := q.Select(ctx, false, &storage.SelectHints{Start: from, End: s.previousEnd}, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))
+	var (
+		out []map[string]string
+		it  chunkenc.Iterator
+	)
+	for set.Next() {
+		ser := set.At()
+		it = ser.Iterator(it)
+		for it.Next() == chunkenc.ValFloat {
+			if _, v := it.At(); !value.IsStaleNaN(v) {
+				out = append(out, ser.Labels().Map())
+				break
+			}
+		}
+	}
+	if err := set.Err(); err != nil {
+		return nil, fmt.Errorf("history: reading the previous run's series: %w", err)
+	}
+	return out, nil
 }

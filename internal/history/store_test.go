@@ -37,10 +37,12 @@ func TestQueryRangeAcrossRestart(t *testing.T) {
 			map[string]float64{modelA: 5000, modelB: 100}},
 		{"output tokens", `sum by (model_id) (increase(bedrock_output_tokens_total[5m]))`,
 			map[string]float64{modelA: 1000, modelB: 50}},
+		// A model that has had a call has every outcome counter, at 0
+		// where nothing happened.
 		{"throttles", `sum by (model_id) (increase(bedrock_invocation_throttles_total[5m]))`,
-			map[string]float64{modelB: 5}},
+			map[string]float64{modelA: 0, modelB: 5}},
 		{"server errors", `sum by (model_id) (increase(bedrock_invocation_server_errors_total[5m]))`,
-			map[string]float64{modelB: 5}},
+			map[string]float64{modelA: 0, modelB: 5}},
 		{"p90 latency", `histogram_quantile(0.9, sum by (le, model_id) (rate(bedrock_invocation_latency_seconds_bucket[5m])))`,
 			// A: rank 45 of 50 in (0.5, 1] holding calls 26..50 → 0.5+0.5×20/25.
 			// B: rank 13.5 of 15 in (0.025, 0.05] → 0.025+0.025×13.5/15.

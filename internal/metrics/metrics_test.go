@@ -23,7 +23,7 @@ func served(model string, op invocation.Operation, status int, u invocation.Usag
 
 func TestCacheTokensAndServiceTiersAreCounted(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	r := New(reg, nil)
+	r := New(reg, Options{})
 	const m = "acme.model-v1"
 	cached := invocation.Usage{InputTokens: 10, OutputTokens: 5, CacheReadInputTokens: 300, CacheWriteInputTokens: 200, CacheWrite1hInputTokens: 150}
 	for _, inv := range []*invocation.Invocation{

@@ -133,6 +133,29 @@ func (s *Server) getDashboard(w http.ResponseWriter, _ *http.Request, _ auth.Ide
 	writeAPIJSON(w, http.StatusOK, s.dashboard)
 }
 
+// historySpan is GET /api/history: what the metric history holds, so that
+// the dashboard draws charts over the time there is data for (a server up
+// for two minutes shows its two minutes, not an empty six-hour axis).
+type historySpan struct {
+	// FirstSample and LastSample are Unix times in seconds, null while
+	// the history is empty.
+	FirstSample *float64 `json:"firstSample"`
+	LastSample  *float64 `json:"lastSample"`
+	// IntervalSeconds is metrics.historyInterval.
+	IntervalSeconds float64 `json:"intervalSeconds"`
+	// RetentionSeconds is metrics.historyRetention.
+	RetentionSeconds float64 `json:"retentionSeconds"`
+}
+
+func (s *Server) getHistory(w http.ResponseWriter, _ *http.Request, _ auth.Identity) {
+	out := historySpan{IntervalSeconds: s.cfg.Metrics.HistoryInterval.Seconds(), RetentionSeconds: s.cfg.Metrics.HistoryRetention.Seconds()}
+	if first, last, ok := s.history.Span(); ok {
+		f, l := float64(first.UnixMilli())/1000, float64(last.UnixMilli())/1000
+		out.FirstSample, out.LastSample = &f, &l
+	}
+	writeAPIJSON(w, http.StatusOK, out)
+}
+
 // priceTable is GET /api/prices: the price list in force.
 type priceTable struct {
 	Version  string       `json:"version"`

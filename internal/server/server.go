@@ -142,7 +142,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, m := range cat.Models() {
 		modelIDs = append(modelIDs, m.ID)
 	}
-	s.observers = append([]invocation.Observer{s.logging, metrics.New(s.registry, legacy), cost.NewRecorder(s.registry, s.prices, modelIDs)}, opts.Observers...)
+	latencyWindow := max(metrics.DefaultLatencyWindow, 2*cfg.Metrics.HistoryInterval)
+	s.observers = append([]invocation.Observer{s.logging,
+		metrics.New(s.registry, metrics.Options{Legacy: legacy, LatencyWindow: latencyWindow}),
+		cost.NewRecorder(s.registry, s.prices, modelIDs)}, opts.Observers...)
+	s.resumeSeries(cat, cfg.Auth.Principals)
 	retry := map[string]gateway.RetryPolicy{}
 	for _, p := range cfg.Providers {
 		retry[p.Name] = gateway.RetryPolicy{Retries: p.RetryCount(), BackoffMin: p.BackoffMin, BackoffMax: p.BackoffMax}
@@ -162,6 +166,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux.Handle("GET /ui/", ui)
 	mux.Handle("/api/v1/", s.history.Handler(s.authorizer(auth.ActionGetMetrics)))
 	mux.Handle("GET /api/dashboard", s.guarded("", s.getDashboard))
+	mux.Handle("GET /api/history", s.guarded(auth.ActionGetMetrics, s.getHistory))
 	mux.Handle("GET /api/prices", s.guarded("", s.getPrices))
 	mux.Handle("GET /api/invocations", s.guarded(auth.ActionListInvocations, s.listInvocations))
 	mux.Handle("GET /api/invocations/{id}", s.guarded(auth.ActionListInvocations, s.getInvocation))
@@ -190,6 +195,56 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		log.Warn("listening beyond loopback without TLS: signatures protect requests, but bodies and bearer keys travel in clear text", "listen", cfg.Listen)
 	}
 	return s, nil
+}
+
+// resumer is an observer whose metric series can be created again after
+// a restart (metrics.Recorder, cost.Recorder).
+type resumer interface {
+	Resume(series map[string]string) bool
+}
+
+// resumeSeries creates again, at zero, the metric series the server's
+// previous run was writing when it stopped (history.Store.PreviousSeries),
+// before the history's first sample: a model called before the restart
+// but not yet after it keeps its series, so the dashboard's totals over
+// both runs are exact (see metrics.Resumable). Series of models no longer
+// in the catalog or principals no longer configured are left to end, so
+// that what is resumed stays bounded by the configuration.
+func (s *Server) resumeSeries(cat *catalog.Catalog, principals []auth.Principal) {
+	series, err := s.history.PreviousSeries(context.Background())
+	if err != nil {
+		s.log.Warn("metric history: the previous run's series could not be read; those not called again end at the restart", "err", err)
+		return
+	}
+	known := map[string]bool{cost.AnonymousPrincipal: true}
+	for _, p := range principals {
+		known[p.Name] = true
+	}
+	resumed := 0
+	for _, ser := range series {
+		if id, ok := ser["model_id"]; ok {
+			if _, found := cat.Lookup(id); !found {
+				continue
+			}
+		}
+		if id, ok := ser["gen_ai_request_model"]; ok {
+			if _, found := cat.Lookup(id); !found {
+				continue
+			}
+		}
+		if p, ok := ser["principal"]; ok && !known[p] {
+			continue
+		}
+		for _, o := range s.observers {
+			if r, ok := o.(resumer); ok && r.Resume(ser) {
+				resumed++
+				break
+			}
+		}
+	}
+	if resumed > 0 {
+		s.log.Info("metric history: the previous run's series go on at zero", "series", resumed)
+	}
 }
 
 // listenMetrics binds metrics.listen, when set: /metrics alone, open on

@@ -132,6 +132,175 @@ func TestBrowserLoggingOff(t *testing.T) {
 	}
 }
 
+// TestBrowserLive: a fresh browser refreshes every 10 seconds by default,
+// says when the data was updated, and shows new numbers without a click;
+// another choice is remembered.
+func TestBrowserLive(t *testing.T) {
+	f := newFakeAPI()
+	srv := newFixtureServer(t, f)
+	ctx := newBrowser(t)
+	console := &webuitest.ConsoleLog{}
+	console.Watch(ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := readPage(t, ctx)
+	if s.AutoRefresh != "10s" {
+		t.Errorf("a fresh browser's auto-refresh is %q, want 10s", s.AutoRefresh)
+	}
+	if !regexp.MustCompile(`^Updated \d{1,2}:\d{2}:\d{2}`).MatchString(s.Updated) {
+		t.Errorf("the top bar says %q, want \"Updated <time>\"", s.Updated)
+	}
+	if live, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('updated').getAttribute('aria-live') || ''`)); err != nil || live != "polite" {
+		t.Errorf("the updated note's aria-live is %q (err %v), want polite", live, err)
+	}
+	if got := s.Values["Invocations"]; got != "1.23k" {
+		t.Fatalf("Invocations shows %q before the change, want 1.23k", got)
+	}
+
+	// New traffic: the page's own timer must pick it up, with no click.
+	f.setQuery(`sum(increase(bedrock_invocations_total[$range]))`, one(2345))
+	changed := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(pctx, chromedp.Poll[bool](`[...document.querySelectorAll('#main .widget[data-kind="value"]')]
+	  .some((w) => w.dataset.title === 'Invocations' && w.querySelector('.value-number')?.textContent === '2.35k')`,
+		chromedp.WithPollingTimeout(0)))
+	if err != nil {
+		t.Fatalf("the Invocations tile did not update by itself within 25 s of the data changing (%v): %q", err, readPage(t, ctx).Values["Invocations"])
+	}
+	t.Logf("the tile updated %v after the data changed", time.Since(changed).Round(100*time.Millisecond))
+
+	// Another choice is kept for the next visit.
+	choose := `(() => { const r = document.getElementById('refresh'); r.value = '30s'; r.dispatchEvent(new Event('change')); return localStorage.getItem('modelwatch.refresh'); })()`
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](choose)); err != nil || got != "30s" {
+		t.Errorf("choosing 30 s stored %q (err %v)", got, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := readPage(t, ctx); s.AutoRefresh != "30s" {
+		t.Errorf("after a reload the auto-refresh is %q, want the chosen 30s", s.AutoRefresh)
+	}
+	if errs, err := console.Errors(ctx); err != nil || len(errs) > 0 {
+		t.Errorf("console errors (%v):\n%s", err, strings.Join(errs, "\n"))
+	}
+}
+
+// TestBrowserFreshHistory: a server whose history began two and a half
+// minutes ago gets charts of those minutes, a point every 15 seconds (the
+// resolution), ending now — not a mostly empty six-hour axis.
+func TestBrowserFreshHistory(t *testing.T) {
+	f := newFakeAPI()
+	f.firstSample = time.Now().Add(-150 * time.Second)
+	first := float64(f.firstSample.UnixMilli()) / 1000
+	srv := newFixtureServer(t, f)
+	ctx := newBrowser(t)
+	console := &webuitest.ConsoleLog{}
+	console.Watch(ctx)
+	before := time.Now()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	reqs := f.rangeRequests()
+	if len(reqs) == 0 {
+		t.Fatal("no range queries")
+	}
+	for _, r := range reqs {
+		if r.step != fixtureInterval {
+			t.Errorf("%s: step %v, want %d (the resolution)", r.query, r.step, fixtureInterval)
+		}
+		if r.end != math.Trunc(r.end) || r.end < float64(before.Unix()) || r.end > float64(after.Unix()) {
+			t.Errorf("%s: end %v, want the whole second of the refresh, in [%d, %d]", r.query, r.end, before.Unix(), after.Unix())
+		}
+		if k := (r.end - r.start) / r.step; k != math.Trunc(k) {
+			t.Errorf("%s: [%v, %v] is not a whole number of %v s steps", r.query, r.start, r.end, r.step)
+		}
+		if r.start > first || r.start+r.step <= first {
+			t.Errorf("%s: starts at %v, want the grid point just before the first sample %v", r.query, r.start, first)
+		}
+		// The rate window stays four samples wide.
+		if strings.Contains(r.query, "[") && !strings.Contains(r.query, "[1m]") {
+			t.Errorf("%s: want a [1m] rate window (4 × 15 s)", r.query)
+		}
+	}
+	s := readPage(t, ctx)
+	screenshot(t, ctx, screenshotDir(t), "fresh-history")
+	r := reqs[len(reqs)-1]
+	perLine := int((r.end-r.start)/r.step) + 1
+	if got := s.ChartPoints["Latency percentiles"]; got != 2*perLine {
+		t.Errorf("Latency percentiles drew %d points, want %d (two lines of %d)", got, 2*perLine, perLine)
+	}
+	webuitest.CheckCharts(t, "fresh history", s, 2)
+	webuitest.CheckWidgetErrors(t, "fresh history", s.Errors, nil)
+	if want := "Last 6 hours · since the history began 2 minutes ago · points every 15 seconds"; !strings.Contains(s.Text, want) {
+		t.Errorf("the page does not say %q:\n%s", want, s.Text)
+	}
+	if rows := s.Tables["Models"]; len(rows) != 4 || !reflect.DeepEqual(rows[0], []string{"Model", "Invocations", "Average latency", "Input tokens", "Cost"}) ||
+		!reflect.DeepEqual(rows[1][:2], []string{fixtureModel, "1k"}) {
+		t.Errorf("the Models table reads %q", rows)
+	}
+
+	// "Refresh now" loads again, on a grid that still ends at now.
+	n := len(reqs)
+	if err := webuitest.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.rangeRequests(); len(again) <= n {
+		t.Errorf("Refresh now made no range queries")
+	} else if r := again[len(again)-1]; r.step != fixtureInterval || r.start > first {
+		t.Errorf("after a refresh the chart asks for [%v, %v] step %v", r.start, r.end, r.step)
+	}
+	if errs, err := console.Errors(ctx); err != nil || len(errs) > 0 {
+		t.Errorf("console errors (%v):\n%s", err, strings.Join(errs, "\n"))
+	}
+}
+
+// TestBrowserHistoryUnavailable: without /api/history (an older server)
+// the charts draw the selected range.
+func TestBrowserHistoryUnavailable(t *testing.T) {
+	f := newFakeAPI()
+	f.historyStatus = http.StatusNotFound
+	srv := newFixtureServer(t, f)
+	ctx := newBrowser(t)
+	console := &webuitest.ConsoleLog{Expected: []string{"/api/history"}}
+	console.Watch(ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.rangeRequests()
+	if len(reqs) == 0 {
+		t.Fatal("no range queries")
+	}
+	for _, r := range reqs {
+		if r.step != 120 || r.end-r.start != 6*3600 {
+			t.Errorf("%s: [%v, %v] step %v, want the last 6 hours, a point every 2 minutes", r.query, r.start, r.end, r.step)
+		}
+	}
+	s := readPage(t, ctx)
+	webuitest.CheckCharts(t, "no history API", s, 2)
+	webuitest.CheckWidgetErrors(t, "no history API", s.Errors, nil)
+	if want := "Last 6 hours · points every 2 minutes"; !strings.Contains(s.Text, want) {
+		t.Errorf("the page does not say %q:\n%s", want, s.Text)
+	}
+	if errs, err := console.Errors(ctx); err != nil || len(errs) > 0 {
+		t.Errorf("console errors (%v):\n%s", err, strings.Join(errs, "\n"))
+	}
+}
+
 // TestBrowserFormat checks format.js's pure helpers in the browser that runs
 // them.
 func TestBrowserFormat(t *testing.T) {
@@ -170,15 +339,49 @@ func TestBrowserFormat(t *testing.T) {
 		{"formatTicks", []any{[]any{0, 0.0005, 0.001}, "usd"}, []any{"$0.0000", "$0.0005", "$0.0010"}},
 		{"formatTicks", []any{[]any{0, 0.25, 0.5}, "seconds"}, []any{"0 ms", "250 ms", "500 ms"}},
 		{"formatTicks", []any{[]any{0, 2000, 4000}, "tokens"}, []any{"0", "2k", "4k"}},
+		// Steps: round, at most 300 points, never finer than the history.
 		{"pickStep", []any{3600, 60}, 60.0},
 		{"pickStep", []any{6 * 3600, 60}, 120.0},
 		{"pickStep", []any{24 * 3600, 60}, 300.0},
 		{"pickStep", []any{7 * 86400, 60}, 3600.0},
 		{"pickStep", []any{15 * 86400, 60}, 7200.0},
 		{"pickStep", []any{3600, 300}, 300.0},
+		{"pickStep", []any{120, 15}, 15.0},
+		{"pickStep", []any{3600, 15}, 15.0},
+		{"pickStep", []any{6 * 3600, 15}, 120.0},
+		{"pickStep", []any{299, 1}, 1.0},
+		{"pickStep", []any{300, 1}, 2.0},
+		{"pickStep", []any{900, 1}, 5.0},
+		{"pickStep", []any{1800, 5}, 10.0},
+		{"pickStep", []any{3000, 1}, 15.0},
+		{"pickStep", []any{5000, 1}, 30.0},
+		{"pickStep", []any{120, 20}, 30.0},
+		{"pickStep", []any{10, 15}, 15.0},
 		{"rateWindow", []any{60, 60}, 240.0},
 		{"rateWindow", []any{300, 60}, 300.0},
 		{"rateWindow", []any{3600, 60}, 3600.0},
+		{"rateWindow", []any{15, 15}, 60.0},
+		{"rateWindow", []any{120, 15}, 120.0},
+		{"rateWindow", []any{1, 1}, 4.0},
+		// Chart windows end at now; a history younger than the range
+		// starts them at its first sample, on the step's grid.
+		{"chartWindow", []any{1_000_000, 6 * 3600, 15, nil}, map[string]any{
+			"start": 1_000_000.0 - 6*3600, "end": 1_000_000.0, "step": 120.0, "window": 120.0, "span": 6 * 3600.0, "clamped": false, "since": nil}},
+		{"chartWindow", []any{1_000_000, 6 * 3600, 15, 900_000}, map[string]any{
+			"start": 1_000_000.0 - 6*3600, "end": 1_000_000.0, "step": 120.0, "window": 120.0, "span": 6 * 3600.0, "clamped": false, "since": nil}},
+		{"chartWindow", []any{1_000_000, 6 * 3600, 15, 1_000_000 - 150}, map[string]any{
+			"start": 1_000_000.0 - 150, "end": 1_000_000.0, "step": 15.0, "window": 60.0, "span": 150.0, "clamped": true, "since": 150.0}},
+		{"chartWindow", []any{1_000_000, 6 * 3600, 15, 1_000_000 - 142.5}, map[string]any{
+			"start": 1_000_000.0 - 150, "end": 1_000_000.0, "step": 15.0, "window": 60.0, "span": 150.0, "clamped": true, "since": 142.5}},
+		{"chartWindow", []any{1_000_000.5, 3600, 60, 1_000_000 - 7}, map[string]any{
+			"start": 1_000_000.0 - 60, "end": 1_000_000.0, "step": 60.0, "window": 240.0, "span": 60.0, "clamped": true, "since": 7.5}},
+		{"chartWindow", []any{1_000_000, 24 * 3600, 15, 1_000_000 - 5*3600 - 17}, map[string]any{
+			"start": 1_000_000.0 - 5*3600 - 120, "end": 1_000_000.0, "step": 120.0, "window": 120.0, "span": 5*3600 + 120.0, "clamped": true, "since": 5*3600 + 17.0}},
+		{"humanAge", []any{150}, "2 minutes"},
+		{"humanAge", []any{59.9}, "59 seconds"},
+		{"humanAge", []any{3600}, "1 hour"},
+		{"humanAge", []any{2*86400 + 5}, "2 days"},
+		{"humanAge", []any{0}, "0 seconds"},
 		{"substituteRange", []any{"rate(x[$range]) / rate(y[$range])", 300}, "rate(x[5m]) / rate(y[5m])"},
 		{"substituteRange", []any{"increase(x[$range])", 37412}, "increase(x[37412s])"},
 		{"substituteRange", []any{"increase(x[$range])", 86400}, "increase(x[1d])"},
@@ -263,9 +466,10 @@ func anyQueryAPI(d *dashboard.Dashboard) http.Handler {
 		}
 		return []cannedSeries{{labels: map[string]string{}, value: base}}
 	}
-	f := &fakeAPI{queries: map[string]canned{}}
+	f := &fakeAPI{queries: map[string]canned{}, firstSample: time.Now().Add(-30 * 24 * time.Hour)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/dashboard", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, d) })
+	mux.HandleFunc("GET /api/history", f.history)
 	mux.HandleFunc("GET /api/invocations", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"logging": true, "invocations": fixtureInvocations()})
 	})

@@ -10,10 +10,35 @@
 //     assets/README.md for its version and licence). Nothing is compiled.
 //   - The page holds no data. It reads the dashboard model from
 //     GET /api/dashboard (internal/dashboard's types), metrics through the
-//     Prometheus HTTP API (/api/v1/query and /api/v1/query_range) and recent
-//     calls from /api/invocations, all mounted elsewhere on the same origin
-//     and authenticated there; the page asks for an API key when they answer
-//     401 and keeps it in the browser's session storage.
+//     Prometheus HTTP API (/api/v1/query and /api/v1/query_range), the
+//     extent of the metric history from GET /api/history ({firstSample,
+//     lastSample, intervalSeconds}) and recent calls from /api/invocations,
+//     all mounted elsewhere on the same origin and authenticated there; the
+//     page asks for an API key when they answer 401 and keeps it in the
+//     browser's session storage.
+//   - The dashboard tells the truth from the first call. Instant queries
+//     (value and table widgets) are sent without a time, so the server
+//     evaluates them at a sample it takes as it answers: the numbers include
+//     the last seconds' calls. Range queries (charts) end at the refresh's
+//     "now" in whole seconds, not at the last whole history interval, and
+//     their points lie on a grid ending there (start = end − k·step).
+//   - Charts show the data there is. Each refresh asks /api/history once,
+//     in parallel with the instant queries (only the charts wait for it);
+//     when the history began after the selected range's start, the charts
+//     start at its first sample (on the step's grid) and the step is picked
+//     for that shorter span, so a server up for two minutes draws those two
+//     minutes with a point every 15 s (the default resolution), and the
+//     page says "since the history began 2 minutes ago". When /api/history
+//     fails (an older server, a 401 the other widgets already show) the
+//     charts draw the selected range. The history's interval comes from
+//     /api/history, else from the page's data-resolution
+//     (Options.HistoryInterval).
+//   - Live by default: auto-refresh is every 10 s unless the browser chose
+//     otherwise (off, 5 s, 10 s, 30 s or 1 min, kept in local storage), and
+//     the top bar says when the data was last updated (aria-live polite).
+//     A refresh replaces each tile in one step, never blanking it; refreshes
+//     of a page never overlap (a click during one runs after it), and a
+//     hidden tab skips its ticks and catches up when shown.
 //   - Every page but the invocations list is a dashboard section drawn by
 //     one generic renderer: the first section is the all-models view
 //     (#/), sections with a ModelID are the per-model pages
@@ -24,19 +49,24 @@
 //     of NaN (a model without a price) is shown as "unpriced", never $0.
 //   - Placeholders in PromQL are expanded in the browser as
 //     dashboard.ExpandQuery does: $today and $month are the time since the
-//     viewer's midnight and first of the month; $range is the selected time
-//     range for value and table widgets (the number over the range) and,
-//     for graphs, the chart step but at least two history samples (rate()
-//     and increase() need two). Steps are round values that keep a chart at
-//     no more than 300 points; graphs of summed counters say "per <step>".
+//     viewer's midnight and first of the month (at the refresh's "now");
+//     $range is the selected time range for value and table widgets (the
+//     number over the range) and, for graphs, the chart step but at least
+//     four history intervals (rate() and increase() need two samples, with
+//     room for jitter). Steps are round values (1, 2, 5, 10, 15, 30 s,
+//     1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 d) never finer than the
+//     history's interval that keep a chart at no more than 300 points;
+//     graphs of summed counters say "per <rate window>".
 //   - A leading "# Title" text widget becomes the page heading; Hidden
 //     series (inputs of CloudWatch metric math) are not drawn.
 //   - Assets are referenced from the page by content-versioned URLs
 //     (/ui/app.js?v=<hash>) served as immutable; everything else carries an
 //     ETag and revalidates. Text assets are gzipped once, at start-up.
-//   - The browser checks (browsercheck_test.go) take any base URL and
-//     depend on nothing else in the package, so a full-server test can copy
-//     the file and run the same checks against a real `serve`.
+//   - The browser checks live in package webuitest: they take any base URL
+//     and depend on nothing else in this package, so the server's full-stack
+//     test runs the same checks against a real `serve`. Graph tiles carry
+//     data-points (the points drawn) and main a data-state ("ready" when a
+//     load has finished) for them to read.
 //   - The page sends a strict Content-Security-Policy (same-origin only, no
 //     inline script or style), and widget Markdown is escaped before the
 //     small subset (headings, bold, code, links, lists) is rendered.

@@ -19,7 +19,7 @@ import (
 // dashboard built from internal/dashboard's types, the Prometheus query API
 // answering canned data for exactly the fixture's queries (anything else is
 // a Prometheus bad_data error, which the page would show inline and the
-// test would catch), and /api/invocations.
+// test would catch), /api/history and /api/invocations.
 
 const fixtureModel = "anthropic.claude-3-haiku-20240307-v1:0"
 
@@ -251,18 +251,70 @@ func normalizeQuery(q string) (string, float64) {
 
 // fakeAPI serves the fixture's data APIs.
 type fakeAPI struct {
-	mu       sync.Mutex // guards queries
-	queries  map[string]canned
+	mu      sync.Mutex // guards queries and ranges
+	queries map[string]canned
+	// ranges are the query_range requests received, in order.
+	ranges   []rangeRequest
 	logging  atomic.Bool
 	requests atomic.Int64
 	// apiKey, when set, is the bearer key every data API requires.
 	apiKey string
+	// firstSample is the time of the history's first sample, as
+	// /api/history reports it (zero: the history is empty); the fixture's
+	// history is a month old unless a test makes it younger.
+	firstSample time.Time
+	// historyStatus, when set, is the HTTP status /api/history answers
+	// with instead (an older server without it: 404).
+	historyStatus int
+}
+
+// fixtureInterval is the fake history's resolution: the page's default.
+const fixtureInterval = 15
+
+// rangeRequest is one query_range request the fake received.
+type rangeRequest struct {
+	query            string
+	start, end, step float64
 }
 
 func newFakeAPI() *fakeAPI {
-	f := &fakeAPI{queries: fixtureQueries()}
+	f := &fakeAPI{queries: fixtureQueries(), firstSample: time.Now().Add(-30 * 24 * time.Hour)}
 	f.logging.Store(true)
 	return f
+}
+
+// setQuery changes the canned answer of a query (as written in
+// fixtureQueries).
+func (f *fakeAPI) setQuery(q string, c canned) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries[q] = c
+}
+
+// rangeRequests returns the query_range requests received so far.
+func (f *fakeAPI) rangeRequests() []rangeRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]rangeRequest(nil), f.ranges...)
+}
+
+// history answers /api/history: the first and last sample (unix seconds,
+// null when the history is empty) and the interval.
+func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
+	if f.historyStatus != 0 {
+		writeJSON(w, f.historyStatus, map[string]string{"error": "no such API"})
+		return
+	}
+	unix := func(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+	body := map[string]any{"firstSample": nil, "lastSample": nil, "intervalSeconds": fixtureInterval}
+	if !f.firstSample.IsZero() {
+		now := time.Now()
+		body["firstSample"] = unix(f.firstSample)
+		// The last scheduled sample: a whole interval after the first.
+		n := now.Sub(f.firstSample) / (fixtureInterval * time.Second)
+		body["lastSample"] = unix(f.firstSample.Add(n * fixtureInterval * time.Second))
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (f *fakeAPI) register(outer *http.ServeMux) {
@@ -279,6 +331,7 @@ func (f *fakeAPI) register(outer *http.ServeMux) {
 	})
 	mux.HandleFunc("/api/v1/query", f.prom(false))
 	mux.HandleFunc("/api/v1/query_range", f.prom(true))
+	mux.HandleFunc("GET /api/history", f.history)
 	mux.HandleFunc("GET /api/invocations", func(w http.ResponseWriter, r *http.Request) {
 		if !f.logging.Load() {
 			writeJSON(w, http.StatusOK, map[string]any{"logging": false, "invocations": []any{}})
@@ -302,8 +355,9 @@ func promError(w http.ResponseWriter, msg string) {
 }
 
 // prom answers /api/v1/query and /api/v1/query_range like Prometheus,
-// checking the parameters the page sends (a chart must ask for at most
-// ~300 points).
+// checking the parameters the page sends: an instant query must come
+// without a time (the server then answers at its present), a chart must ask
+// for at most 300 points.
 func (f *fakeAPI) prom(ranged bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
@@ -333,11 +387,11 @@ func (f *fakeAPI) prom(ranged bool) http.HandlerFunc {
 			return v, err == nil && !math.IsNaN(v)
 		}
 		if !ranged {
-			t, ok := num("time")
-			if !ok {
-				promError(w, "invalid parameter \"time\"")
+			if r.Form.Has("time") {
+				promError(w, fmt.Sprintf("fake Prometheus: instant query sent with time=%s; the dashboard must leave it out", r.Form.Get("time")))
 				return
 			}
+			t := float64(time.Now().UnixMilli()) / 1000
 			result := []any{}
 			for _, s := range series {
 				result = append(result, map[string]any{"metric": s.labels, "value": []any{t, strconv.FormatFloat(s.value, 'g', -1, 64)}})
@@ -352,7 +406,10 @@ func (f *fakeAPI) prom(ranged bool) http.HandlerFunc {
 			promError(w, "invalid start, end or step")
 			return
 		}
-		if n := (end-start)/step + 1; n > 301 {
+		f.mu.Lock()
+		f.ranges = append(f.ranges, rangeRequest{query: q, start: start, end: end, step: step})
+		f.mu.Unlock()
+		if n := math.Floor((end-start)/step) + 1; n > 300 {
 			promError(w, fmt.Sprintf("fake Prometheus: %v points asked for, more than the dashboard's 300", n))
 			return
 		}

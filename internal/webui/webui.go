@@ -28,9 +28,10 @@ type Options struct {
 	// error answers 401. Nil allows everyone — the page is static and holds
 	// no data; the data APIs it calls are protected where they are mounted.
 	Authenticate func(*http.Request) error
-	// HistoryInterval is the resolution of the metric history (default 1m).
-	// Charts never ask for a finer step, and rate windows span at least two
-	// samples.
+	// HistoryInterval is the resolution of the metric history (default
+	// 15s, the history's own default). Charts never ask for a finer step,
+	// and rate windows span at least four history intervals. The page prefers the
+	// interval /api/history reports, when it answers.
 	HistoryInterval time.Duration
 }
 
@@ -69,14 +70,14 @@ var notServed = map[string]bool{"index.html": true, "README.md": true}
 // Handler returns the dashboard's handler. It answers GET and HEAD of "/"
 // (the page) and "/ui/<asset>", and 404 for anything else, so it is mounted
 // on the exact paths: mux.Handle("GET /{$}", h) and mux.Handle("GET /ui/", h).
-// The page loads its data from /api/dashboard, /api/v1/query(_range) and
-// /api/invocations on the same origin.
+// The page loads its data from /api/dashboard, /api/v1/query(_range),
+// /api/history and /api/invocations on the same origin.
 func Handler(opts Options) http.Handler {
 	if strings.TrimSpace(opts.Title) == "" {
 		opts.Title = "modelwatch"
 	}
 	if opts.HistoryInterval <= 0 {
-		opts.HistoryInterval = time.Minute
+		opts.HistoryInterval = 15 * time.Second
 	}
 	h, err := build(opts)
 	if err != nil {

@@ -90,7 +90,7 @@ func TestIndex(t *testing.T) {
 
 func TestDefaultTitle(t *testing.T) {
 	page := body(t, serve(t, Handler(Options{}), http.MethodGet, "/", nil))
-	if !strings.Contains(page, "<title>modelwatch</title>") || !strings.Contains(page, `data-resolution="60"`) {
+	if !strings.Contains(page, "<title>modelwatch</title>") || !strings.Contains(page, `data-resolution="15"`) {
 		t.Errorf("defaults not applied:\n%s", page)
 	}
 }

@@ -1,12 +1,13 @@
-// modelwatch dashboard: a hash-routed single page over three data APIs on the
+// modelwatch dashboard: a hash-routed single page over the data APIs of the
 // same server — /api/dashboard (the dashboard model), the Prometheus HTTP API
-// (/api/v1/query, /api/v1/query_range) and /api/invocations. No framework:
-// pages are built with the small el() helper; charts are uPlot.
+// (/api/v1/query, /api/v1/query_range), /api/history (how far back the
+// metric history goes) and /api/invocations. No framework: pages are built
+// with the small el() helper; charts are uPlot.
 //
 // Routes: #/ (first section: all models), #/model/<sectionId>, #/cost,
 // #/invocations, #/invocations/<requestId>.
 import {
-  RANGES, REFRESHES, pickStep, rateWindow, expandQuery, humanDuration, isCumulative,
+  RANGES, REFRESHES, DEFAULT_REFRESH, chartWindow, expandQuery, humanDuration, humanAge, isCumulative,
   formatParts, formatValue, formatTicks, formatInteger, unitLabel, markdown,
   seriesLabel, seriesUnit, relativeTime, escapeHTML,
 } from './format.js';
@@ -22,7 +23,7 @@ const state = {
   dashboard: null,
   dashboardError: null,
   range: localStorage.getItem('modelwatch.range') || '6h',
-  refresh: localStorage.getItem('modelwatch.refresh') || 'off',
+  refresh: localStorage.getItem('modelwatch.refresh') || DEFAULT_REFRESH,
   timer: 0,
   page: null,        // {refresh(): Promise, destroy()}
   generation: 0,     // bumped per render; stale async work checks it
@@ -87,9 +88,14 @@ async function api(path, params) {
   return data;
 }
 
-/** query runs an instant PromQL query; it returns [{metric, value}] (scalars become one element). */
-async function query(promql, time) {
-  const data = await api('/api/v1/query', { query: promql, time: String(time) });
+/**
+ * query runs an instant PromQL query; it returns [{metric, value}] (scalars
+ * become one element). It sends no time: the server then evaluates it at a
+ * sample of the metrics taken as it answers, so the numbers include the
+ * calls of the last seconds.
+ */
+async function query(promql) {
+  const data = await api('/api/v1/query', { query: promql });
   const d = (data && data.data) || {};
   if (d.resultType === 'scalar') return [{ metric: {}, value: Number(d.result[1]) }];
   if (d.resultType !== 'vector') throw new ApiError(200, `expected an instant vector, got ${d.resultType || 'nothing'}`);
@@ -116,17 +122,48 @@ function currentRange() {
 }
 
 /**
- * timeContext fixes the time window of one refresh, so all widgets agree.
- * The window ends at the last whole history interval (never in the future,
- * where a range query would repeat stale samples); every range is a
- * multiple of its step, so the points fall on the step's grid.
+ * history asks how far back the metric history goes: {firstSample,
+ * lastSample, intervalSeconds}, or null when the server cannot say (an
+ * older server, or a 401 that the other widgets already show).
+ */
+async function history() {
+  try {
+    const h = await api('/api/history');
+    if (!h || typeof h !== 'object') return null;
+    return {
+      firstSample: Number.isFinite(h.firstSample) ? h.firstSample : null,
+      lastSample: Number.isFinite(h.lastSample) ? h.lastSample : null,
+      intervalSeconds: Number.isFinite(h.intervalSeconds) && h.intervalSeconds > 0 ? h.intervalSeconds : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * timeContext fixes the time of one refresh, so all widgets agree: now
+ * (whole seconds, which expands $today and $month; instant queries send no
+ * time and are answered at the server's present) and the selected range.
+ * ctx.chart() is the charts' window (see chartWindow in format.js), ending
+ * at now and starting no earlier than the history's first sample. It asks
+ * /api/history once, the first time a widget needs it; the instant queries
+ * do not wait for it.
  */
 function timeContext() {
   const r = currentRange();
-  const step = pickStep(r.seconds, resolution);
   const now = Math.floor(Date.now() / 1000);
-  const end = Math.floor(now / resolution) * resolution;
-  return { range: r, step, window: rateWindow(step, resolution), now, start: end - r.seconds, end };
+  let win = null;
+  return {
+    range: r,
+    now,
+    chart() {
+      win ||= history().then((h) => {
+        const res = (h && h.intervalSeconds) || resolution;
+        return chartWindow(now, r.seconds, res, h ? h.firstSample : null);
+      });
+      return win;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- errors
@@ -224,7 +261,7 @@ function noDataText(ctx) {
  */
 async function queryAll(widget, series, ctx) {
   try {
-    return await Promise.all(series.map((s) => query(expandQuery(s.promql, ctx.range.seconds, ctx.now), ctx.now)));
+    return await Promise.all(series.map((s) => query(expandQuery(s.promql, ctx.range.seconds, ctx.now))));
   } catch (e) {
     widget.body.replaceChildren(errorBox(e));
     throw e;
@@ -273,20 +310,22 @@ async function loadGraph(widget, w, ctx) {
   const series = visible(w);
   const unit = w.unit || seriesUnit(series[0], '');
   const perWindow = ['count', 'tokens', 'usd'].includes(unit) && series.every((s) => isCumulative(s.promql));
-  widget.unitEl.textContent = [unitWords(unit), perWindow ? `per ${humanDuration(ctx.window).replace(/^1 /, '')}` : '']
-    .filter(Boolean).join(' ');
+  const win = await ctx.chart();
   let results;
   try {
     results = await Promise.all(series.map((s) =>
-      queryRange(expandQuery(s.promql, ctx.window, ctx.now), ctx.start, ctx.end, ctx.step)));
+      queryRange(expandQuery(s.promql, win.window, ctx.now), win.start, win.end, win.step)));
   } catch (e) {
     if (widget.chart) { widget.chart.destroy(); widget.chart = null; }
+    widget.tile.dataset.points = '0';
     widget.body.replaceChildren(errorBox(e));
     throw e;
   }
+  widget.unitEl.textContent = [unitWords(unit), perWindow ? `per ${humanDuration(win.window).replace(/^1 /, '')}` : '']
+    .filter(Boolean).join(' ');
   // Align every series on the query's own grid of timestamps.
   const xs = [];
-  for (let t = ctx.start; t <= ctx.end; t += ctx.step) xs.push(t);
+  for (let t = win.start; t <= win.end; t += win.step) xs.push(t);
   const index = new Map(xs.map((t, i) => [t, i]));
   const lines = [];
   results.forEach((res, i) => {
@@ -307,8 +346,12 @@ async function loadGraph(widget, w, ctx) {
     }
   });
   if (widget.chart) { widget.chart.destroy(); widget.chart = null; }
+  // data-points counts what is drawn (tests read it): the non-null points
+  // of every line.
+  widget.tile.dataset.points = String(lines.reduce((n, l) => n + l.ys.filter((y) => y !== null).length, 0));
   if (!lines.length) {
-    widget.body.replaceChildren(emptyBox('No data yet', `Nothing recorded in the ${ctx.range.label.toLowerCase()}.`));
+    const where = win.clamped ? `since the history began ${humanAge(win.since)} ago` : `in the ${ctx.range.label.toLowerCase()}`;
+    widget.body.replaceChildren(emptyBox('No data yet', `Nothing recorded ${where}.`));
     return;
   }
   const holder = el('div', { class: 'chart', role: 'img', 'aria-label': `${w.title}: chart of ${lines.map((l) => l.label).join(', ')}` });
@@ -316,10 +359,27 @@ async function loadGraph(widget, w, ctx) {
   widget.chart = drawChart(holder, xs, lines, unit, {
     left: w.leftAxisLabel || unitLabel(unit),
     right: w.rightAxisLabel || unitLabel(unit),
-  });
+  }, win.step);
 }
 
 const AXIS_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+/**
+ * timeTicks renders the time axis on one line, as precise as the ticks are
+ * apart: "6:37:30 PM" for seconds, "6:37 PM" for minutes and hours, "Dec 7"
+ * for days and for midnights between hourly ticks (the cursor's legend
+ * gives the full time).
+ */
+function timeTicks(u, splits, axisIdx, space, incr) {
+  const time = incr >= 60 ? { hour: 'numeric', minute: '2-digit' } : { hour: 'numeric', minute: '2-digit', second: '2-digit' };
+  return splits.map((t) => {
+    if (t == null) return '';
+    const d = new Date(t * 1000);
+    const midnight = d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0;
+    if (incr >= 86400 || (incr >= 3600 && midnight)) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+    return d.toLocaleTimeString([], time);
+  });
+}
 
 // yRange starts the y axis at zero (counts and latencies are never
 // negative) and leaves headroom above the highest point.
@@ -332,7 +392,7 @@ function yRange(u, min, max) {
  * width so that the plot areas of charts in a column line up; cursors are
  * synchronised across the page's charts.
  */
-function drawChart(holder, xs, lines, unit, labels) {
+function drawChart(holder, xs, lines, unit, labels, step) {
   const hasRight = lines.some((l) => l.right);
   // The legend sits under the plot; the plot gets the height it leaves
   // (estimated until the legend exists, then measured).
@@ -359,7 +419,9 @@ function drawChart(holder, xs, lines, unit, labels) {
       {
         label: 'Time',
         value: (u, v, si, idx) => (idx == null || v == null ? 'latest'
-          : new Date(v * 1000).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })),
+          : new Date(v * 1000).toLocaleString([], {
+            month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: step < 60 ? '2-digit' : undefined,
+          })),
       },
       ...lines.map((l, i) => ({
         label: l.label,
@@ -376,7 +438,10 @@ function drawChart(holder, xs, lines, unit, labels) {
       })),
     ],
     axes: [
-      { stroke: '#56627a', grid: { stroke: '#edf0f5' }, ticks: { stroke: '#dde2ea' }, size: 32, font: AXIS_FONT },
+      {
+        stroke: '#56627a', grid: { stroke: '#edf0f5' }, ticks: { stroke: '#dde2ea' }, size: 32, font: AXIS_FONT,
+        values: timeTicks, space: 80,
+      },
       yAxis('y', labels.left, 3),
       // An empty right axis keeps the plot as wide as its neighbours'.
       hasRight ? yAxis('y2', labels.right, 1) : { side: 1, scale: 'y', size: 64, values: (u, vals) => vals.map(() => ''), grid: { show: false }, ticks: { show: false } },
@@ -506,8 +571,16 @@ function pageHead(title, sub) {
     sub ? el('div', { class: 'sub' }, sub) : null);
 }
 
-function rangeNote(ctx) {
-  return `${ctx.range.label} · points every ${humanDuration(ctx.step).replace(/^1 /, '')}`;
+/**
+ * rangeNote says what the page shows: the selected range, when the history
+ * is younger how long ago it began (the charts start there), and the
+ * charts' step when the page has charts.
+ */
+function rangeNote(ctx, win, charts) {
+  const parts = [ctx.range.label];
+  if (win && win.clamped) parts.push(`since the history began ${humanAge(win.since)} ago`);
+  if (win && charts) parts.push(`points every ${humanDuration(win.step).replace(/^1 /, '')}`);
+  return parts.join(' · ');
 }
 
 /** sectionPage draws the widgets of a dashboard section. */
@@ -533,14 +606,23 @@ function sectionPage(section) {
     pageHead(title, sub),
     lead ? el('div', { class: 'lead', html: markdown(lead) }) : null,
     widgets.length ? grid : emptyBox('This page has no widgets', ''));
+  const charts = specs.some((w) => w.kind === 'graph');
+  const note = (ctx, win) => fill(sub,
+    section.modelId ? el('code', {}, section.modelId) : null,
+    section.modelId ? ' · ' : null,
+    rangeNote(ctx, win, charts));
+  let noted = false;
   return {
     async refresh() {
       const ctx = timeContext();
-      fill(sub,
-        section.modelId ? el('code', {}, section.modelId) : null,
-        section.modelId ? ' · ' : null,
-        rangeNote(ctx));
-      await Promise.allSettled(widgets.map((w) => w.load(ctx)));
+      // Until the history answers, the first load names the range alone;
+      // later loads keep the previous note rather than flicker.
+      if (!noted) note(ctx, null);
+      noted = true;
+      const notedWin = ctx.chart().then((win) => note(ctx, win));
+      const results = await Promise.allSettled([...widgets.map((w) => w.load(ctx)), notedWin]);
+      const failed = results.slice(0, widgets.length).filter((r) => r.status === 'rejected').length;
+      return { failed, total: widgets.filter((w) => w.tile.dataset.kind !== 'text').length };
     },
     destroy() { widgets.forEach((w) => w.destroy()); },
   };
@@ -746,7 +828,7 @@ function dashboardErrorPage() {
   main.replaceChildren(pageHead('Overview'),
     el('div', { class: 'banner error' }, errorBox(state.dashboardError, 'Could not load the dashboard'),
       el('button', { type: 'button', class: 'button', onclick: () => start() }, 'Try again')));
-  return { async refresh() {}, destroy() {} };
+  return { async refresh() { return { error: state.dashboardError }; }, destroy() {} };
 }
 
 // ---------------------------------------------------------------- navigation
@@ -800,28 +882,84 @@ async function render() {
   await reload(gen);
 }
 
-/** reload refreshes the data of the current page; main's data-state says when it is done. */
-async function reload(gen = state.generation) {
+/**
+ * reload refreshes the data of the current page; main's data-state says
+ * when it is done ("ready"). Refreshes of a page never overlap: one asked
+ * for while another runs (a click during an auto-refresh) runs after it,
+ * and the page is ready only when the last has finished.
+ */
+function reload(gen = state.generation) {
   const page = state.page;
-  if (!page) return;
-  main.dataset.state = main.dataset.state === 'ready' ? 'refreshing' : 'loading';
-  try {
-    await page.refresh();
-  } catch {
-    // Shown inline by the page.
+  if (!page) return Promise.resolve();
+  if (page.loading) {
+    page.again = true;
+    return page.loading;
   }
-  if (gen === state.generation) main.dataset.state = 'ready';
+  main.dataset.state = main.dataset.state === 'ready' ? 'refreshing' : 'loading';
+  page.loading = (async () => {
+    let outcome;
+    let started;
+    do {
+      page.again = false;
+      started = new Date();
+      try {
+        outcome = (await page.refresh()) || {};
+      } catch (e) {
+        // Shown inline by the page.
+        outcome = { error: e };
+      }
+    } while (page.again && gen === state.generation);
+    page.loading = null;
+    if (gen === state.generation) {
+      showUpdated(started, outcome);
+      main.dataset.state = 'ready';
+    }
+  })();
+  return page.loading;
 }
 
+const updated = document.getElementById('updated');
+
+/** showUpdated says when the data shown was loaded, and whether all of it loaded. */
+function showUpdated(when, outcome) {
+  const t = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  let text = `Updated ${t}`;
+  if (outcome.error) text = `Update failed at ${t}`;
+  else if (outcome.failed) text = `Updated ${t} · ${outcome.failed} of ${outcome.total} widgets failed`;
+  updated.textContent = text;
+  updated.dataset.updated = String(when.getTime());
+  updated.classList.toggle('failed', Boolean(outcome.error || outcome.failed));
+  state.updatedAt = when.getTime();
+}
+
+function refreshSeconds() {
+  const r = REFRESHES.find((x) => x.id === state.refresh);
+  return r ? r.seconds : 0;
+}
+
+/**
+ * scheduleRefresh starts the auto-refresh timer. A tick is skipped while
+ * the tab is hidden or a load is under way; a tab shown again after a
+ * missed tick refreshes at once.
+ */
 function scheduleRefresh() {
   clearInterval(state.timer);
-  const r = REFRESHES.find((x) => x.id === state.refresh);
-  if (r && r.seconds > 0) {
+  const seconds = refreshSeconds();
+  if (seconds > 0) {
     state.timer = setInterval(() => {
       if (!document.hidden && main.dataset.state === 'ready') reload();
-    }, r.seconds * 1000);
+    }, seconds * 1000);
   }
 }
+
+document.addEventListener('visibilitychange', () => {
+  const seconds = refreshSeconds();
+  if (!document.hidden && seconds > 0 && main.dataset.state === 'ready'
+    && Date.now() - (state.updatedAt || 0) >= seconds * 1000) {
+    reload();
+    scheduleRefresh();
+  }
+});
 
 // ---------------------------------------------------------------- API key dialog
 
@@ -900,7 +1038,7 @@ async function start() {
 }
 
 if (!RANGES.some((r) => r.id === state.range)) state.range = '6h';
-if (!REFRESHES.some((r) => r.id === state.refresh)) state.refresh = 'off';
+if (!REFRESHES.some((r) => r.id === state.refresh)) state.refresh = DEFAULT_REFRESH;
 initControls();
 initKeyDialog();
 window.addEventListener('hashchange', () => { render(); main.focus({ preventScroll: true }); });

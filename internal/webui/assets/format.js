@@ -15,25 +15,31 @@ export const RANGES = [
 /** Auto-refresh choices, in seconds (0 = off). */
 export const REFRESHES = [
   { id: 'off', label: 'Off', seconds: 0 },
+  { id: '5s', label: '5 s', seconds: 5 },
   { id: '10s', label: '10 s', seconds: 10 },
   { id: '30s', label: '30 s', seconds: 30 },
   { id: '1m', label: '1 min', seconds: 60 },
 ];
 
+/** The auto-refresh of a browser that has not chosen one: live. */
+export const DEFAULT_REFRESH = '10s';
+
 /** The most points a chart is asked for. */
 export const MAX_POINTS = 300;
 
-// Steps are picked from round values so that points fall on whole minutes
-// and hours, which keeps the x axis and tooltips readable.
-const NICE_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+// Steps are picked from round values, so that a chart's points are evenly
+// spaced by a step people can read ("a point every 15 seconds"). Below a
+// minute they go down to one second; the history's resolution bounds them.
+const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 
 /**
- * pickStep returns the query step (seconds) for a range: the smallest round
- * step that gives at most MAX_POINTS points and is not finer than the history
- * resolution.
+ * pickStep returns the query step (seconds) for a span of time: the smallest
+ * round step that is not finer than the history resolution and draws the
+ * span in at most MAX_POINTS points, counting both ends (a grid of
+ * ceil(span / step) steps).
  */
 export function pickStep(rangeSeconds, resolutionSeconds = 60) {
-  const min = Math.max(1, resolutionSeconds, rangeSeconds / MAX_POINTS);
+  const min = Math.max(1, resolutionSeconds, rangeSeconds / (MAX_POINTS - 1));
   for (const s of NICE_STEPS) {
     if (s >= min) return s;
   }
@@ -47,6 +53,39 @@ export function pickStep(rangeSeconds, resolutionSeconds = 60) {
  */
 export function rateWindow(step, resolutionSeconds = 60) {
   return Math.max(step, 4 * resolutionSeconds);
+}
+
+/**
+ * chartWindow is the time window of a refresh's charts. It ends at now
+ * (whole seconds); it covers the selected range, or — when the history
+ * began later than the range's start — only the time since the first
+ * sample, so a young server's few minutes fill the chart instead of a
+ * corner of an empty axis. The step is picked for the span drawn, and the
+ * points lie on a grid ending at now: start = end - k·step, the grid point
+ * at or before the range's start (or the first sample).
+ *
+ * firstSample is the history's first sample (unix seconds), or null when
+ * unknown or empty: then the selected range is drawn. It returns
+ * {start, end, step, window (the rate window), span (end - start),
+ * clamped (true when the window starts at the first sample), since (the
+ * history's age in seconds, when clamped)}.
+ */
+export function chartWindow(nowSeconds, rangeSeconds, resolutionSeconds = 60, firstSample = null) {
+  const end = Math.floor(nowSeconds);
+  let from = end - rangeSeconds;
+  let clamped = false;
+  if (firstSample !== null && firstSample !== undefined && Number.isFinite(firstSample) && firstSample > from) {
+    from = Math.min(firstSample, end);
+    clamped = true;
+  }
+  const wanted = end - from;
+  const step = pickStep(wanted, resolutionSeconds);
+  const k = Math.max(1, Math.ceil(wanted / step - 1e-9));
+  const start = end - k * step;
+  return {
+    start, end, step, window: rateWindow(step, resolutionSeconds), span: end - start,
+    clamped, since: clamped ? Math.max(0, nowSeconds - firstSample) : null,
+  };
 }
 
 /** promDuration renders seconds as a PromQL duration (90 → "90s", 3600 → "1h"). */
@@ -91,6 +130,22 @@ export function expandQuery(promql, rangeSeconds, nowSeconds) {
 /** isCumulative says whether a query sums a counter over its window (its points are "per window"). */
 export function isCumulative(promql) {
   return /\bincrease\s*\(/.test(promql) && !/\brate\s*\(|histogram_quantile/.test(promql);
+}
+
+/**
+ * humanAge renders how long a time span is, rounded down to its largest
+ * unit, for sentences like "the history began 2 minutes ago".
+ */
+export function humanAge(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const units = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [n, name] of units) {
+    if (s >= n) {
+      const v = Math.floor(s / n);
+      return `${v} ${name}${v === 1 ? '' : 's'}`;
+    }
+  }
+  return '0 seconds';
 }
 
 /** humanDuration renders seconds for people ("2 minutes", "1 hour"). */

@@ -152,7 +152,7 @@ func (c *ConsoleLog) isExpected(url string) bool {
 	return false
 }
 
-// errors returns the errors logged so far, after a round trip through the
+// Errors returns the errors logged so far, after a round trip through the
 // console so that none is still queued.
 func (c *ConsoleLog) Errors(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -192,6 +192,31 @@ func GoTo(ctx context.Context, hash string) error {
 	return WaitReady(ctx)
 }
 
+// Refresh clicks the page's "Refresh now" button, as a person does, and
+// waits until the current page has reloaded its data. Main is marked first,
+// as in GoTo, so the "ready" of the previous load is never mistaken for
+// this one's; a click during an auto-refresh is queued by the page behind
+// it, and the page is ready only when the clicked refresh has finished.
+func Refresh(ctx context.Context) error {
+	js := `(() => {
+	  const b = document.getElementById('refresh-now');
+	  if (!b) return false;
+	  document.getElementById('main').dataset.state = 'navigating';
+	  b.click();
+	  return true;
+	})()`
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("the page has no Refresh now button")
+	}
+	return WaitReady(ctx)
+}
+
+// Screenshot saves a PNG of the whole page as dir/name.png; a failure is
+// an error of the test, not fatal.
 func Screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -214,18 +239,32 @@ type PageState struct {
 	// Charts are the graph widgets' canvases: title → [width, height]
 	// (absent: no chart drawn).
 	Charts map[string][2]float64 `json:"charts"`
+	// ChartPoints are the points each graph widget drew: title → the
+	// number of non-null values over all its lines (the tile's data-points;
+	// 0 when it has no data or an error, absent before it first loaded).
+	ChartPoints map[string]int `json:"chartPoints"`
+	// Tables are the table widgets: title → rows of cell texts, the first
+	// row the column headers, then the body rows in their displayed order.
+	// A widget that shows no table (no data, an error) is absent.
+	Tables map[string][][]string `json:"tables"`
 	Empty  []string              `json:"empty"`
 	Errors map[string]string     `json:"errors"`
 	Text   string                `json:"text"`
 	Width  float64               `json:"width"`
 	// Overflowing are tiles and tables whose content is wider than they are.
 	Overflowing []string `json:"overflowing"`
+	// Updated is the top bar's note of the last load ("Updated 12:01:05").
+	Updated string `json:"updated"`
+	// AutoRefresh is the selected auto-refresh choice ("off", "10s", ...).
+	AutoRefresh string `json:"autoRefresh"`
 }
 
 const readPageJS = `(() => {
   const main = document.getElementById('main');
-  const out = {title: main.querySelector('h1')?.textContent || '', values: {}, charts: {}, empty: [], errors: {},
-    text: main.innerText, width: document.documentElement.scrollWidth, overflowing: []};
+  const out = {title: main.querySelector('h1')?.textContent || '', values: {}, charts: {}, chartPoints: {}, tables: {},
+    empty: [], errors: {}, text: main.innerText, width: document.documentElement.scrollWidth, overflowing: [],
+    updated: document.getElementById('updated')?.textContent || '', autoRefresh: document.getElementById('refresh')?.value || ''};
+  const cells = (tr) => [...tr.cells].map((c) => c.textContent.trim());
   for (const e of main.querySelectorAll('.table-wrap, .widget-body')) {
     if (e.scrollWidth > e.clientWidth + 1) out.overflowing.push((e.closest('[data-title]')?.dataset.title || e.closest('section')?.getAttribute('aria-label') || e.className) + ' (' + e.scrollWidth + ' > ' + e.clientWidth + ')');
   }
@@ -241,11 +280,18 @@ const readPageJS = `(() => {
       const c = w.querySelector('canvas');
       if (c) { const r = c.getBoundingClientRect(); out.charts[title] = [Math.min(r.width, c.width), Math.min(r.height, c.height)]; }
       if (w.querySelector('.empty')) out.empty.push(title);
+      if (w.dataset.points !== undefined) out.chartPoints[title] = Number(w.dataset.points);
+    }
+    if (w.dataset.kind === 'table') {
+      const table = w.querySelector('table');
+      if (table) out.tables[title] = [...(table.tHead ? table.tHead.rows : []), ...[...table.tBodies].flatMap((b) => [...b.rows])].map(cells);
     }
   }
   return out;
 })()`
 
+// ReadPage reads the current page's state in one evaluation; a failure to
+// read fails the test.
 func ReadPage(t *testing.T, ctx context.Context) PageState {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[PageState](readPageJS))
@@ -295,6 +341,9 @@ func CheckCharts(t *testing.T, page string, s PageState, min int) {
 	}
 }
 
+// CheckWidgetErrors fails for every widget that shows an error other than
+// the expected ones (title → substring), and for every expected error not
+// shown.
 func CheckWidgetErrors(t *testing.T, page string, got, want map[string]string) {
 	t.Helper()
 	for title, msg := range got {
