@@ -196,7 +196,9 @@ func allModelsSection() Section {
 		{Label: "Errors", PromQL: fmt.Sprintf("%s + %s or %s or %s", by(mClientErrors), by(mServerErrors), by(mClientErrors), by(mServerErrors)), Unit: UnitCount},
 		{Label: "Throttles", PromQL: by(mThrottles), Unit: UnitCount},
 		{Label: "p90 latency", PromQL: fmt.Sprintf("histogram_quantile(0.9, sum by (model_id, le) (rate(%s_bucket[%s])))", mLatency, VarRange), Unit: UnitSeconds},
-		{Label: "Cost", PromQL: costOf("model_id", VarRange), Unit: UnitUSD},
+		// Only the models called in the period: the table lists what
+		// happened, not every priced model of the catalog at $0.
+		{Label: "Cost", PromQL: fmt.Sprintf("(%s) and on (model_id) %s", costOf("model_id", VarRange), by(mInvocations)), Unit: UnitUSD},
 	}})
 	return Section{ID: allSectionID, Title: "All Models", Widgets: w}
 }

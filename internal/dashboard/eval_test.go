@@ -12,7 +12,8 @@ import (
 // evalData is an hour of known traffic, one sample a minute: model a gets
 // 10 calls a minute, 1 of them a client error, 0.5 s each (histogram
 // buckets: 5 under 0.5 s, all under 1 s), and costs $0.01 a minute
-// (alice's); b is unpriced, c is priced without traffic. The latency
+// (alice's); b is unpriced, c is priced without traffic, d is unpriced
+// with one call a minute. The latency
 // extremes of a's recent calls were 0.3 s and 2.5 s in its first two
 // minutes, 0.45 s and 0.55 s after (but for a 0.7 s at 00:23, outside the
 // 30-minute period).
@@ -34,6 +35,8 @@ load 1m
   modelwatch_model_priced{model_id="a"} 1x60
   modelwatch_model_priced{model_id="b"} 0x60
   modelwatch_model_priced{model_id="c"} 1x60
+  bedrock_invocations_total{model_id="d",operation="Converse"} 0+1x60
+  modelwatch_model_priced{model_id="d"} 0x60
 `
 
 // TestQueriesOnKnownTraffic evaluates the default dashboard's queries with
@@ -91,7 +94,7 @@ func TestQueriesOnKnownTraffic(t *testing.T) {
 		section, title, label string
 		want                  map[string]float64
 	}{
-		{"all", "Invocations (All Models)", "Invocations", map[string]float64{"": 300}},
+		{"all", "Invocations (All Models)", "Invocations", map[string]float64{"": 330}},
 		{"all", "Client Errors (All Models)", "Client errors", map[string]float64{"": 30}},
 		{"all", "Server Errors (All Models)", "Server errors", map[string]float64{"": 0}},
 		{"all", "Average Latency (All Models)", "Average", map[string]float64{"": 0.5}},
@@ -100,20 +103,21 @@ func TestQueriesOnKnownTraffic(t *testing.T) {
 		{modelA, "Min Latency", "Minimum", map[string]float64{"": 0.45}},
 		{modelA, "Max Latency", "Maximum", map[string]float64{"": 0.55}},
 		{"all", "Latency Percentiles (All Models)", "p90", map[string]float64{"": 0.9}},
-		{"all", "Error Rate (All Models)", "Errors (client + server)", map[string]float64{"": 10}},
+		{"all", "Error Rate (All Models)", "Errors (client + server)", map[string]float64{"": 100 * 30.0 / 330}},
 		{"all", "Error Rate (All Models)", "Throttled", map[string]float64{"": 0}},
-		{"all", "Models", "Invocations", map[string]float64{"a": 300}},
+		{"all", "Models", "Invocations", map[string]float64{"a": 300, "d": 30}},
 		{"all", "Models", "Errors", map[string]float64{"a": 30}},
 		{"all", "Models", "p90 latency", map[string]float64{"a": 0.9}},
-		{"all", "Models", "Cost", map[string]float64{"a": 0.3, "b": math.NaN(), "c": 0}},
+		// Models without calls have no row; an unpriced one with calls is NaN.
+		{"all", "Models", "Cost", map[string]float64{"a": 0.3, "d": math.NaN()}},
 		{modelA, "Invocations", "Invocations", map[string]float64{"": 300}},
 		{modelA, "Token Cost (USD)", "Input Token Cost", map[string]float64{"": 30000 * 1e-6}},
 		{modelA, "Token Cost (USD)", "Total Cost", map[string]float64{"": 0.3}},
 		{"cost", "Cost Today", "Today", map[string]float64{"": 0.6}},
 		{"cost", "Cost This Month", "This month", map[string]float64{"": 0.6}},
 		{"cost", "Cost in Period", "Period", map[string]float64{"": 0.3}},
-		{"cost", "Unpriced Models", "Unpriced", map[string]float64{"": 1}},
-		{"cost", "Cost per Model Today", "Cost", map[string]float64{"a": 0.6, "b": math.NaN(), "c": 0}},
+		{"cost", "Unpriced Models", "Unpriced", map[string]float64{"": 2}},
+		{"cost", "Cost per Model Today", "Cost", map[string]float64{"a": 0.6, "b": math.NaN(), "c": 0, "d": math.NaN()}},
 		{"cost", "Cost per Principal This Month", "Cost", map[string]float64{"alice": 0.6}},
 	}
 	for _, tt := range tests {

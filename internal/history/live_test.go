@@ -89,7 +89,7 @@ func TestFirstCallsCountExactly(t *testing.T) {
 	for range 4 {
 		p.call(modelA, invocation.ChatCompletions, 200, 2*time.Second, 8, 20)
 	}
-	ahead.Store(int64(liveReuse)) // the next refresh
+	ahead.Store(int64(2 * liveReuse)) // the next refresh
 	wantExactly(t, "invocations after more calls", byModel(t, s, `sum by (model_id) (increase(bedrock_invocations_total`+over+`))`, time.Time{}),
 		map[string]float64{modelA: 11, modelB: 26})
 	wantExactly(t, "latency maximum after more calls", byModel(t, s, `max(max_over_time(`+metrics.MetricLatencyMax+over+`))`, time.Time{}),
@@ -181,12 +181,12 @@ func TestZeroSampleAtCreation(t *testing.T) {
 	mustSample(t, s)
 	at := base.Add(time.Minute)
 	for q, want := range map[string]float64{
-		`increase(bedrock_c_total[5m])`:                   30,
-		`increase(bedrock_h_seconds_count[5m])`:           2,
+		`increase(bedrock_c_total[5m])`:                    30,
+		`increase(bedrock_h_seconds_count[5m])`:            2,
 		`increase(bedrock_h_seconds_bucket{le="1.0"}[5m])`: 1,
-		`count_over_time(modelwatch_g[5m])`:               1,
-		`count_over_time(bedrock_c_total[5m])`:            2,
-		`timestamp(min_over_time(bedrock_c_total[5m]))`:   float64(at.Unix()),
+		`count_over_time(modelwatch_g[5m])`:                1,
+		`count_over_time(bedrock_c_total[5m])`:             2,
+		`timestamp(min_over_time(bedrock_c_total[5m]))`:    float64(at.Unix()),
 	} {
 		if got := byModel(t, s, q, at); !maps.Equal(got, map[string]float64{"": want}) {
 			t.Errorf("%s = %v, want %v", q, got, want)
@@ -270,7 +270,7 @@ func TestQueryAPIAcceptsWhatPrometheusAccepts(t *testing.T) {
 		{"/api/v1/series", url.Values{"match[]": {`bedrock_invocations_total`, `bedrock_invocation_throttles_total`}}},
 		{"/api/v1/labels", url.Values{"match[]": {`bedrock_invocations_total`}}},
 	} {
-		get := body(t, must(http.Get(srv.URL + tc.path + "?" + tc.form.Encode())))
+		get := body(t, must(http.Get(srv.URL+tc.path+"?"+tc.form.Encode())))
 		post := body(t, must(http.PostForm(srv.URL+tc.path, tc.form)))
 		if get != post || !strings.HasPrefix(get, `{"status":"success"`) || strings.Contains(get, `"result":[]`) || get == `{"status":"success","data":[]}` {
 			t.Errorf("%s: GET %s\nPOST %s", tc.path, get, post)
@@ -293,4 +293,31 @@ func body(t *testing.T, r *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestLiveSampleFixesARefreshsTime: the dashboard's refresh asks for a
+// live sample and evaluates all its queries at its time; they see exactly
+// that sample, even once later samples exist, and each live sample is
+// strictly after the last one.
+func TestLiveSampleFixesARefreshsTime(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	clk := &clock{t: base}
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "bedrock_x_total", Help: "x"})
+	reg.MustRegister(c)
+	s, err := Open(Options{Dir: t.TempDir(), Gatherer: reg, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	c.Add(5)
+	at := s.LiveSample()
+	c.Add(2)
+	clk.Set(base.Add(10 * time.Millisecond))
+	mustSample(t, s) // a periodic sample after the refresh began
+	if got := byModel(t, s, `bedrock_x_total`, at); !maps.Equal(got, map[string]float64{"": 5}) {
+		t.Errorf("at the refresh's sample: %v, want 5", got)
+	}
+	if next := s.LiveSample(); !next.Equal(base.Add(11 * time.Millisecond)) {
+		t.Errorf("a live sample in the last sample's millisecond is at %s, want 1 ms after it", next.Sub(base))
+	}
 }

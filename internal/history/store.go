@@ -324,7 +324,18 @@ const liveFuture = time.Second
 // the sample is stamped at end (millisecond precision), holding the values
 // of now. An end at or before the last sample, or a whole interval or more
 // before now, is history: nothing is taken.
-func (s *Store) live(end time.Time) time.Time {
+func (s *Store) live(end time.Time) time.Time { return s.liveSample(end, true) }
+
+// LiveSample takes a sample now (stamped a millisecond after the last one
+// if that is in the same millisecond) and returns its time. Queries
+// evaluated at that time (the dashboard's, through /api/history) see the
+// counters as they are, exactly, and agree with each other whatever
+// samples come after.
+func (s *Store) LiveSample() time.Time { return s.liveSample(time.Time{}, false) }
+
+// liveSample is live; reuse allows a query without an end to share a live
+// sample under liveReuse old.
+func (s *Store) liveSample(end time.Time, reuse bool) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.life.RLock()
@@ -336,7 +347,7 @@ func (s *Store) live(end time.Time) time.Time {
 		// Only a sample taken for such a query is shared, never a
 		// periodic one: a call finished just after a periodic sample
 		// must show in the next refresh, not one refresh later.
-		if last == s.lastLive && last != math.MinInt64 && now.Sub(timestamp.Time(last)) < liveReuse && !timestamp.Time(last).After(now) {
+		if reuse && last == s.lastLive && last != math.MinInt64 && now.Sub(timestamp.Time(last)) < liveReuse && !timestamp.Time(last).After(now) {
 			return timestamp.Time(last)
 		}
 		// A query in the last sample's own millisecond gets the next one.

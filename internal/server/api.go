@@ -141,6 +141,11 @@ type historySpan struct {
 	// the history is empty.
 	FirstSample *float64 `json:"firstSample"`
 	LastSample  *float64 `json:"lastSample"`
+	// SampleTime is the time of a sample taken for this request (Unix
+	// seconds, millisecond precision): the dashboard evaluates every query
+	// of one refresh at it, so its numbers are the counters as they are
+	// now, exact and consistent with each other.
+	SampleTime float64 `json:"sampleTime"`
 	// IntervalSeconds is metrics.historyInterval.
 	IntervalSeconds float64 `json:"intervalSeconds"`
 	// RetentionSeconds is metrics.historyRetention.
@@ -149,6 +154,7 @@ type historySpan struct {
 
 func (s *Server) getHistory(w http.ResponseWriter, _ *http.Request, _ auth.Identity) {
 	out := historySpan{IntervalSeconds: s.cfg.Metrics.HistoryInterval.Seconds(), RetentionSeconds: s.cfg.Metrics.HistoryRetention.Seconds()}
+	out.SampleTime = float64(s.history.LiveSample().UnixMilli()) / 1000
 	if first, last, ok := s.history.Span(); ok {
 		f, l := float64(first.UnixMilli())/1000, float64(last.UnixMilli())/1000
 		out.FirstSample, out.LastSample = &f, &l

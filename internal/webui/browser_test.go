@@ -195,7 +195,8 @@ func TestBrowserLive(t *testing.T) {
 
 // TestBrowserFreshHistory: a server whose history began two and a half
 // minutes ago gets charts of those minutes, a point every 15 seconds (the
-// resolution), ending now — not a mostly empty six-hour axis.
+// resolution), ending at the refresh's live sample — not a mostly empty
+// six-hour axis.
 func TestBrowserFreshHistory(t *testing.T) {
 	f := newFakeAPI()
 	f.firstSample = time.Now().Add(-150 * time.Second)
@@ -220,8 +221,11 @@ func TestBrowserFreshHistory(t *testing.T) {
 		if r.step != fixtureInterval {
 			t.Errorf("%s: step %v, want %d (the resolution)", r.query, r.step, fixtureInterval)
 		}
-		if r.end != math.Trunc(r.end) || r.end < float64(before.Unix()) || r.end > float64(after.Unix()) {
-			t.Errorf("%s: end %v, want the whole second of the refresh, in [%d, %d]", r.query, r.end, before.Unix(), after.Unix())
+		f.mu.Lock()
+		live := f.sampleTimes[r.end]
+		f.mu.Unlock()
+		if !live || r.end < float64(before.UnixMilli())/1000 || r.end > float64(after.UnixMilli())/1000 {
+			t.Errorf("%s: end %v, want the time of the refresh's live sample (from /api/history), in [%v, %v]", r.query, r.end, before, after)
 		}
 		if k := (r.end - r.start) / r.step; k != math.Trunc(k) {
 			t.Errorf("%s: [%v, %v] is not a whole number of %v s steps", r.query, r.start, r.end, r.step)
@@ -373,8 +377,10 @@ func TestBrowserFormat(t *testing.T) {
 			"start": 1_000_000.0 - 150, "end": 1_000_000.0, "step": 15.0, "window": 60.0, "span": 150.0, "clamped": true, "since": 150.0}},
 		{"chartWindow", []any{1_000_000, 6 * 3600, 15, 1_000_000 - 142.5}, map[string]any{
 			"start": 1_000_000.0 - 150, "end": 1_000_000.0, "step": 15.0, "window": 60.0, "span": 150.0, "clamped": true, "since": 142.5}},
+		// A refresh's sample time keeps its milliseconds: the last point is
+		// evaluated exactly at the sample.
 		{"chartWindow", []any{1_000_000.5, 3600, 60, 1_000_000 - 7}, map[string]any{
-			"start": 1_000_000.0 - 60, "end": 1_000_000.0, "step": 60.0, "window": 240.0, "span": 60.0, "clamped": true, "since": 7.5}},
+			"start": 1_000_000.5 - 60, "end": 1_000_000.5, "step": 60.0, "window": 240.0, "span": 60.0, "clamped": true, "since": 7.5}},
 		{"chartWindow", []any{1_000_000, 24 * 3600, 15, 1_000_000 - 5*3600 - 17}, map[string]any{
 			"start": 1_000_000.0 - 5*3600 - 120, "end": 1_000_000.0, "step": 120.0, "window": 120.0, "span": 5*3600 + 120.0, "clamped": true, "since": 5*3600 + 17.0}},
 		{"humanAge", []any{150}, "2 minutes"},

@@ -266,6 +266,10 @@ type fakeAPI struct {
 	// historyStatus, when set, is the HTTP status /api/history answers
 	// with instead (an older server without it: 404).
 	historyStatus int
+	// sampleTimes are the live samples /api/history took (as the page
+	// sends them back: unix seconds); an instant query must be evaluated
+	// at one of them.
+	sampleTimes map[float64]bool
 }
 
 // fixtureInterval is the fake history's resolution: the page's default.
@@ -306,7 +310,14 @@ func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	unix := func(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
-	body := map[string]any{"firstSample": nil, "lastSample": nil, "intervalSeconds": fixtureInterval}
+	at := unix(time.Now())
+	f.mu.Lock()
+	if f.sampleTimes == nil {
+		f.sampleTimes = map[float64]bool{}
+	}
+	f.sampleTimes[at] = true
+	f.mu.Unlock()
+	body := map[string]any{"sampleTime": at, "firstSample": nil, "lastSample": nil, "intervalSeconds": fixtureInterval}
 	if !f.firstSample.IsZero() {
 		now := time.Now()
 		body["firstSample"] = unix(f.firstSample)
@@ -355,9 +366,10 @@ func promError(w http.ResponseWriter, msg string) {
 }
 
 // prom answers /api/v1/query and /api/v1/query_range like Prometheus,
-// checking the parameters the page sends: an instant query must come
-// without a time (the server then answers at its present), a chart must ask
-// for at most 300 points.
+// checking the parameters the page sends: an instant query must come at
+// the time of a live sample /api/history took (or, when that answers an
+// error, without a time: the server then answers at its present), a chart
+// must ask for at most 300 points.
 func (f *fakeAPI) prom(ranged bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
@@ -387,11 +399,23 @@ func (f *fakeAPI) prom(ranged bool) http.HandlerFunc {
 			return v, err == nil && !math.IsNaN(v)
 		}
 		if !ranged {
-			if r.Form.Has("time") {
-				promError(w, fmt.Sprintf("fake Prometheus: instant query sent with time=%s; the dashboard must leave it out", r.Form.Get("time")))
+			// With /api/history, the query is evaluated at the live sample
+			// it took for the refresh; without, at the server's present.
+			t := float64(time.Now().UnixMilli()) / 1000
+			if f.historyStatus == 0 {
+				at, err := strconv.ParseFloat(r.Form.Get("time"), 64)
+				f.mu.Lock()
+				known := err == nil && f.sampleTimes[at]
+				f.mu.Unlock()
+				if !known {
+					promError(w, fmt.Sprintf("fake Prometheus: instant query sent with time=%q, not the time of a live sample /api/history took", r.Form.Get("time")))
+					return
+				}
+				t = at
+			} else if r.Form.Has("time") {
+				promError(w, fmt.Sprintf("fake Prometheus: instant query sent with time=%s though /api/history took no sample; the dashboard must leave it out", r.Form.Get("time")))
 				return
 			}
-			t := float64(time.Now().UnixMilli()) / 1000
 			result := []any{}
 			for _, s := range series {
 				result = append(result, map[string]any{"metric": s.labels, "value": []any{t, strconv.FormatFloat(s.value, 'g', -1, 64)}})

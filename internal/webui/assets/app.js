@@ -90,12 +90,17 @@ async function api(path, params) {
 
 /**
  * query runs an instant PromQL query; it returns [{metric, value}] (scalars
- * become one element). It sends no time: the server then evaluates it at a
- * sample of the metrics taken as it answers, so the numbers include the
- * calls of the last seconds.
+ * become one element). at is the refresh's time: the time of the live
+ * sample /api/history took for it, so every query of one refresh is
+ * evaluated at exactly that sample (the counters as they were when the
+ * refresh began, exact, and consistent across widgets). Without it (a
+ * server without /api/history) no time is sent and the server evaluates
+ * the query at a sample of its own present.
  */
-async function query(promql) {
-  const data = await api('/api/v1/query', { query: promql });
+async function query(promql, at) {
+  const params = { query: promql };
+  if (at !== null && at !== undefined) params.time = String(at);
+  const data = await api('/api/v1/query', params);
   const d = (data && data.data) || {};
   if (d.resultType === 'scalar') return [{ metric: {}, value: Number(d.result[1]) }];
   if (d.resultType !== 'vector') throw new ApiError(200, `expected an instant vector, got ${d.resultType || 'nothing'}`);
@@ -122,17 +127,20 @@ function currentRange() {
 }
 
 /**
- * history asks how far back the metric history goes: {firstSample,
- * lastSample, intervalSeconds}, or null when the server cannot say (an
- * older server, or a 401 that the other widgets already show).
+ * history asks the metric history for a live sample and how far back it
+ * goes: {sampleTime, firstSample, lastSample, intervalSeconds}, or null when
+ * the server cannot say (an older server, or a 401 that the widgets then
+ * show themselves).
  */
 async function history() {
   try {
     const h = await api('/api/history');
     if (!h || typeof h !== 'object') return null;
+    const num = (v) => (Number.isFinite(v) ? v : null);
     return {
-      firstSample: Number.isFinite(h.firstSample) ? h.firstSample : null,
-      lastSample: Number.isFinite(h.lastSample) ? h.lastSample : null,
+      sampleTime: num(h.sampleTime),
+      firstSample: num(h.firstSample),
+      lastSample: num(h.lastSample),
       intervalSeconds: Number.isFinite(h.intervalSeconds) && h.intervalSeconds > 0 ? h.intervalSeconds : null,
     };
   } catch {
@@ -141,29 +149,24 @@ async function history() {
 }
 
 /**
- * timeContext fixes the time of one refresh, so all widgets agree: now
- * (whole seconds, which expands $today and $month; instant queries send no
- * time and are answered at the server's present) and the selected range.
- * ctx.chart() is the charts' window (see chartWindow in format.js), ending
- * at now and starting no earlier than the history's first sample. It asks
- * /api/history once, the first time a widget needs it; the instant queries
- * do not wait for it.
+ * timeContext fixes the time of one refresh, so all widgets agree. It
+ * first asks /api/history for a live sample: its time is the refresh's
+ * "now" (ctx.at, sent with every instant query, and the end of every
+ * chart), so tiles, tables and the last point of each chart are the
+ * counters as they were at that one sample, exactly. Without it, now is
+ * the browser's clock in whole seconds and instant queries go without a
+ * time. ctx.now also expands $today and $month; ctx.chart is the charts'
+ * window (see chartWindow in format.js), ending at now and starting no
+ * earlier than the history's first sample.
  */
-function timeContext() {
+async function timeContext() {
   const r = currentRange();
-  const now = Math.floor(Date.now() / 1000);
-  let win = null;
-  return {
-    range: r,
-    now,
-    chart() {
-      win ||= history().then((h) => {
-        const res = (h && h.intervalSeconds) || resolution;
-        return chartWindow(now, r.seconds, res, h ? h.firstSample : null);
-      });
-      return win;
-    },
-  };
+  const h = await history();
+  const at = h ? h.sampleTime : null;
+  const now = at ?? Math.floor(Date.now() / 1000);
+  const res = (h && h.intervalSeconds) || resolution;
+  const win = chartWindow(now, r.seconds, res, h ? h.firstSample : null);
+  return { range: r, now, at, chart: () => Promise.resolve(win) };
 }
 
 // ---------------------------------------------------------------- errors
@@ -261,7 +264,7 @@ function noDataText(ctx) {
  */
 async function queryAll(widget, series, ctx) {
   try {
-    return await Promise.all(series.map((s) => query(expandQuery(s.promql, ctx.range.seconds, ctx.now))));
+    return await Promise.all(series.map((s) => query(expandQuery(s.promql, ctx.range.seconds, ctx.now), ctx.at)));
   } catch (e) {
     widget.body.replaceChildren(errorBox(e));
     throw e;
@@ -614,7 +617,7 @@ function sectionPage(section) {
   let noted = false;
   return {
     async refresh() {
-      const ctx = timeContext();
+      const ctx = await timeContext();
       // Until the history answers, the first load names the range alone;
       // later loads keep the previous note rather than flicker.
       if (!noted) note(ctx, null);

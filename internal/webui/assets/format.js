@@ -57,7 +57,7 @@ export function rateWindow(step, resolutionSeconds = 60) {
 
 /**
  * chartWindow is the time window of a refresh's charts. It ends at now
- * (whole seconds); it covers the selected range, or — when the history
+ * (to the millisecond: the refresh's sample time); it covers the selected range, or — when the history
  * began later than the range's start — only the time since the first
  * sample, so a young server's few minutes fill the chart instead of a
  * corner of an empty axis. The step is picked for the span drawn, and the
@@ -71,7 +71,9 @@ export function rateWindow(step, resolutionSeconds = 60) {
  * history's age in seconds, when clamped)}.
  */
 export function chartWindow(nowSeconds, rangeSeconds, resolutionSeconds = 60, firstSample = null) {
-  const end = Math.floor(nowSeconds);
+  // The refresh's sample time, to the millisecond: the last point is then
+  // evaluated exactly at that sample.
+  const end = Math.round(nowSeconds * 1000) / 1000;
   let from = end - rangeSeconds;
   let clamped = false;
   if (firstSample !== null && firstSample !== undefined && Number.isFinite(firstSample) && firstSample > from) {
