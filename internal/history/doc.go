@@ -3,8 +3,8 @@
 // use modelwatch itself as a Prometheus data source and the same PromQL runs
 // unchanged against a real Prometheus at scale.
 //
-// A Store samples the server's prometheus.Gatherer every Interval (one
-// minute by default) into an on-disk TSDB under <data-dir>/history, and
+// A Store samples the server's prometheus.Gatherer every Interval (15
+// seconds by default) into an on-disk TSDB under <data-dir>/history, and
 // answers PromQL over it, both to Go callers (Query, QueryRange) and over
 // HTTP (Handler: /api/v1/query, query_range, series, labels,
 // label/{name}/values, metadata, query_exemplars, status/buildinfo).
@@ -27,11 +27,27 @@
 //     feature. Series that disappear get a staleness marker, and Close marks
 //     every series stale after a final sample, as Prometheus does when a
 //     target goes away.
+//   - A new series starts from zero at its creation: a counter, histogram
+//     or summary series seen for the first time gets a zero sample at its
+//     created timestamp (client_golang exposes it), as Prometheus's
+//     created-timestamp zero ingestion writes it. Without it, the calls
+//     that created a series would be in its first sample and invisible to
+//     increase() for ever.
+//   - The live end of a query is the current counters: a query without an
+//     evaluation time is evaluated at a sample taken then (shared by the
+//     queries of the next second), and one whose time or end is after the
+//     last sample (and at most a second past the clock) gets a sample
+//     stamped exactly there. LiveSample takes one for a caller that then
+//     evaluates several queries at its time (the dashboard's refresh,
+//     through GET /api/history). With the zero sample at the start and a
+//     sample at the end, increase() over a range that covers a series'
+//     life has nothing to extrapolate: the counts are exact integers.
 //   - Counters restart from zero when the server restarts; PromQL's counter
 //     reset detection (rate, increase) accounts for that, as it does for a
-//     restarted target. Calls counted before the first sample of a new series
-//     are invisible to rate() there too (Prometheus's created-timestamp
-//     feature would fix both; it is experimental and off).
+//     restarted target. PreviousSeries names the series the previous run
+//     was writing when it stopped, so that the server creates them again
+//     at zero before its first sample (metrics.Resumable): a series that
+//     ended at the restart would be extrapolated past its last sample.
 //   - The HTTP API is a small re-implementation of Prometheus's web/api/v1
 //     rather than that package itself: web/api/v1 pulls in the rule manager,
 //     notifier, remote write and OpenAPI modules that are not in this

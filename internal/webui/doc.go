@@ -11,28 +11,32 @@
 //   - The page holds no data. It reads the dashboard model from
 //     GET /api/dashboard (internal/dashboard's types), metrics through the
 //     Prometheus HTTP API (/api/v1/query and /api/v1/query_range), the
-//     extent of the metric history from GET /api/history ({firstSample,
-//     lastSample, intervalSeconds}) and recent calls from /api/invocations,
-//     all mounted elsewhere on the same origin and authenticated there; the
+//     refresh's live sample and the extent of the metric history from
+//     GET /api/history ({sampleTime, firstSample, lastSample,
+//     intervalSeconds}) and recent calls from /api/invocations, all
+//     mounted elsewhere on the same origin and authenticated there; the
 //     page asks for an API key when they answer 401 and keeps it in the
 //     browser's session storage.
-//   - The dashboard tells the truth from the first call. Instant queries
-//     (value and table widgets) are sent without a time, so the server
-//     evaluates them at a sample it takes as it answers: the numbers include
-//     the last seconds' calls. Range queries (charts) end at the refresh's
-//     "now" in whole seconds, not at the last whole history interval, and
-//     their points lie on a grid ending there (start = end − k·step).
-//   - Charts show the data there is. Each refresh asks /api/history once,
-//     in parallel with the instant queries (only the charts wait for it);
-//     when the history began after the selected range's start, the charts
-//     start at its first sample (on the step's grid) and the step is picked
-//     for that shorter span, so a server up for two minutes draws those two
-//     minutes with a point every 15 s (the default resolution), and the
-//     page says "since the history began 2 minutes ago". When /api/history
-//     fails (an older server, a 401 the other widgets already show) the
-//     charts draw the selected range. The history's interval comes from
-//     /api/history, else from the page's data-resolution
-//     (Options.HistoryInterval).
+//   - The dashboard tells the truth from the first call. Each refresh first
+//     asks /api/history, which takes a live sample of the metrics and
+//     returns its time; every instant query of the refresh (value and table
+//     widgets) is sent with that time and every range query (chart) ends
+//     there, on a grid of points ending there (start = end − k·step). So
+//     the numbers are the counters as they were at that one sample,
+//     exactly (the server's history makes increase() exact at a sample's
+//     time), the tiles agree with each other and with the charts' last
+//     points, and a later sample cannot make them disagree. When
+//     /api/history fails (an older server, a 401 the widgets then show),
+//     instant queries go without a time (the server evaluates them at its
+//     present) and charts end at the browser's clock in whole seconds.
+//   - Charts show the data there is: when the history began after the
+//     selected range's start, the charts start at its first sample (on the
+//     step's grid) and the step is picked for that shorter span, so a
+//     server up for two minutes draws those two minutes with a point every
+//     15 s (the default resolution), and the page says "since the history
+//     began 2 minutes ago". Without /api/history the charts draw the
+//     selected range. The history's interval comes from /api/history, else
+//     from the page's data-resolution (Options.HistoryInterval).
 //   - Live by default: auto-refresh is every 10 s unless the browser chose
 //     otherwise (off, 5 s, 10 s, 30 s or 1 min, kept in local storage), and
 //     the top bar says when the data was last updated (aria-live polite).
