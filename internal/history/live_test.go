@@ -297,8 +297,8 @@ func body(t *testing.T, r *http.Response) string {
 
 // TestLiveSampleFixesARefreshsTime: the dashboard's refresh asks for a
 // live sample and evaluates all its queries at its time; they see exactly
-// that sample, even once later samples exist, and each live sample is
-// strictly after the last one.
+// that sample, even once later samples exist; each live sample is
+// strictly after the last one, and live samples are liveSpacing apart.
 func TestLiveSampleFixesARefreshsTime(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	clk := &clock{t: base}
@@ -317,7 +317,13 @@ func TestLiveSampleFixesARefreshsTime(t *testing.T) {
 	if got := byModel(t, s, `bedrock_x_total`, at); !maps.Equal(got, map[string]float64{"": 5}) {
 		t.Errorf("at the refresh's sample: %v, want 5", got)
 	}
-	if next := s.LiveSample(); !next.Equal(base.Add(11 * time.Millisecond)) {
-		t.Errorf("a live sample in the last sample's millisecond is at %s, want 1 ms after it", next.Sub(base))
+	// Live samples are liveSpacing apart: within it, the newest sample.
+	if next := s.LiveSample(); !next.Equal(base.Add(10 * time.Millisecond)) {
+		t.Errorf("a live sample asked for 10 ms after another is at %s, want the newest sample's time (10ms)", next.Sub(base))
+	}
+	clk.Set(base.Add(300 * time.Millisecond))
+	mustSample(t, s)
+	if next := s.LiveSample(); !next.Equal(base.Add(301 * time.Millisecond)) {
+		t.Errorf("a live sample in the last sample's millisecond is at %s, want 1 ms after it (301ms)", next.Sub(base))
 	}
 }

@@ -100,6 +100,9 @@ type Store struct {
 	// lastLive is the time of the last sample taken for a query without
 	// an evaluation time (ms), shared by the queries of the next second.
 	lastLive int64
+	// liveAt is when (by the clock) the last live sample of any kind was
+	// taken, to space them liveSpacing apart.
+	liveAt time.Time
 
 	// meta is the metadata of the families last sampled, for
 	// /api/v1/metadata.
@@ -304,6 +307,13 @@ func (s *Store) SampleNow() error {
 // next refresh.
 const liveReuse = time.Second
 
+// liveSpacing is the least time between two live samples, whoever asks:
+// a client that queries in a loop makes at most five a second, so the
+// history cannot be made to grow faster than that by queries. A query
+// within it is evaluated at the newest sample (without a time) or at its
+// own time, as Prometheus would.
+const liveSpacing = 200 * time.Millisecond
+
 // liveFuture bounds how far past the server's clock a query's evaluation
 // time may be for a live sample to be stamped there (a client's clock a
 // little ahead); further out, a sample would hold back the periodic ones
@@ -323,7 +333,8 @@ const liveFuture = time.Second
 // end after the last sample and no later than liveFuture past the clock,
 // the sample is stamped at end (millisecond precision), holding the values
 // of now. An end at or before the last sample, or a whole interval or more
-// before now, is history: nothing is taken.
+// before now, is history: nothing is taken. Live samples are at least
+// liveSpacing apart.
 func (s *Store) live(end time.Time) time.Time { return s.liveSample(end, true) }
 
 // LiveSample takes a sample now (stamped a millisecond after the last one
@@ -358,12 +369,16 @@ func (s *Store) liveSample(end time.Time, reuse bool) time.Time {
 			return end
 		}
 	}
-	if s.closed || t <= last {
-		if end.IsZero() {
-			return now
+	if s.closed || t <= last || (!s.liveAt.IsZero() && now.Sub(s.liveAt) < liveSpacing && now.Sub(s.liveAt) >= 0) {
+		switch {
+		case !end.IsZero():
+			return end
+		case last != math.MinInt64:
+			return timestamp.Time(last)
 		}
-		return end
+		return now
 	}
+	s.liveAt = now
 	if err := s.sampleLocked(t, false); err != nil {
 		s.log.Warn("metric history: live sample failed", "err", err)
 	}
