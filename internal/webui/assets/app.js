@@ -326,10 +326,14 @@ async function loadGraph(widget, w, ctx) {
   }
   widget.unitEl.textContent = [unitWords(unit), perWindow ? `per ${humanDuration(win.window).replace(/^1 /, '')}` : '']
     .filter(Boolean).join(' ');
-  // Align every series on the query's own grid of timestamps.
+  // Align every series on the query's own grid of timestamps, matched to
+  // the millisecond (the grid ends at a sample time with a fraction of a
+  // second, which float sums do not reproduce bit for bit).
   const xs = [];
-  for (let t = win.start; t <= win.end; t += win.step) xs.push(t);
-  const index = new Map(xs.map((t, i) => [t, i]));
+  const n = Math.round((win.end - win.start) / win.step);
+  for (let k = 0; k <= n; k++) xs.push(Math.round((win.start + k * win.step) * 1000) / 1000);
+  const ms = (t) => Math.round(t * 1000);
+  const index = new Map(xs.map((t, i) => [ms(t), i]));
   const lines = [];
   results.forEach((res, i) => {
     const s = series[i];
@@ -337,7 +341,7 @@ async function loadGraph(widget, w, ctx) {
       const ys = new Array(xs.length).fill(null);
       let any = false;
       for (const [t, v] of r.values) {
-        const j = index.get(t);
+        const j = index.get(ms(t));
         if (j !== undefined && Number.isFinite(v)) { ys[j] = v; any = true; }
       }
       if (any) {
