@@ -15,11 +15,13 @@ import (
 	"github.com/modelwatch/modelwatch/internal/webui/webuitest"
 )
 
-// TestDashboardInChromium serves known traffic through a real server with
-// invocation logging on, samples the history, and drives the built-in
-// dashboard in headless Chromium: the overview's numbers and charts, a
-// model's page, cost and the recent invocations render; screenshots go to
-// $MODELWATCH_SCREENSHOTS (README.md shows one).
+// TestDashboardInChromium is the long-history view: known traffic through
+// a real server with invocation logging on, laid out over half an hour by
+// the history's test clock, then the built-in dashboard in headless
+// Chromium: the overview's numbers and charts, a model's page, cost and
+// the recent invocations render; screenshots go to $MODELWATCH_SCREENSHOTS.
+// It does not stand in for a new user's first minute, on the real clock:
+// TestDashboardTellsTheTruthFromTheFirstCall is that.
 func TestDashboardInChromium(t *testing.T) {
 	// The history's clock lays the traffic out over the last half hour, so
 	// the charts have points to draw.
