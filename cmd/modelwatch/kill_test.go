@@ -23,7 +23,7 @@ import (
 
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/logquery"
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio/miniotest"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 

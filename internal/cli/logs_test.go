@@ -21,7 +21,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio/miniotest"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio/miniotest"
 	"github.com/modelwatch/modelwatch/internal/sink/cwlogs/cwlogsfake"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )

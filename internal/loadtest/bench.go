@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 
@@ -68,7 +68,7 @@ type Config struct {
 // DefaultModes is direct, off, local, and s3 when MinIO is installed.
 func DefaultModes() []string {
 	m := []string{ModeDirect, ModeOff, ModeLocal}
-	if miniotest.Installed() {
+	if minio.Installed() {
 		m = append(m, ModeS3)
 	}
 	return m
@@ -228,7 +228,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Settings: Settings{Duration: cfg.Duration.String(), Requests: cfg.Requests, Concurrency: cfg.Concurrency, Rate: cfg.Rate,
 			UpstreamLatencyMS: float64(cfg.UpstreamLatency) / float64(time.Millisecond), Stream: cfg.Stream},
 	}
-	var mio *miniotest.Server
+	var mio *minio.Server
 	defer func() {
 		if mio != nil {
 			mio.Stop()
@@ -244,7 +244,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
-		if mio, err = miniotest.Launch(dir); err != nil {
+		if mio, err = minio.Launch(dir); err != nil {
 			return nil, err
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -306,7 +306,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // startGateway starts a serve child for a logging mode and switches
 // logging on for local and s3.
-func startGateway(ctx context.Context, cfg Config, mode, upstreamURL, dir string, mio *miniotest.Server) (*child, error) {
+func startGateway(ctx context.Context, cfg Config, mode, upstreamURL, dir string, mio *minio.Server) (*child, error) {
 	store := "local"
 	env := []string{}
 	if mode == ModeS3 {
@@ -326,7 +326,7 @@ func startGateway(ctx context.Context, cfg Config, mode, upstreamURL, dir string
 	return c, nil
 }
 
-func runMode(ctx context.Context, cfg Config, mode string, up *upstream, dir string, mio *miniotest.Server) (*ModeReport, error) {
+func runMode(ctx context.Context, cfg Config, mode string, up *upstream, dir string, mio *minio.Server) (*ModeReport, error) {
 	spec := loadSpec{stream: cfg.Stream, duration: cfg.Duration, requests: cfg.Requests, concurrency: cfg.Concurrency, rate: cfg.Rate}
 	var gw *child
 	if mode == ModeDirect {
@@ -384,7 +384,7 @@ func runMode(ctx context.Context, cfg Config, mode string, up *upstream, dir str
 
 // checkLogging waits until the serve process reports every served call
 // delivered, then reads the store back and matches the request IDs.
-func checkLogging(ctx context.Context, cfg Config, gw *child, mode string, mio *miniotest.Server, res, warm *loadResult) (*LoggingReport, error) {
+func checkLogging(ctx context.Context, cfg Config, gw *child, mode string, mio *minio.Server, res, warm *loadResult) (*LoggingReport, error) {
 	lr := &LoggingReport{Served: res.answered + warm.answered}
 	begin := time.Now()
 	deadline := begin.Add(cfg.LogWait)

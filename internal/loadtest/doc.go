@@ -10,7 +10,7 @@
 //   - off, local, s3: at `modelwatch serve` run as a child process (the
 //     binary in Config.Binary) with a provider of type openai pointing at the
 //     upstream, invocation logging off, to the local stand-in bucket, or to S3
-//     on a MinIO started through package miniotest. Logging is switched on
+//     on a MinIO started through package minio. Logging is switched on
 //     with PutModelInvocationLoggingConfiguration, as a user would.
 //
 // Each mode reports requests, errors by status, throughput, latency

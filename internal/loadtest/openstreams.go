@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio"
 )
 
 // holdInterval is how often a held upstream stream sends another token;
@@ -26,7 +26,7 @@ const openParallel = 256
 // runOpenStreams opens cfg.OpenStreams concurrent streams through a serve
 // child against an upstream that holds them open, measures the child's
 // memory with all of them open, then closes them.
-func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *miniotest.Server) (*OpenStreamsReport, error) {
+func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *minio.Server) (*OpenStreamsReport, error) {
 	up, err := startUpstream(cfg.UpstreamLatency, holdInterval)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ import (
 
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio/miniotest"
 	"github.com/modelwatch/modelwatch/internal/server"
 	"github.com/modelwatch/modelwatch/internal/sink/cwlogs/cwlogsfake"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/modelwatch/modelwatch/internal/miniotest"
+	"github.com/modelwatch/modelwatch/internal/minio/miniotest"
 )
 
 // awsEnv is every variable the SDK's configuration chain (and UseS3) reads

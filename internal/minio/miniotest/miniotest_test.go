@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/modelwatch/modelwatch/internal/minio"
 )
 
 func TestStartPutGetRestartStop(t *testing.T) {
@@ -77,54 +79,19 @@ func TestStartPutGetRestartStop(t *testing.T) {
 	}
 }
 
-func TestEnv(t *testing.T) {
-	s := &Server{Endpoint: "http://127.0.0.1:1", AccessKey: "ak", SecretKey: "sk", Region: "us-east-1"}
-	want := map[string]string{
-		"AWS_ENDPOINT_URL_S3":   "http://127.0.0.1:1",
-		"AWS_ACCESS_KEY_ID":     "ak",
-		"AWS_SECRET_ACCESS_KEY": "sk",
-		"AWS_REGION":            "us-east-1",
-		"AWS_SESSION_TOKEN":     "",
-	}
-	env := s.Env()
-	if len(env) != len(want) {
-		t.Errorf("Env() = %q", env)
-	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		if w, ok := want[k]; !ok || w != v {
-			t.Errorf("Env() has %q", kv)
-		}
-	}
+// TestSetEnv: SetEnv points the test process's AWS SDK at the server, an
+// inherited session token cleared.
+func TestSetEnv(t *testing.T) {
+	s := &Server{&minio.Server{Endpoint: "http://127.0.0.1:1", AccessKey: "ak", SecretKey: "sk", Region: "us-east-1"}}
 	t.Setenv("AWS_SESSION_TOKEN", "inherited")
 	s.SetEnv(t)
-	for k, v := range want {
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1", "AWS_ACCESS_KEY_ID": "ak", "AWS_SECRET_ACCESS_KEY": "sk",
+		"AWS_REGION": "us-east-1", "AWS_SESSION_TOKEN": "",
+	} {
 		if got := os.Getenv(k); got != v {
 			t.Errorf("after SetEnv, %s=%q, want %q", k, got, v)
 		}
-	}
-}
-
-func TestFindBinaryEnv(t *testing.T) {
-	t.Setenv(BinEnv, "/nonexistent/minio")
-	if _, err := findBinary(); err == nil || !strings.Contains(err.Error(), BinEnv) {
-		t.Errorf("findBinary with a bad %s: %v", BinEnv, err)
-	}
-	t.Setenv(BinEnv, "")
-	t.Setenv("PATH", t.TempDir())
-	gopath := t.TempDir()
-	t.Setenv("GOPATH", gopath)
-	if _, err := findBinary(); err == nil {
-		t.Error("findBinary found a binary in empty dirs")
-	}
-	if err := os.MkdirAll(gopath+"/bin", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(gopath+"/bin/minio", []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := findBinary(); err != nil || p != gopath+"/bin/minio" {
-		t.Errorf("findBinary = %q, %v; want $GOPATH/bin/minio", p, err)
 	}
 }
 

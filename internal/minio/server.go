@@ -1,4 +1,4 @@
-package miniotest
+package minio
 
 import (
 	"bytes"
@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,8 +35,8 @@ const (
 	stopTimeout  = 5 * time.Second  // between SIGTERM and SIGKILL
 )
 
-// Server is a MinIO server run for a test. Its methods are safe for
-// concurrent use.
+// Server is a running MinIO server. Its methods are safe for concurrent
+// use.
 type Server struct {
 	// Endpoint is the S3 API's base URL, http://127.0.0.1:<port>.
 	Endpoint string
@@ -60,40 +59,38 @@ type Server struct {
 	out  *syncBuffer
 }
 
-// Start runs a MinIO server on free loopback ports with a fresh data
-// directory, waits until it is live, and registers a cleanup that stops it.
+// Installed reports whether a MinIO binary can be found (see Launch).
+func Installed() bool {
+	_, err := findBinary()
+	return err == nil
+}
+
+// ErrNotInstalled is returned (wrapped) by Launch when no MinIO binary can
+// be found.
+var ErrNotInstalled = errors.New("minio binary not found")
+
+// Launch runs a MinIO server on free 127.0.0.1 ports with random root
+// credentials and its data under dir (which must exist; the caller removes
+// it), and waits until it is live. The caller must call Stop.
 //
 // The binary is $MODELWATCH_MINIO_BIN, else minio on PATH, else
-// $GOPATH/bin/minio (GOPATH defaulting to ~/go). Without one, Start skips
-// the test, or fails it when CI is set.
-func Start(t testing.TB) *Server {
-	t.Helper()
+// $GOPATH/bin/minio (GOPATH defaulting to ~/go).
+func Launch(dir string) (*Server, error) {
 	bin, err := findBinary()
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("miniotest: %v; install MinIO with %q (into $GOPATH/bin) or set %s", err, InstallHint, BinEnv)
-		}
-		t.Skip("minio not installed: " + InstallHint)
+		return nil, fmt.Errorf("minio: %w; install MinIO with %q (into $GOPATH/bin) or set %s", err, InstallHint, BinEnv)
 	}
-	tmp := t.TempDir() // registered before the stop cleanup, so removed after it
 	s := &Server{
-		AccessKey: "mwtest-" + randHex(6),
+		AccessKey: "modelwatch-" + randHex(6),
 		SecretKey: "mwsecret-" + randHex(12),
 		Region:    "us-east-1",
 		bin:       bin,
-		dataDir:   filepath.Join(tmp, "data"),
-		certsDir:  filepath.Join(tmp, "certs"),
+		dataDir:   filepath.Join(dir, "data"),
+		certsDir:  filepath.Join(dir, "certs"),
 		out:       &syncBuffer{},
 	}
-	reported := false // whether a Fatalf already showed the output
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() && !reported {
-			t.Logf("miniotest: MinIO output:\n%s", s.Output())
-		}
-	})
 	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
-		t.Fatalf("miniotest: %v", err)
+		return nil, fmt.Errorf("minio: %w", err)
 	}
 	// A free port may be taken between probing and MinIO binding it; retry
 	// with new ports in that case.
@@ -101,22 +98,20 @@ func Start(t testing.TB) *Server {
 	for attempt := 0; attempt < 3; attempt++ {
 		ports, err := freePorts(2)
 		if err != nil {
-			t.Fatalf("miniotest: %v", err)
+			return nil, fmt.Errorf("minio: %w", err)
 		}
 		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 		s.console = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 		s.Endpoint = "http://" + s.addr
 		if lastErr = s.start(); lastErr == nil {
-			return s
+			return s, nil
 		}
 		s.Stop()
 		if !errors.Is(lastErr, errExited) {
 			break
 		}
 	}
-	reported = true
-	t.Fatalf("miniotest: %v\nMinIO output:\n%s", lastErr, s.Output())
-	return nil
+	return nil, fmt.Errorf("minio: %w\nMinIO output:\n%s", lastErr, s.Output())
 }
 
 // Env returns the environment that points the AWS SDK (in a child process)
@@ -134,23 +129,11 @@ func (s *Server) Env() []string {
 	}
 }
 
-// SetEnv sets the variables of Env in the test's process with t.Setenv.
-func (s *Server) SetEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range s.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-}
-
-// Client returns an S3 client for the server: path-style addressing, the
-// root credentials, independent of the process's AWS configuration. Like a
-// client from config.LoadDefaultConfig, it sends and validates CRC32
-// checksums whenever the operation supports them.
-func (s *Server) Client(t testing.TB) *s3.Client {
-	t.Helper()
-	return s.client()
-}
+// S3Client returns an S3 client for the server: path-style addressing,
+// the root credentials, independent of the process's AWS configuration.
+// Like a client from config.LoadDefaultConfig, it sends and validates
+// CRC32 checksums whenever the operation supports them.
+func (s *Server) S3Client() *s3.Client { return s.client() }
 
 func (s *Server) client() *s3.Client {
 	return s3.New(s3.Options{
@@ -161,16 +144,6 @@ func (s *Server) client() *s3.Client {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
-}
-
-// CreateBucket creates a bucket, failing the test on error.
-func (s *Server) CreateBucket(t testing.TB, name string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := s.Client(t).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("miniotest: create bucket %q: %v", name, err)
-	}
 }
 
 // PID returns the server process's id, or 0 when it is not running.
@@ -210,13 +183,13 @@ func (s *Server) Stop() {
 
 // Restart stops the server and starts it again on the same ports with the
 // same data, for tests of an S3 outage and recovery.
-func (s *Server) Restart(t testing.TB) {
-	t.Helper()
+func (s *Server) Restart() error {
 	s.Stop()
 	if err := s.start(); err != nil {
 		s.Stop()
-		t.Fatalf("miniotest: restart: %v\nMinIO output:\n%s", err, s.Output())
+		return fmt.Errorf("minio: restart: %w\nMinIO output:\n%s", err, s.Output())
 	}
+	return nil
 }
 
 // start runs the process and waits until it is live.
@@ -226,7 +199,7 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return errors.New("already running")
 	}
-	fmt.Fprintf(s.out, "--- miniotest: starting %s on %s\n", s.bin, s.addr)
+	fmt.Fprintf(s.out, "--- minio: starting %s on %s\n", s.bin, s.addr)
 	cmd := exec.Command(s.bin, "server", s.dataDir,
 		"--address", s.addr,
 		"--console-address", s.console,
@@ -248,14 +221,14 @@ func (s *Server) start() error {
 	done := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
-		fmt.Fprintf(s.out, "--- miniotest: MinIO exited: %v\n", errOrOK(err))
+		fmt.Fprintf(s.out, "--- minio: MinIO exited: %v\n", errOrOK(err))
 		close(done)
 	}()
 	s.cmd, s.done = cmd, done
 	if err := s.waitLive(done); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "--- miniotest: live after %v\n", time.Since(begin).Round(time.Millisecond))
+	fmt.Fprintf(s.out, "--- minio: live after %v\n", time.Since(begin).Round(time.Millisecond))
 	return nil
 }
 
@@ -343,7 +316,7 @@ func findBinary() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("minio binary not found (%s unset, not on PATH, not at %s)", BinEnv, strings.Join(tried, ", "))
+	return "", fmt.Errorf("%w (%s unset, not on PATH, not at %s)", ErrNotInstalled, BinEnv, strings.Join(tried, ", "))
 }
 
 func isExecutable(p string) bool {
@@ -352,7 +325,7 @@ func isExecutable(p string) bool {
 }
 
 // minioFreeEnv is the process environment without MINIO_* variables, so a
-// developer's MinIO settings do not leak into the test server.
+// developer's MinIO settings do not leak into the server.
 func minioFreeEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package miniotest
+package minio
 
 import "os/exec"
 

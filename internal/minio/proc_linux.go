@@ -1,4 +1,4 @@
-package miniotest
+package minio
 
 import (
 	"os/exec"
