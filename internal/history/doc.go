@@ -34,10 +34,10 @@
 //     that created a series would be in its first sample and invisible to
 //     increase() for ever.
 //   - The live end of a query is the current counters: a query without an
-//     evaluation time is evaluated at a sample taken then (shared by the
-//     queries of the next second), and one whose time or end is after the
-//     last sample (and at most a second past the clock) gets a sample
-//     stamped exactly there. LiveSample takes one for a caller that then
+//     evaluation time is evaluated at a sample taken then, and one whose
+//     time or end is after the last sample (and at most a second past the
+//     clock) gets a sample stamped exactly there; live samples are at
+//     least 200 ms apart, queries in between are answered from the newest. LiveSample takes one for a caller that then
 //     evaluates several queries at its time (the dashboard's refresh,
 //     through GET /api/history). With the zero sample at the start and a
 //     sample at the end, increase() over a range that covers a series'

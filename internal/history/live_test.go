@@ -89,7 +89,7 @@ func TestFirstCallsCountExactly(t *testing.T) {
 	for range 4 {
 		p.call(modelA, invocation.ChatCompletions, 200, 2*time.Second, 8, 20)
 	}
-	ahead.Store(int64(2 * liveReuse)) // the next refresh
+	ahead.Store(int64(time.Second)) // the next refresh
 	wantExactly(t, "invocations after more calls", byModel(t, s, `sum by (model_id) (increase(bedrock_invocations_total`+over+`))`, time.Time{}),
 		map[string]float64{modelA: 11, modelB: 26})
 	wantExactly(t, "latency maximum after more calls", byModel(t, s, `max(max_over_time(`+metrics.MetricLatencyMax+over+`))`, time.Time{}),
@@ -101,9 +101,9 @@ func TestFirstCallsCountExactly(t *testing.T) {
 }
 
 // TestQueriesOfOneRefreshShareALiveSample: queries without a time within
-// a second of a live sample are evaluated at it (a dashboard's tiles agree
-// with each other and cost one sample), and one with an explicit time
-// after the last sample gets a sample stamped exactly there.
+// liveSpacing of a live sample are evaluated at it (a refresh's tiles
+// agree with each other and cost one sample), and one with an explicit
+// time after the last sample gets a sample stamped exactly there.
 func TestQueriesOfOneRefreshShareALiveSample(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	clk := &clock{t: base}
@@ -125,9 +125,9 @@ func TestQueriesOfOneRefreshShareALiveSample(t *testing.T) {
 	if got := at(`vector(1)`, time.Time{}); !got.Equal(base) {
 		t.Errorf("first query evaluated at %s, want now (%s)", got, base)
 	}
-	clk.Set(base.Add(999 * time.Millisecond))
+	clk.Set(base.Add(liveSpacing - time.Millisecond))
 	if got := at(`vector(1)`, time.Time{}); !got.Equal(base) {
-		t.Errorf("query 999 ms later evaluated at %s, want the live sample's time %s", got, base)
+		t.Errorf("query 199 ms later evaluated at %s, want the live sample's time %s", got, base)
 	}
 	clk.Set(base.Add(time.Second))
 	if got := at(`vector(1)`, time.Time{}); !got.Equal(base.Add(time.Second)) {

@@ -97,11 +97,8 @@ type Store struct {
 	// mu serialises sampling (the periodic loop, SampleNow and Close).
 	mu      sync.Mutex
 	sampler sampler
-	// lastLive is the time of the last sample taken for a query without
-	// an evaluation time (ms), shared by the queries of the next second.
-	lastLive int64
-	// liveAt is when (by the clock) the last live sample of any kind was
-	// taken, to space them liveSpacing apart.
+	// liveAt is when (by the clock) the last live sample was taken, to
+	// space them liveSpacing apart.
 	liveAt time.Time
 
 	// meta is the metadata of the families last sampled, for
@@ -221,12 +218,8 @@ func Open(opts Options) (*Store, error) {
 		// interval; ours is the sampling interval.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return opts.Interval.Milliseconds() },
 	})
-	previousEnd := db.Head().MaxTime()
-	for _, b := range db.Blocks() {
-		previousEnd = max(previousEnd, b.Meta().MaxTime-1) // a block's MaxTime is exclusive
-	}
 	return &Store{
-		previousEnd:  previousEnd,
+		previousEnd:  newestSample(db),
 		db:           db,
 		engine:       engine,
 		parser:       p,
@@ -300,18 +293,11 @@ func (s *Store) SampleNow() error {
 	return s.sampleLocked(timestamp.FromTime(s.now()), false)
 }
 
-// liveReuse is how old the last sample may be for a query without an
-// evaluation time to be answered at it rather than at a new one: a
-// dashboard's dozens of queries of one refresh share one sample (and so
-// agree with each other), and a call finished within it shows at the
-// next refresh.
-const liveReuse = time.Second
-
-// liveSpacing is the least time between two live samples, whoever asks:
-// a client that queries in a loop makes at most five a second, so the
-// history cannot be made to grow faster than that by queries. A query
-// within it is evaluated at the newest sample (without a time) or at its
-// own time, as Prometheus would.
+// liveSpacing is the least time between two live samples, whoever asks.
+// A query in it is answered from the newest sample: the dozens of queries
+// of one refresh (or a client querying in a loop) cost one sample, and
+// queries cannot make the history grow by more than five samples a
+// second.
 const liveSpacing = 200 * time.Millisecond
 
 // liveFuture bounds how far past the server's clock a query's evaluation
@@ -328,48 +314,30 @@ const liveFuture = time.Second
 // is exact: the series starts with a zero sample at its creation and ends
 // with a sample at the range's end, so PromQL has nothing to extrapolate.
 //
-// Without end, the last sample is reused if it was taken for such a query
-// under liveReuse ago. With an
-// end after the last sample and no later than liveFuture past the clock,
-// the sample is stamped at end (millisecond precision), holding the values
-// of now. An end at or before the last sample, or a whole interval or more
-// before now, is history: nothing is taken. Live samples are at least
-// liveSpacing apart.
-func (s *Store) live(end time.Time) time.Time { return s.liveSample(end, true) }
-
-// LiveSample takes a sample now (stamped a millisecond after the last one
-// if that is in the same millisecond) and returns its time. Queries
-// evaluated at that time (the dashboard's, through /api/history) see the
-// counters as they are, exactly, and agree with each other whatever
-// samples come after.
-func (s *Store) LiveSample() time.Time { return s.liveSample(time.Time{}, false) }
-
-// liveSample is live; reuse allows a query without an end to share a live
-// sample under liveReuse old.
-func (s *Store) liveSample(end time.Time, reuse bool) time.Time {
+// Without end, the sample is stamped now (a millisecond after the last
+// one if that is in the same millisecond) and the query is evaluated
+// there. With an end after the last sample and no later than liveFuture
+// past the clock, the sample is stamped at end (millisecond precision),
+// holding the values of now. An end at or before the last sample, or a
+// whole interval or more before now, is history: nothing is taken. Within
+// liveSpacing of the last live sample nothing is taken either: a query
+// without end is evaluated at the newest sample, one with an end at its
+// end.
+func (s *Store) live(end time.Time) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.life.RLock()
 	defer s.life.RUnlock()
 	now := s.now()
 	last := s.sampler.lastT
-	var t int64
-	if end.IsZero() {
-		// Only a sample taken for such a query is shared, never a
-		// periodic one: a call finished just after a periodic sample
-		// must show in the next refresh, not one refresh later.
-		if reuse && last == s.lastLive && last != math.MinInt64 && now.Sub(timestamp.Time(last)) < liveReuse && !timestamp.Time(last).After(now) {
-			return timestamp.Time(last)
-		}
-		// A query in the last sample's own millisecond gets the next one.
-		t = max(timestamp.FromTime(now), last+1)
-	} else {
+	t := max(timestamp.FromTime(now), last+1)
+	if !end.IsZero() {
 		t = timestamp.FromTime(end)
 		if t <= last || end.Sub(now) > liveFuture || now.Sub(end) >= s.interval {
 			return end
 		}
 	}
-	if s.closed || t <= last || (!s.liveAt.IsZero() && now.Sub(s.liveAt) < liveSpacing && now.Sub(s.liveAt) >= 0) {
+	if since := now.Sub(s.liveAt); s.closed || (!s.liveAt.IsZero() && since >= 0 && since < liveSpacing) {
 		switch {
 		case !end.IsZero():
 			return end
@@ -383,12 +351,14 @@ func (s *Store) liveSample(end time.Time, reuse bool) time.Time {
 		s.log.Warn("metric history: live sample failed", "err", err)
 	}
 	s.health.live.Inc()
-	if end.IsZero() {
-		s.lastLive = t
-		return timestamp.Time(t)
-	}
-	return end
+	return timestamp.Time(t)
 }
+
+// LiveSample makes the history current (see live) and returns the time of
+// the sample to evaluate at. Queries evaluated at that time (the
+// dashboard's, through /api/history) see the counters as they are,
+// exactly, and agree with each other whatever samples come after.
+func (s *Store) LiveSample() time.Time { return s.live(time.Time{}) }
 
 // sampleLocked takes one sample at t (ms); final marks the series stale
 // right after it (the process is going away). Callers hold mu and life.
@@ -643,14 +613,21 @@ func (s *Store) Span() (first, last time.Time, ok bool) {
 		return time.Time{}, time.Time{}, false
 	}
 	lo, err := s.db.StartTime()
-	hi := s.db.Head().MaxTime()
-	for _, b := range s.db.Blocks() {
-		hi = max(hi, b.Meta().MaxTime-1)
-	}
+	hi := newestSample(s.db)
 	if err != nil || lo == math.MaxInt64 || hi == math.MinInt64 || hi < lo {
 		return time.Time{}, time.Time{}, false
 	}
 	return timestamp.Time(lo).UTC(), timestamp.Time(hi).UTC(), true
+}
+
+// newestSample is the time of the newest sample in db (math.MinInt64 when
+// it holds none): the head's, or a block's when the head is empty.
+func newestSample(db *tsdb.DB) int64 {
+	t := db.Head().MaxTime()
+	for _, b := range db.Blocks() {
+		t = max(t, b.Meta().MaxTime-1) // a block's MaxTime is exclusive
+	}
+	return t
 }
 
 // PreviousSeries returns the series the server's previous run was still
