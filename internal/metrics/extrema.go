@@ -108,11 +108,11 @@ func (c *extremaCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *extremaCollector) Collect(ch chan<- prometheus.Metric) {
 	epoch := c.slot(c.now())
-	c.models.Range(func(_, v any) bool {
-		ms := v.(*modelSeries)
-		if lo, hi, ok := ms.extremes.read(epoch); ok {
-			ch <- prometheus.MustNewConstMetric(c.minDesc, prometheus.GaugeValue, lo, ms.model, ms.op)
-			ch <- prometheus.MustNewConstMetric(c.maxDesc, prometheus.GaugeValue, hi, ms.model, ms.op)
+	c.models.Range(func(key, v any) bool {
+		k := key.(modelKey)
+		if lo, hi, ok := v.(*modelSeries).extremes.read(epoch); ok {
+			ch <- prometheus.MustNewConstMetric(c.minDesc, prometheus.GaugeValue, lo, k.model, k.op)
+			ch <- prometheus.MustNewConstMetric(c.maxDesc, prometheus.GaugeValue, hi, k.model, k.op)
 		}
 		return true
 	})

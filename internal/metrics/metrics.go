@@ -203,8 +203,6 @@ type modelSeries struct {
 	latency                                            prometheus.Observer
 	// extremes are the latency minimum and maximum of the recent calls.
 	extremes extremes
-	// labels are the series' label values, for the extrema collector.
-	model, op string
 }
 
 // streaming reports whether op always streams its answer.
@@ -226,8 +224,6 @@ func (r *Recorder) series(model string, op invocation.Operation) *modelSeries {
 		inputTokens:  r.inputTokens.WithLabelValues(k.model, k.op),
 		outputTokens: r.outputTokens.WithLabelValues(k.model, k.op),
 		latency:      r.latency.WithLabelValues(k.model, k.op),
-		model:        k.model,
-		op:           k.op,
 	}
 	if streaming(op) {
 		r.ttft.WithLabelValues(k.model, k.op)

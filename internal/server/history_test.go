@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
+	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/config"
+	"github.com/modelwatch/modelwatch/internal/metrics/metricstest"
 	"github.com/modelwatch/modelwatch/internal/server"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
@@ -110,5 +115,52 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	}
 	if v, _ := promQuery(t, srv, "sum(bedrock_invocations_total"+sel+")", time.Now()); v != 2 {
 		t.Errorf("invocations since the restart = %v, want 2", v)
+	}
+}
+
+// TestRestartResumesTheSeriesOfCurrentModelsAndPrincipals: a restarted
+// server creates again, at zero, the series its previous run was writing,
+// but only of models still in the catalog and principals still configured,
+// so that what comes back stays bounded by the configuration.
+func TestRestartResumesTheSeriesOfCurrentModelsAndPrincipals(t *testing.T) {
+	const gone = "acme.gone-v1"
+	cfg := testConfig(t)
+	withAlice(cfg)
+	cfg.Models = append(cfg.Models, config.Model{Model: catalog.Model{ID: gone, Family: "anthropic", Provider: "simulator", MaxOutputTokens: 1000}})
+	srv, stop := runServer(t, cfg)
+	client := runtimeClient(srv.URL(), aliceKeyID, aliceSecret)
+	for _, model := range []string{haiku, gone} {
+		if _, err := client.Converse(context.Background(), &bedrockruntime.ConverseInput{ModelId: aws.String(model),
+			Messages: []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{text("before the restart")}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The second run has neither the model nor alice (bob instead).
+	cfg.Models = cfg.Models[:len(cfg.Models)-1]
+	cfg.Auth.Principals[0].Name, cfg.Auth.Principals[0].ARN = "bob", ""
+	srv, stop = runServer(t, cfg)
+	t.Cleanup(func() { _ = stop() })
+	for name, want := range map[string][]string{
+		"bedrock_invocations_total":              {"model_id=" + haiku + ",operation=Converse"},
+		"bedrock_invocation_throttles_total":     {"model_id=" + haiku + ",operation=Converse"},
+		"modelwatch_upstream_attempts_total":     {"model_id=" + haiku + ",provider=simulator,result=success"},
+		"modelwatch_cost_dollars_total":          nil, // alice's, and alice is gone
+		"bedrock_invocation_latency_seconds":     {"model_id=" + haiku + ",operation=Converse"},
+		"bedrock_invocation_client_errors_total": {"model_id=" + haiku + ",operation=Converse"},
+	} {
+		series := metricstest.Series(t, srv.Registry(), name)
+		got := slices.Sorted(maps.Keys(series))
+		for key, v := range series {
+			if v != 0 {
+				t.Errorf("%s{%s} = %v after the restart, want 0", name, key, v)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s after the restart: %q, want %q", name, got, want)
+		}
 	}
 }

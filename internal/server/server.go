@@ -221,18 +221,19 @@ func (s *Server) resumeSeries(cat *catalog.Catalog, principals []auth.Principal)
 		known[p.Name] = true
 	}
 	resumed := 0
+	current := func(ser map[string]string) bool {
+		for _, label := range []string{"model_id", "gen_ai_request_model"} {
+			if id, ok := ser[label]; ok {
+				if _, found := cat.Lookup(id); !found {
+					return false
+				}
+			}
+		}
+		p, ok := ser["principal"]
+		return !ok || known[p]
+	}
 	for _, ser := range series {
-		if id, ok := ser["model_id"]; ok {
-			if _, found := cat.Lookup(id); !found {
-				continue
-			}
-		}
-		if id, ok := ser["gen_ai_request_model"]; ok {
-			if _, found := cat.Lookup(id); !found {
-				continue
-			}
-		}
-		if p, ok := ser["principal"]; ok && !known[p] {
+		if !current(ser) {
 			continue
 		}
 		for _, o := range s.observers {
