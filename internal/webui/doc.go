@@ -12,8 +12,8 @@
 //     GET /api/dashboard (internal/dashboard's types), metrics through the
 //     Prometheus HTTP API (/api/v1/query and /api/v1/query_range), the
 //     refresh's live sample and the extent of the metric history from
-//     GET /api/history ({sampleTime, firstSample, lastSample,
-//     intervalSeconds}) and recent calls from /api/invocations, all
+//     GET /api/history (its sampleTime, firstSample and
+//     intervalSeconds) and recent calls from /api/invocations, all
 //     mounted elsewhere on the same origin and authenticated there; the
 //     page asks for an API key when they answer 401 and keeps it in the
 //     browser's session storage.

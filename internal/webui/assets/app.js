@@ -128,7 +128,7 @@ function currentRange() {
 
 /**
  * history asks the metric history for a live sample and how far back it
- * goes: {sampleTime, firstSample, lastSample, intervalSeconds}, or null when
+ * goes: {sampleTime, firstSample, intervalSeconds}, or null when
  * the server cannot say (an older server, or a 401 that the widgets then
  * show themselves).
  */
@@ -140,7 +140,6 @@ async function history() {
     return {
       sampleTime: num(h.sampleTime),
       firstSample: num(h.firstSample),
-      lastSample: num(h.lastSample),
       intervalSeconds: Number.isFinite(h.intervalSeconds) && h.intervalSeconds > 0 ? h.intervalSeconds : null,
     };
   } catch {
@@ -155,7 +154,7 @@ async function history() {
  * chart), so tiles, tables and the last point of each chart are the
  * counters as they were at that one sample, exactly. Without it, now is
  * the browser's clock in whole seconds and instant queries go without a
- * time. ctx.now also expands $today and $month; ctx.chart is the charts'
+ * time. ctx.now also expands $today and $month; ctx.win is the charts'
  * window (see chartWindow in format.js), ending at now and starting no
  * earlier than the history's first sample.
  */
@@ -165,8 +164,7 @@ async function timeContext() {
   const at = h ? h.sampleTime : null;
   const now = at ?? Math.floor(Date.now() / 1000);
   const res = (h && h.intervalSeconds) || resolution;
-  const win = chartWindow(now, r.seconds, res, h ? h.firstSample : null);
-  return { range: r, now, at, chart: () => Promise.resolve(win) };
+  return { range: r, now, at, win: chartWindow(now, r.seconds, res, h ? h.firstSample : null) };
 }
 
 // ---------------------------------------------------------------- errors
@@ -313,7 +311,7 @@ async function loadGraph(widget, w, ctx) {
   const series = visible(w);
   const unit = w.unit || seriesUnit(series[0], '');
   const perWindow = ['count', 'tokens', 'usd'].includes(unit) && series.every((s) => isCumulative(s.promql));
-  const win = await ctx.chart();
+  const { win } = ctx;
   let results;
   try {
     results = await Promise.all(series.map((s) =>
@@ -583,10 +581,10 @@ function pageHead(title, sub) {
  * is younger how long ago it began (the charts start there), and the
  * charts' step when the page has charts.
  */
-function rangeNote(ctx, win, charts) {
+function rangeNote(ctx, charts) {
   const parts = [ctx.range.label];
-  if (win && win.clamped) parts.push(`since the history began ${humanAge(win.since)} ago`);
-  if (win && charts) parts.push(`points every ${humanDuration(win.step).replace(/^1 /, '')}`);
+  if (ctx.win.clamped) parts.push(`since the history began ${humanAge(ctx.win.since)} ago`);
+  if (charts) parts.push(`points every ${humanDuration(ctx.win.step).replace(/^1 /, '')}`);
   return parts.join(' · ');
 }
 
@@ -614,21 +612,15 @@ function sectionPage(section) {
     lead ? el('div', { class: 'lead', html: markdown(lead) }) : null,
     widgets.length ? grid : emptyBox('This page has no widgets', ''));
   const charts = specs.some((w) => w.kind === 'graph');
-  const note = (ctx, win) => fill(sub,
-    section.modelId ? el('code', {}, section.modelId) : null,
-    section.modelId ? ' · ' : null,
-    rangeNote(ctx, win, charts));
-  let noted = false;
   return {
     async refresh() {
       const ctx = await timeContext();
-      // Until the history answers, the first load names the range alone;
-      // later loads keep the previous note rather than flicker.
-      if (!noted) note(ctx, null);
-      noted = true;
-      const notedWin = ctx.chart().then((win) => note(ctx, win));
-      const results = await Promise.allSettled([...widgets.map((w) => w.load(ctx)), notedWin]);
-      const failed = results.slice(0, widgets.length).filter((r) => r.status === 'rejected').length;
+      fill(sub,
+        section.modelId ? el('code', {}, section.modelId) : null,
+        section.modelId ? ' · ' : null,
+        rangeNote(ctx, charts));
+      const results = await Promise.allSettled(widgets.map((w) => w.load(ctx)));
+      const failed = results.filter((r) => r.status === 'rejected').length;
       return { failed, total: widgets.filter((w) => w.tile.dataset.kind !== 'text').length };
     },
     destroy() { widgets.forEach((w) => w.destroy()); },
