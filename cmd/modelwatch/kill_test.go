@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	bedrocktypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
+	"github.com/modelwatch/modelwatch/internal/cmdtest"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/logquery"
 	"github.com/modelwatch/modelwatch/internal/minio/miniotest"
@@ -43,7 +43,8 @@ func TestKill9UnderLoadLosesNothing(t *testing.T) {
 	}
 	env := append(m.Env(), "MODELWATCH_LISTEN=127.0.0.1:0", "MODELWATCH_DATA_DIR="+filepath.Join(dir, "data"), "MODELWATCH_CONFIG="+cfgFile)
 
-	cmd, url, _ := startServe(t, bin, env...)
+	srv := cmdtest.Serve(t, bin, nil, env...)
+	url := srv.URL
 	ctx := context.Background()
 	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")
 	control := bedrock.New(bedrock.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: creds})
@@ -82,10 +83,9 @@ func TestKill9UnderLoadLosesNothing(t *testing.T) {
 		}()
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := srv.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
 	time.Sleep(100 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
@@ -97,17 +97,18 @@ func TestKill9UnderLoadLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d calls served before SIGKILL, %d failed after it", len(ids), failed.Load())
 
-	cmd2, _, log2 := startServe(t, bin, env...)
+	srv2 := cmdtest.Serve(t, bin, nil, env...)
+	startup := srv2.Startup()
 	pendingRE := regexp.MustCompile(`invocation logging ready.* spool_pending_records=(\d+)`)
 	pending := -1
-	for _, l := range log2.startup {
+	for _, l := range startup {
 		if m := pendingRE.FindStringSubmatch(l); m != nil {
 			pending, _ = strconv.Atoi(m[1])
 		}
 	}
 	if pending <= 0 {
 		t.Fatalf("the restart found %d records pending in the spool: the kill did not interrupt delivery, so the drill proved nothing:\n%s",
-			pending, strings.Join(log2.startup, "\n"))
+			pending, strings.Join(startup, "\n"))
 	}
 	t.Logf("restart found %d records pending in the spool", pending)
 	src := logquery.Source{Store: objectstore.NewS3(m.Client(t)), Bucket: bucket,
@@ -142,7 +143,7 @@ func TestKill9UnderLoadLosesNothing(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := cmd2.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := srv2.Stop(); err != nil {
+		t.Errorf("the restarted serve exited with %v after SIGTERM; log:\n%s", err, srv2.Log())
 	}
 }

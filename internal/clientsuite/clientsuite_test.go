@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	bedrocktypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 
+	"github.com/modelwatch/modelwatch/internal/clientsuite"
 	"github.com/modelwatch/modelwatch/internal/cmdtest"
 )
 
@@ -63,12 +64,7 @@ func TestMain(m *testing.M) {
 // JavaScript clients with their default transports — against `modelwatch
 // serve` over plain HTTP and over TLS.
 func TestJavaScriptClients(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients := filepath.Join(root, "tools", "clients")
-	node := requireClients(t, clients)
+	node, clients := clientsuite.Node(t)
 	files, err := filepath.Glob(filepath.Join(clients, "test", "*.test.mjs"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no tools/clients/test/*.test.mjs files (%v)", err)
@@ -117,30 +113,6 @@ func TestJavaScriptClients(t *testing.T) {
 			runNode(ctx, t, node, clients, files, env, srv)
 		})
 	}
-}
-
-// requireClients returns node's path, or skips (fails under CI) when node
-// or the installed clients are missing.
-func requireClients(t *testing.T, dir string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not on PATH: install Node.js 20 or newer, then run `npm ci --prefix tools/clients`"
-	default:
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err != nil {
-			missing = "the JavaScript clients are not installed: run `npm ci --prefix tools/clients` (.ci/run does)"
-		}
-	}
-	if missing == "" {
-		return node
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
-	return ""
 }
 
 // identities are one pass's credentials: js-sigv4's secret and js-bearer's
@@ -208,7 +180,7 @@ func startServer(ctx context.Context, t *testing.T, bin string, id identities, t
 	}
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
 	cmd.Dir = dir
-	cmd.Env = append(environ(), "MW_SUITE_SECRET="+id.secret)
+	cmd.Env = append(clientsuite.Environ(), "MW_SUITE_SECRET="+id.secret)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +314,7 @@ func runNode(ctx context.Context, t *testing.T, node, dir string, files []string
 	}
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = dir
-	cmd.Env = environ()
+	cmd.Env = clientsuite.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -378,24 +350,6 @@ func runNode(ctx context.Context, t *testing.T, node, dir string, files []string
 	if err != nil {
 		t.Fatalf("node --test failed (%v); server log tail:\n%s", err, srv.log.tail(40))
 	}
-}
-
-// environ is this process's environment without what would change how the
-// server or the clients behave: AWS settings and credentials, Anthropic and
-// OpenAI keys, MODELWATCH_* overrides, Node options, the suite's own names.
-func environ() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "AWS_"), strings.HasPrefix(name, "MODELWATCH_"), strings.HasPrefix(name, "MW_"),
-			strings.HasPrefix(name, "ANTHROPIC_"), strings.HasPrefix(name, "OPENAI_"),
-			name == "NODE_OPTIONS", name == "NODE_EXTRA_CA_CERTS":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // lines collects a process's log lines.

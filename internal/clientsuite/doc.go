@@ -5,7 +5,10 @@
 // @langchain/openai) and openai — against the real binary, each with its
 // default transport and settings.
 //
-// The package holds only its test driver. TestJavaScriptClients builds
+// The package holds its test driver and, for other tests that run the
+// clients (the dashboard's first-call test), Node and Environ: where node
+// and the installed clients are, and a clean environment for them.
+// TestJavaScriptClients builds
 // cmd/modelwatch (internal/cmdtest), writes a configuration with two
 // principals (js-sigv4 with an access key, js-bearer with an API key), and
 // starts `modelwatch serve` twice on a free 127.0.0.1 port: once over plain

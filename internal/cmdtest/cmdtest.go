@@ -1,6 +1,7 @@
 // Package cmdtest builds the modelwatch binary for tests that run it as a
-// real process (the kill -9 drill, the load harness): once per test
-// process, into a temporary directory that Cleanup removes.
+// real process (the kill -9 drill, the load harness, the dashboard's
+// first-call test): once per test process, into a temporary directory that
+// Cleanup removes. Serve runs its `serve` command as a user does.
 package cmdtest
 
 import (

@@ -1,39 +1,35 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/chromedp/chromedp"
-	oai "github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/modelwatch/modelwatch/internal/clientsuite"
 	"github.com/modelwatch/modelwatch/internal/cmdtest"
 	"github.com/modelwatch/modelwatch/internal/webui/webuitest"
 )
+
+// TestMain removes the binary cmdtest built, once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cmdtest.Cleanup()
+	os.Exit(code)
+}
 
 // The models of the first-call test: two that answer, one that throttles.
 const (
@@ -53,18 +49,19 @@ models:
 
 // TestDashboardTellsTheTruthFromTheFirstCall does what a new user does: a
 // fresh `modelwatch serve` process on the real clock, a known mix of calls
-// from unmodified clients with their default settings (the AWS SDK for Go,
-// which retries throttles, and openai-go, also streaming), then the
-// dashboard in headless
-// Chromium at once: every tile, the model table and a model's page show
-// the exact numbers /metrics holds, and so do /api/v1/query by GET and by
-// POST; the charts have points. Then `serve` restarts on the same data
-// directory (counters back at zero), a few more calls come, and the page
-// shows the totals over both runs. Screenshots go to
-// $MODELWATCH_SCREENSHOTS (docs/dashboard-overview.png and
-// docs/dashboard-model.png are taken from this test).
+// from the JavaScript clients most users run, with their default settings
+// (tools/clients/traffic/first-calls.mjs: the AWS SDK for JavaScript v3,
+// whose standard retryer retries throttles, and openai, also streaming),
+// then the dashboard in headless Chromium at once: every tile, the model
+// table and a model's page show the exact numbers /metrics holds, and so
+// do /api/v1/query by GET and by POST; the charts have points. Then
+// `serve` restarts on the same data directory (counters back at zero), a
+// few more calls come, and the page shows the totals over both runs.
+// Screenshots go to $MODELWATCH_SCREENSHOTS (docs/dashboard-overview.png
+// and docs/dashboard-model.png are taken from this test).
 func TestDashboardTellsTheTruthFromTheFirstCall(t *testing.T) {
 	browser := webuitest.NewBrowser(t) // skips without Chromium (fails under CI)
+	node, clients := clientsuite.Node(t)
 	console := &webuitest.ConsoleLog{}
 	console.Watch(browser)
 	bin := cmdtest.Binary(t)
@@ -74,71 +71,63 @@ func TestDashboardTellsTheTruthFromTheFirstCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	shots := webuitest.ScreenshotDir(t)
-	ctx := context.Background()
+	calls := func(base, phase string) firstCalls {
+		return runFirstCalls(t, node, clients, base, phase)
+	}
 
 	// Run 1.
-	srv := startServe(t, bin, cfg)
-	traffic := newTraffic(t, srv.url)
-	for i := range 23 {
-		traffic.converse(ctx, novaLite, fmt.Sprintf("What does modelwatch record, question %d?", i))
-	}
-	for i := range 7 {
-		traffic.chat(ctx, haiku, fmt.Sprintf("Summarise invocation logging in one line, take %d.", i))
-	}
-	for range 3 {
-		traffic.invalid(ctx, novaLite)
-	}
-	traffic.throttle(ctx, throttled)
-	traffic.stream(ctx, novaLite, "Stream me a short answer.")
+	srv := cmdtest.Serve(t, bin, []string{"--config", cfg})
+	traffic := calls(srv.URL, "first")
 	lastCall := time.Now()
-	run1 := scrape(t, srv.url)
-	throttles := traffic.throttleAttempts.Load()
-	if throttles != 3 {
-		t.Errorf("the SDK's default retryer made %d attempts at a throttled call, want 3", throttles)
+	run1 := scrape(t, srv.URL)
+	if traffic.ThrottleAttempts != 3 {
+		t.Errorf("the AWS SDK's standard retryer made %v attempts at a throttled call, want 3", traffic.ThrottleAttempts)
 	}
 	want := expectation{
 		// The throttled model has had a call: its counters exist, at 0.
 		invocations:  map[string]float64{novaLite: 23 + 3 + 1, haiku: 7, throttled: 0},
 		clientErrors: map[string]float64{novaLite: 3, haiku: 0, throttled: 0},
-		throttles:    map[string]float64{novaLite: 0, haiku: 0, throttled: float64(throttles)},
-		inputTokens:  traffic.inputTokens, outputTokens: traffic.outputTokens,
+		throttles:    map[string]float64{novaLite: 0, haiku: 0, throttled: traffic.ThrottleAttempts},
+		inputTokens:  traffic.InputTokens, outputTokens: traffic.OutputTokens,
 	}
 	want.check(t, "run 1: /metrics", run1)
 
-	page := openDashboard(t, browser, srv.url)
+	page := openDashboard(t, browser, srv.URL)
 	t.Logf("overview read %s after the last call finished", time.Since(lastCall).Round(time.Millisecond))
 	checkOverview(t, "run 1", page, want, run1)
 	webuitest.Screenshot(t, browser, shots, "first-call-overview")
 	checkCost(t, "run 1", browser, run1)
 	checkModelPage(t, "run 1", browser, novaLite, want, run1)
 	webuitest.Screenshot(t, browser, shots, "first-call-model")
-	checkQueryAPI(t, "run 1", srv.url, want)
+	checkQueryAPI(t, "run 1", srv.URL, want)
 
 	// Run 2: a restart (counters at zero), then two more calls of one model.
-	srv.stop(t)
-	srv = startServe(t, bin, cfg)
-	traffic = newTraffic(t, srv.url)
-	for i := range 2 {
-		traffic.converse(ctx, novaLite, fmt.Sprintf("After the restart, question %d", i))
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, srv.Log())
 	}
-	run2 := scrape(t, srv.url)
+	srv = cmdtest.Serve(t, bin, []string{"--config", cfg})
+	traffic = calls(srv.URL, "second")
+	run2 := scrape(t, srv.URL)
 	// This run's own counters: the models not called again are there, at 0.
 	expectation{
 		invocations:  map[string]float64{novaLite: 2, haiku: 0, throttled: 0},
 		clientErrors: map[string]float64{novaLite: 0, haiku: 0, throttled: 0},
 		throttles:    map[string]float64{novaLite: 0, haiku: 0, throttled: 0},
-		inputTokens:  traffic.inputTokens, outputTokens: traffic.outputTokens,
+		inputTokens:  traffic.InputTokens, outputTokens: traffic.OutputTokens,
 	}.check(t, "run 2: /metrics", run2)
 	want.invocations[novaLite] += 2
-	want.inputTokens += traffic.inputTokens
-	want.outputTokens += traffic.outputTokens
+	want.inputTokens += traffic.InputTokens
+	want.outputTokens += traffic.OutputTokens
 	both := run1.merge(run2)
-	page = openDashboard(t, browser, srv.url)
+	page = openDashboard(t, browser, srv.URL)
 	checkOverview(t, "after the restart", page, want, both)
 	webuitest.Screenshot(t, browser, shots, "after-restart-overview")
 	checkCost(t, "after the restart", browser, both)
 	checkModelPage(t, "after the restart", browser, novaLite, want, both)
-	checkQueryAPI(t, "after the restart", srv.url, want)
+	checkQueryAPI(t, "after the restart", srv.URL, want)
+	if err := srv.Stop(); err != nil {
+		t.Errorf("serve exited with %v after SIGTERM:\n%s", err, srv.Log())
+	}
 
 	if errs, err := console.Errors(browser); err != nil {
 		t.Errorf("reading the console: %v", err)
@@ -147,175 +136,31 @@ func TestDashboardTellsTheTruthFromTheFirstCall(t *testing.T) {
 	}
 }
 
-// serveProcess is a `modelwatch serve` child process.
-type serveProcess struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan error
-	log  strings.Builder
-	mu   sync.Mutex
+// firstCalls is what tools/clients/traffic/first-calls.mjs reports: the
+// tokens the clients' answers reported, and the attempts the AWS SDK made
+// at the throttled call.
+type firstCalls struct {
+	InputTokens, OutputTokens, ThrottleAttempts float64
 }
 
-var servingURL = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
-
-// startServe runs `modelwatch serve --config cfg` and waits until it serves.
-func startServe(t *testing.T, bin, cfg string) *serveProcess {
+// runFirstCalls makes one phase ("first" or "second") of the known calls
+// with the JavaScript clients against base.
+func runFirstCalls(t *testing.T, node, clients, base, phase string) firstCalls {
 	t.Helper()
-	p := &serveProcess{cmd: exec.Command(bin, "serve", "--config", cfg), done: make(chan error, 1)}
-	stderr, err := p.cmd.StderrPipe()
+	cmd := exec.Command(node, filepath.Join("traffic", "first-calls.mjs"), phase)
+	cmd.Dir = clients
+	cmd.Env = append(clientsuite.Environ(), "MW_ENDPOINT="+base, "MW_THROTTLED_MODEL="+throttled)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the %s calls: %v\n%s", phase, err, stderr.String())
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
+	var c firstCalls
+	if err := json.Unmarshal(out, &c); err != nil || c.InputTokens == 0 {
+		t.Fatalf("the %s calls reported %q (%v)", phase, out, err)
 	}
-	t.Cleanup(func() { p.stop(t) })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		p.done <- p.cmd.Wait()
-	}()
-	select {
-	case p.url = <-found:
-	case err := <-p.done:
-		p.done <- err
-		t.Fatalf("serve exited before serving (%v):\n%s", err, p.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not serve within 30 s:\n%s", p.logText())
-	}
-	return p
-}
-
-func (p *serveProcess) logText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// stop sends SIGTERM, as a user's Ctrl-C or a service manager does, and
-// waits for the process to exit (once).
-func (p *serveProcess) stop(t *testing.T) {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("serve exited with %v after SIGTERM:\n%s", err, p.logText())
-		}
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		t.Errorf("serve did not stop within 30 s of SIGTERM:\n%s", p.logText())
-	}
-}
-
-// traffic makes calls with unmodified clients and adds up the tokens their
-// answers report.
-type traffic struct {
-	t                         *testing.T
-	bedrock                   *bedrockruntime.Client
-	openai                    oai.Client
-	inputTokens, outputTokens float64
-	throttleAttempts          atomic.Int64
-}
-
-// countingTransport counts the requests sent for the throttled model.
-type countingTransport struct{ n *atomic.Int64 }
-
-func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.Contains(r.URL.Path, throttled) {
-		c.n.Add(1)
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func newTraffic(t *testing.T, base string) *traffic {
-	tr := &traffic{t: t}
-	// The SDK as a user configures it: region, credentials, endpoint; its
-	// default retryer and transport (wrapped only to count requests).
-	tr.bedrock = bedrockruntime.New(bedrockruntime.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(base),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		HTTPClient:   &http.Client{Transport: countingTransport{&tr.throttleAttempts}},
-	})
-	tr.openai = oai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey("unused-on-loopback"))
-	return tr
-}
-
-func (tr *traffic) converse(ctx context.Context, model, question string) {
-	tr.t.Helper()
-	out, err := tr.bedrock.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(model),
-		Messages: []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{text(question)}}}})
-	if err != nil {
-		tr.t.Fatalf("Converse %s: %v", model, err)
-	}
-	tr.inputTokens += float64(*out.Usage.InputTokens)
-	tr.outputTokens += float64(*out.Usage.OutputTokens)
-}
-
-func (tr *traffic) chat(ctx context.Context, model, question string) {
-	tr.t.Helper()
-	out, err := tr.openai.Chat.Completions.New(ctx, oai.ChatCompletionNewParams{Model: model,
-		Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage(question)}})
-	if err != nil {
-		tr.t.Fatalf("chat completion %s: %v", model, err)
-	}
-	tr.inputTokens += float64(out.Usage.PromptTokens)
-	tr.outputTokens += float64(out.Usage.CompletionTokens)
-}
-
-// invalid sends a conversation that does not start with a user message:
-// a ValidationException, a client error of the model.
-func (tr *traffic) invalid(ctx context.Context, model string) {
-	tr.t.Helper()
-	_, err := tr.bedrock.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(model),
-		Messages: []types.Message{{Role: types.ConversationRoleAssistant, Content: []types.ContentBlock{text("I speak first.")}}}})
-	if err == nil || !strings.Contains(err.Error(), "ValidationException") {
-		tr.t.Fatalf("an invalid conversation: %v, want a ValidationException", err)
-	}
-}
-
-func (tr *traffic) throttle(ctx context.Context, model string) {
-	tr.t.Helper()
-	_, err := tr.bedrock.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(model),
-		Messages: []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{text("Am I throttled?")}}}})
-	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") {
-		tr.t.Fatalf("a call of %s: %v, want a ThrottlingException", model, err)
-	}
-}
-
-// stream is a streamed chat completion with usage in its last chunk. (The
-// Go SDK's ConverseStream reader now and then closes its own connection
-// under load — see sdkClosedItsConnection — which would make the test's
-// counts depend on a client fault; openai-go reads SSE with plain
-// net/http.)
-func (tr *traffic) stream(ctx context.Context, model, question string) {
-	tr.t.Helper()
-	st := tr.openai.Chat.Completions.NewStreaming(ctx, oai.ChatCompletionNewParams{Model: model,
-		Messages:      []oai.ChatCompletionMessageParamUnion{oai.UserMessage(question)},
-		StreamOptions: oai.ChatCompletionStreamOptionsParam{IncludeUsage: oai.Bool(true)}})
-	defer st.Close()
-	chunks := 0
-	for st.Next() {
-		chunks++
-		if u := st.Current().Usage; u.TotalTokens > 0 {
-			tr.inputTokens += float64(u.PromptTokens)
-			tr.outputTokens += float64(u.CompletionTokens)
-		}
-	}
-	if err := st.Err(); err != nil || chunks < 2 {
-		tr.t.Fatalf("streamed chat completion %s: %d chunks, %v", model, chunks, err)
-	}
+	return c
 }
 
 // metricsSnapshot is what /metrics served: by metric name, its samples by
@@ -472,42 +317,7 @@ func zeros(m map[string]float64) map[string]float64 {
 	return out
 }
 
-// rawValuesJS reads each value tile's number as the page holds it (the
-// tile's title attribute is the unrounded value).
-const rawValuesJS = `(() => {
-  const out = {};
-  for (const w of document.querySelectorAll('#main .widget[data-kind="value"]')) {
-    const v = w.querySelector('.value');
-    if (v && v.getAttribute('title') !== null) out[w.dataset.title] = v.getAttribute('title');
-  }
-  return out;
-})()`
-
-// dashboardPage is what one page shows: the checks' state and the tiles'
-// unrounded numbers.
-type dashboardPage struct {
-	webuitest.PageState
-	raw map[string]float64
-}
-
-func readDashboard(t *testing.T, ctx context.Context) dashboardPage {
-	t.Helper()
-	p := dashboardPage{PageState: webuitest.ReadPage(t, ctx), raw: map[string]float64{}}
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](rawValuesJS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for title, v := range raw {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			t.Fatalf("tile %q holds %q", title, v)
-		}
-		p.raw[title] = f
-	}
-	return p
-}
-
-func openDashboard(t *testing.T, ctx context.Context, base string) dashboardPage {
+func openDashboard(t *testing.T, ctx context.Context, base string) webuitest.PageState {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
@@ -515,27 +325,28 @@ func openDashboard(t *testing.T, ctx context.Context, base string) dashboardPage
 	if err := webuitest.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return readDashboard(t, ctx)
+	return webuitest.ReadPage(t, ctx)
 }
 
 // near is equality for sums of floats that PromQL may add in another order.
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
 
-func checkTiles(t *testing.T, what string, p dashboardPage, exact map[string]float64, close map[string]float64) {
+// checkTiles compares value widgets' unrounded numbers: exact, or close.
+func checkTiles(t *testing.T, what string, p webuitest.PageState, exact map[string]float64, close map[string]float64) {
 	t.Helper()
 	for title, want := range exact {
-		if got, ok := p.raw[title]; !ok || got != want {
+		if got, ok := p.Numbers[title]; !ok || got != want {
 			t.Errorf("%s: %q holds %v (shown %q), want exactly %v", what, title, got, p.Values[title], want)
 		}
 	}
 	for title, want := range close {
-		if got, ok := p.raw[title]; !ok || !near(got, want) {
+		if got, ok := p.Numbers[title]; !ok || !near(got, want) {
 			t.Errorf("%s: %q holds %v (shown %q), want %v", what, title, got, p.Values[title], want)
 		}
 	}
 }
 
-func checkOverview(t *testing.T, what string, p dashboardPage, e expectation, s metricsSnapshot) {
+func checkOverview(t *testing.T, what string, p webuitest.PageState, e expectation, s metricsSnapshot) {
 	t.Helper()
 	const all = " (All Models)"
 	checkTiles(t, what+", overview", p, map[string]float64{
@@ -596,7 +407,7 @@ func checkCost(t *testing.T, what string, ctx context.Context, s metricsSnapshot
 	if err := webuitest.GoTo(ctx, "#/cost"); err != nil {
 		t.Fatal(err)
 	}
-	cost := readDashboard(t, ctx)
+	cost := webuitest.ReadPage(t, ctx)
 	checkTiles(t, what+", cost", cost, nil, map[string]float64{"Cost in Period": s.total("modelwatch_cost_dollars_total", "")})
 	webuitest.CheckWidgetErrors(t, what+", cost", cost.Errors, nil)
 }
@@ -607,7 +418,7 @@ func checkModelPage(t *testing.T, what string, ctx context.Context, model string
 	if err := webuitest.GoTo(ctx, "#/model/"+section); err != nil {
 		t.Fatal(err)
 	}
-	p := readDashboard(t, ctx)
+	p := webuitest.ReadPage(t, ctx)
 	if p.Title == "Not found" {
 		t.Fatalf("%s: no page for %s", what, model)
 	}
@@ -638,38 +449,10 @@ func checkQueryAPI(t *testing.T, what, base string, e expectation) {
 		`sum(increase(bedrock_input_tokens_total[6h]))`:             e.inputTokens,
 		`sum(increase(bedrock_output_tokens_total[6h]))`:            e.outputTokens,
 	} {
-		form := url.Values{"query": {q}}
-		get, err := http.Get(base + "/api/v1/query?" + form.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		post, err := http.PostForm(base+"/api/v1/query", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for method, resp := range map[string]*http.Response{"GET": get, "POST": post} {
-			got := instantValue(t, resp)
-			if got != want {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			if got, _ := promQueryAt(t, base, method, url.Values{"query": {q}}); got != want {
 				t.Errorf("%s: %s %s = %v, want exactly %v", what, method, q, got, want)
 			}
 		}
 	}
-}
-
-func instantValue(t *testing.T, resp *http.Response) float64 {
-	t.Helper()
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var body struct {
-		Status string
-		Data   struct{ Result []struct{ Value [2]any } }
-	}
-	if err := json.Unmarshal(b, &body); err != nil || body.Status != "success" || len(body.Data.Result) != 1 {
-		t.Fatalf("query answer %s (%v)", b, err)
-	}
-	f, err := strconv.ParseFloat(fmt.Sprint(body.Data.Result[0].Value[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

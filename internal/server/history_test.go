@@ -28,8 +28,24 @@ import (
 // compatible API and returns the single value of its result.
 func promQuery(t *testing.T, srv *server.Server, q string, at time.Time) (float64, bool) {
 	t.Helper()
-	v := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
-	resp, err := http.Get(srv.URL() + "/api/v1/query?" + v.Encode())
+	form := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
+	return promQueryAt(t, srv.URL(), http.MethodGet, form)
+}
+
+// promQueryAt sends an instant query to the query API at base by GET, or by
+// a form POST as curl --data-urlencode sends it, and returns the single
+// value of its result.
+func promQueryAt(t *testing.T, base, method string, form url.Values) (float64, bool) {
+	t.Helper()
+	var (
+		resp *http.Response
+		err  error
+	)
+	if method == http.MethodPost {
+		resp, err = http.PostForm(base+"/api/v1/query", form)
+	} else {
+		resp, err = http.Get(base + "/api/v1/query?" + form.Encode())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +61,7 @@ func promQuery(t *testing.T, srv *server.Server, q string, at time.Time) (float6
 		}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
-		t.Fatalf("query %s: status %q error %q (%v)", q, body.Status, body.Error, err)
+		t.Fatalf("query %s: status %q error %q (%v)", form.Get("query"), body.Status, body.Error, err)
 	}
 	if len(body.Data.Result) == 0 {
 		return 0, false

@@ -236,6 +236,11 @@ func Screenshot(t *testing.T, ctx context.Context, dir, name string) {
 type PageState struct {
 	Title  string            `json:"title"`
 	Values map[string]string `json:"values"`
+	// Numbers are the value widgets' unrounded numbers (the value's title
+	// attribute, what a person sees on hovering it), for exact checks:
+	// widget title → the number as the page holds it. A widget without a
+	// finite number ("—", "unpriced") is absent.
+	Numbers map[string]float64 `json:"numbers"`
 	// Charts are the graph widgets' canvases: title → [width, height]
 	// (absent: no chart drawn).
 	Charts map[string][2]float64 `json:"charts"`
@@ -261,7 +266,7 @@ type PageState struct {
 
 const readPageJS = `(() => {
   const main = document.getElementById('main');
-  const out = {title: main.querySelector('h1')?.textContent || '', values: {}, charts: {}, chartPoints: {}, tables: {},
+  const out = {title: main.querySelector('h1')?.textContent || '', values: {}, numbers: {}, charts: {}, chartPoints: {}, tables: {},
     empty: [], errors: {}, text: main.innerText, width: document.documentElement.scrollWidth, overflowing: [],
     updated: document.getElementById('updated')?.textContent || '', autoRefresh: document.getElementById('refresh')?.value || ''};
   const cells = (tr) => [...tr.cells].map((c) => c.textContent.trim());
@@ -275,6 +280,8 @@ const readPageJS = `(() => {
     if (w.dataset.kind === 'value') {
       const item = w.querySelector('.value');
       if (item) out.values[title] = [...item.children].map((e) => e.textContent).join(' ');
+      const n = Number(item?.getAttribute('title') ?? NaN);
+      if (Number.isFinite(n)) out.numbers[title] = n;
     }
     if (w.dataset.kind === 'graph') {
       const c = w.querySelector('canvas');
