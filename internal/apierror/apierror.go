@@ -30,12 +30,15 @@ const (
 	IncompleteSignature        Code = "IncompleteSignatureException"
 	MissingAuthenticationToken Code = "MissingAuthenticationTokenException"
 	UnknownOperation           Code = "UnknownOperationException"
+	// Conflict is StartAsyncInvoke's answer to a clientRequestToken
+	// reused with a different request (HTTP 400).
+	Conflict Code = "ConflictException"
 )
 
 // Status returns the HTTP status Bedrock uses for the exception.
 func (c Code) Status() int {
 	switch c {
-	case Validation, ServiceQuotaExceeded, IncompleteSignature:
+	case Validation, ServiceQuotaExceeded, IncompleteSignature, Conflict:
 		return http.StatusBadRequest
 	case AccessDenied, UnrecognizedClient, InvalidSignature, MissingAuthenticationToken:
 		return http.StatusForbidden

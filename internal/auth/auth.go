@@ -76,6 +76,13 @@ func (a *Authenticator) Check(r *http.Request) (*Pending, error) {
 	}
 	authz := strings.TrimSpace(firstValue(r.Header, "Authorization"))
 	query := presignQuery(r.URL.RawQuery)
+	if authz == "" && query == nil {
+		// Anthropic's clients send their key as x-api-key; it is the
+		// same API key a bearer token carries.
+		if key := strings.TrimSpace(firstValue(r.Header, "X-Api-Key")); key != "" {
+			return a.checkBearer(key)
+		}
+	}
 	if authz == "" {
 		if query == nil {
 			return nil, newErr(apierror.MissingAuthenticationToken, msgMissingToken)

@@ -811,6 +811,7 @@ func TestBearer(t *testing.T) {
 	tests := []struct {
 		name     string
 		authz    string
+		apiKey   string // x-api-key, as Anthropic's clients send the key
 		wantCode apierror.Code
 		wantMsg  string
 		wantName string
@@ -825,6 +826,9 @@ func TestBearer(t *testing.T) {
 		{name: "bare Bearer", authz: "Bearer", wantCode: apierror.MissingAuthenticationToken, wantMsg: "Missing Authentication Token"},
 		{name: "key without scheme", authz: testAPIKey, wantCode: apierror.IncompleteSignature},
 		{name: "empty header", authz: "", wantCode: apierror.MissingAuthenticationToken, wantMsg: msgMissingToken},
+		{name: "x-api-key alone", apiKey: testAPIKey, wantName: "alice"},
+		{name: "unknown x-api-key", apiKey: testAPIKey + "x", wantCode: apierror.UnrecognizedClient, wantMsg: msgBadAPIKey},
+		{name: "Authorization wins over x-api-key", authz: "Bearer " + hashedAPIKey, apiKey: testAPIKey, wantName: "bob"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -832,6 +836,9 @@ func TestBearer(t *testing.T) {
 			req.Header.Set("X-Amz-Date", "20240101T001000Z")
 			if tt.authz != "" {
 				req.Header.Set("Authorization", tt.authz)
+			}
+			if tt.apiKey != "" {
+				req.Header.Set("X-Api-Key", tt.apiKey)
 			}
 			got := send(t, srv.Client(), req)
 			checkResult(t, got, tt.wantCode, tt.wantMsg)

@@ -1,68 +1,101 @@
 package bedrockapi
 
 import (
-	"context"
 	"encoding/json"
-	"slices"
+	"errors"
+	"net/http"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/gateway"
+	"github.com/modelwatch/modelwatch/internal/invocation"
 )
 
-// converse serves Converse and returns the response body.
-func (h *Handler) converse(ctx context.Context, call *gateway.Call, model *catalog.Model, body []byte) ([]byte, error) {
+// converseDoor is Converse or ConverseStream, for one call: Bedrock's
+// own chat wire, which is the gateway's neutral form, so decoding is
+// validation and encoding is marshalling. The model is in the URL.
+type converseDoor struct {
+	h  *Handler
+	op invocation.Operation
+	// modelID is the URL's model identifier, unescaped.
+	modelID string
+}
+
+// Describe implements gateway.Door.
+func (d *converseDoor) Describe() gateway.DoorInfo {
+	return gateway.DoorInfo{API: invocation.APIBedrock, Operation: d.op, ModelID: d.modelID,
+		RequestIDHeader: headerRequestID, MaxRequestBytes: d.h.opts.MaxRequestBytes, Bodies: d.h.opts.Bodies}
+}
+
+// Decode implements gateway.Door.
+func (d *converseDoor) Decode(_ *http.Request, body []byte, _ *catalog.Model) (*gateway.Request, error) {
 	req, err := converse.Decode(body)
 	if err != nil {
 		return nil, err
 	}
-	call.SetRequestMetadata(req.RequestMetadata)
-	if err := checkModelSupports(model, req); err != nil {
+	if err := converse.ValidateImages(req); err != nil {
 		return nil, err
 	}
-	resp, err := call.Converse(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Metrics.LatencyMs = time.Since(call.Start()).Milliseconds()
+	return &gateway.Request{Model: d.modelID, Chat: req, Stream: d.op == invocation.ConverseStream, Metadata: req.RequestMetadata}, nil
+}
+
+// Encode implements gateway.Door: the response with the gateway's latency.
+func (d *converseDoor) Encode(x *gateway.Exchange, resp *converse.Response) ([]byte, error) {
+	resp.Metrics.LatencyMs = time.Since(x.Start).Milliseconds()
 	return json.Marshal(resp)
 }
 
-// checkModelSupports applies the checks Bedrock makes once it knows the
-// model, and sets the model's default output budget when the request has
-// none (the provider always receives an explicit maxTokens).
-func checkModelSupports(m *catalog.Model, req *converse.Request) error {
-	if m.Embedding() {
-		return apierror.New(apierror.Validation, "This action doesn't support the model that you provided. Try again with a supported text or chat model.")
+// Stream implements gateway.Door: AWS event-stream messages, one per
+// event, encoded with the SDK's codec.
+func (d *converseDoor) Stream(x *gateway.Exchange, h http.Header) gateway.StreamEncoder {
+	h.Set("Content-Type", contentTypeEventStream)
+	return &converseStream{start: x.Start, frames: newEventFrames()}
+}
+
+// Error implements gateway.Door: Bedrock's restJson1 error, named in
+// x-amzn-ErrorType.
+func (d *converseDoor) Error(err error, h http.Header) (*apierror.Error, int, []byte) {
+	return bedrockError(err, d.h.opts.MaxRequestBytes, h)
+}
+
+// bedrockError is Bedrock's answer to a failed call: the exception as
+// x-amzn-ErrorType, its status and restJson1 body; an unknown model is the
+// catalog's ValidationException, a body over the limit is worded as
+// Bedrock words it.
+func bedrockError(err error, limit int64, h http.Header) (*apierror.Error, int, []byte) {
+	err = bodyError(err, limit)
+	var unknown *gateway.UnknownModelError
+	if errors.As(err, &unknown) {
+		err = unknown.Err
 	}
-	if req.InferenceConfig == nil {
-		req.InferenceConfig = &converse.InferenceConfig{}
+	e := apierror.From(err)
+	h[headerErrorType] = []string{string(e.Code)}
+	return e, e.Status(), errorBody(e)
+}
+
+// converseStream encodes ConverseStream events.
+type converseStream struct {
+	start  time.Time
+	frames *eventFrames
+}
+
+// Encode implements gateway.StreamEncoder. The metadata event carries the
+// gateway's latency.
+func (s *converseStream) Encode(ev *converse.StreamEvent) ([]byte, error) {
+	if ev.Metadata != nil {
+		ev.Metadata.Metrics.LatencyMs = time.Since(s.start).Milliseconds()
 	}
-	ic := req.InferenceConfig
-	if ic.MaxTokens == nil {
-		n := m.DefaultMaxTokens
-		ic.MaxTokens = &n
-	} else if *ic.MaxTokens > m.MaxOutputTokens {
-		return apierror.New(apierror.Validation, "The maximum tokens you requested exceeds the model limit of %d. Try again with a maximum tokens value that is lower than %d.", m.MaxOutputTokens, m.MaxOutputTokens)
+	payload, err := ev.Payload()
+	if err != nil {
+		return nil, err
 	}
-	if len(req.System) > 0 && !m.SystemPrompt {
-		return apierror.New(apierror.Validation, "This model doesn't support system messages. Try again without a system message.")
-	}
-	usesTools := req.ToolConfig != nil
-	usesImages := false
-	for _, msg := range req.Messages {
-		for _, b := range msg.Content {
-			usesTools = usesTools || b.ToolUse != nil || b.ToolResult != nil
-			usesImages = usesImages || b.Image != nil
-		}
-	}
-	if usesTools && !m.Tools {
-		return apierror.New(apierror.Validation, "This model doesn't support tool use.")
-	}
-	if usesImages && !slices.Contains(m.InputModalities, "IMAGE") {
-		return apierror.New(apierror.Validation, "This model doesn't support the image content block that you provided. Try again with a supported content block.")
-	}
-	return nil
+	return s.frames.event(ev.Name(), payload)
+}
+
+// Fail implements gateway.StreamEncoder: an exception message named
+// after the stream union's member for the error.
+func (s *converseStream) Fail(err error) (*apierror.Error, int, []byte) {
+	return s.frames.fail(err, invocation.ConverseStream)
 }

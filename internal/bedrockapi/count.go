@@ -17,7 +17,8 @@ import (
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
-	"github.com/modelwatch/modelwatch/internal/family"
+	"github.com/modelwatch/modelwatch/internal/gateway"
+	"github.com/modelwatch/modelwatch/internal/invokebody"
 	"github.com/modelwatch/modelwatch/internal/provider"
 )
 
@@ -125,11 +126,7 @@ func (h *Handler) count(ctx context.Context, id auth.Identity, requestID, escape
 	if err != nil {
 		return 0, err
 	}
-	region := res.InferenceRegion
-	if region == "" {
-		region = cat.Region()
-	}
-	if err := auth.Authorize(id, auth.ActionCountTokens, res.Model.ARN(region)); err != nil {
+	if err := auth.Authorize(id, auth.ActionCountTokens, cat.ModelARN(res)); err != nil {
 		return 0, err
 	}
 	model := res.Model
@@ -165,7 +162,7 @@ func (h *Handler) count(ctx context.Context, id auth.Identity, requestID, escape
 		if err := req.Validate(); err != nil {
 			return 0, err
 		}
-		if err := checkModelSupports(model, req); err != nil {
+		if err := gateway.CheckChat(model, req, false); err != nil {
 			return 0, err
 		}
 		n, err = withTimeout(ctx, model, func(ctx context.Context) (int, error) { return tc.CountTokens(ctx, call, req) })
@@ -253,7 +250,7 @@ func decodeCountInput(body []byte) (*countInput, error) {
 // bodies that are not JSON objects (the codec reports those), are
 // returned unchanged.
 func nativeForCounting(model *catalog.Model, body []byte) []byte {
-	if model.Family != family.Anthropic {
+	if model.Family != invokebody.Anthropic {
 		return body
 	}
 	var fields map[string]json.RawMessage
@@ -263,11 +260,7 @@ func nativeForCounting(model *catalog.Model, body []byte) []byte {
 	if _, ok := fields["max_tokens"]; ok {
 		return body
 	}
-	budget := model.MaxOutputTokens
-	if budget <= 0 {
-		budget = max(model.DefaultMaxTokens, 4096)
-	}
-	fields["max_tokens"] = json.RawMessage(strconv.Itoa(budget))
+	fields["max_tokens"] = json.RawMessage(strconv.Itoa(model.OutputBudget()))
 	out, err := json.Marshal(fields)
 	if err != nil {
 		return body
@@ -278,12 +271,12 @@ func nativeForCounting(model *catalog.Model, body []byte) []byte {
 // decodeNative decodes a native body with the model family's codec into
 // the Converse request a TokenCounter counts.
 func decodeNative(model *catalog.Model, body []byte) (*converse.Request, error) {
-	codec, _ := family.Lookup(model.Family)
-	chat, ok := codec.(family.ChatCodec)
+	codec, _ := invokebody.Lookup(model.Family)
+	chat, ok := codec.(invokebody.ChatCodec)
 	if !ok {
 		return nil, errCannotCount()
 	}
-	return chat.DecodeChat(body, family.Model{ID: model.ID, MaxOutputTokens: model.MaxOutputTokens, DefaultMaxTokens: model.DefaultMaxTokens})
+	return chat.DecodeChat(body, invokebody.Model{ID: model.ID, MaxOutputTokens: model.MaxOutputTokens, DefaultMaxTokens: model.DefaultMaxTokens})
 }
 
 // withTimeout bounds a count by the model's timeout, as a call to the

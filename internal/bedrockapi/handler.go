@@ -1,7 +1,6 @@
 package bedrockapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -11,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
-	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/asyncinvoke"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 )
@@ -46,6 +45,9 @@ type Options struct {
 	// Logging serves the invocation logging configuration API; nil answers
 	// it with AccessDeniedException.
 	Logging LoggingControl
+	// Async runs StartAsyncInvoke's jobs; nil answers the async-invoke
+	// operations with ServiceUnavailableException.
+	Async *asyncinvoke.Manager
 }
 
 // Handler serves the Bedrock API. It is an http.Handler.
@@ -112,83 +114,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.getInferenceProfile(w, r, path[len("/inference-profiles/"):])
 		return
 	}
+	if (path == asyncPath || strings.HasPrefix(path, asyncPath+"/")) && h.serveAsync(w, r, path) {
+		return
+	}
 	w.Header()[headerRequestID] = []string{newRequestID()}
 	writeError(w, apierror.New(apierror.UnknownOperation, "The operation %s %s is not supported.", r.Method, path))
 }
 
-// serveRuntime runs one model call and writes its response or error. The
-// body stays charged to the body budget until the call is answered: it is
-// the call's input until then.
+// serveRuntime runs one model call through the gateway's request loop,
+// with the operation's door.
 func (h *Handler) serveRuntime(w http.ResponseWriter, r *http.Request, op invocation.Operation, escapedID string) {
-	modelID, uerr := url.PathUnescape(escapedID)
-	if uerr != nil {
+	// An identifier that does not unescape is resolved as sent, and the
+	// catalog refuses it as invalid.
+	modelID, err := url.PathUnescape(escapedID)
+	if err != nil {
 		modelID = escapedID
 	}
-	call := h.gw.Begin(r, invocation.APIBedrock, op, modelID)
-	w.Header()[headerRequestID] = []string{call.RequestID()}
-	ctx := r.Context()
-	if uerr != nil {
-		h.fail(ctx, w, call, apierror.New(apierror.Validation, "The provided model identifier is invalid."))
+	if op == invocation.Converse || op == invocation.ConverseStream {
+		h.gw.Serve(w, r, &converseDoor{h: h, op: op, modelID: modelID})
 		return
 	}
-	body, model, release, err := h.prepare(w, r, call)
-	defer release()
-	if op.Streaming() {
-		h.serveStream(ctx, w, r, call, op, body, model, err)
-		return
-	}
-	var out []byte
-	if err == nil {
-		out, err = h.runtimeCall(ctx, w, r, call, op, model, body)
-	}
-	if err != nil {
-		h.fail(ctx, w, call, err)
-		return
-	}
-	h.succeed(ctx, w, call, out)
-}
-
-// prepare authenticates, reads the body and resolves the model. The body
-// is charged to the body budget until release (never nil) is called.
-func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, call *gateway.Call) ([]byte, *catalog.Model, func(), error) {
-	nothing := func() {}
-	if err := call.Check(r); err != nil {
-		return nil, nil, nothing, err
-	}
-	body, release, err := h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes)
-	if err != nil {
-		return nil, nil, release, bodyError(err, h.opts.MaxRequestBytes)
-	}
-	call.SetInput(inputContentType(r), body)
-	if err := call.Authenticate(body); err != nil {
-		return nil, nil, release, err
-	}
-	model, err := call.Resolve()
-	if err != nil {
-		return nil, nil, release, err
-	}
-	return body, model, release, nil
-}
-
-// runtimeCall runs a prepared non-streaming operation, returning the
-// response body.
-func (h *Handler) runtimeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, call *gateway.Call, op invocation.Operation, model *catalog.Model, body []byte) ([]byte, error) {
-	if op == invocation.Converse {
-		return h.converse(ctx, call, model, body)
-	}
-	return h.invokeModel(ctx, w.Header(), r, call, model, body)
-}
-
-// succeed finishes the call and writes a 200 JSON response.
-func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
-	call.RespondJSON(ctx, w, http.StatusOK, out, nil, writeRefusal)
-}
-
-// fail finishes the call with an error and writes it in Bedrock's shape.
-func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
-	e := apierror.From(err)
-	w.Header()[headerErrorType] = []string{string(e.Code)}
-	call.RespondJSON(ctx, w, e.Status(), errorBody(e), e, writeRefusal)
+	h.gw.Serve(w, r, &invokeDoor{h: h, op: op, modelID: modelID, frames: newEventFrames()})
 }
 
 // errorJSON is the restJson1 error body; ModelErrorException adds the
@@ -211,15 +157,6 @@ func errorBody(e *apierror.Error) []byte {
 }
 
 func writeError(w http.ResponseWriter, e *apierror.Error) { writeErrorBody(w, e, errorBody(e)) }
-
-// writeRefusal writes the error of a call the gateway refused at its end
-// (its record could not be kept), replacing the response.
-func writeRefusal(w http.ResponseWriter, err error) {
-	for _, h := range []string{headerInputTokens, headerOutputToken, headerCacheRead, headerCacheWrite, headerLatency, headerServiceTier, headerPerfLatency} {
-		w.Header().Del(h)
-	}
-	writeError(w, apierror.From(err))
-}
 
 func writeErrorBody(w http.ResponseWriter, e *apierror.Error, body []byte) {
 	hdr := w.Header()

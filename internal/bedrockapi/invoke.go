@@ -1,54 +1,19 @@
 package bedrockapi
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/catalog"
-	"github.com/modelwatch/modelwatch/internal/family"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/invokebody"
 	"github.com/modelwatch/modelwatch/internal/provider"
 )
-
-// invokeModel serves InvokeModel: the body is the model family's native
-// JSON, translated to the neutral form for the provider and back. It sets
-// the token and latency headers and returns the response body.
-func (h *Handler) invokeModel(ctx context.Context, hdr http.Header, r *http.Request, call *gateway.Call, model *catalog.Model, body []byte) ([]byte, error) {
-	if v := r.Header.Get(headerMetadata); v != "" {
-		md, err := parseRequestMetadata(v)
-		if err != nil {
-			return nil, err
-		}
-		call.SetRequestMetadata(md)
-	}
-	tier, err := parseTierHeaders(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	call.SetRequestedTier(tier.serviceTier, tier.latency)
-	out, err := h.invokeFamily(ctx, r, call, model, body, tier)
-	if err != nil {
-		return nil, err
-	}
-	u := call.Usage()
-	hdr.Set(headerInputTokens, strconv.Itoa(u.InputTokens))
-	hdr.Set(headerOutputToken, strconv.Itoa(u.OutputTokens))
-	if u.CacheReadInputTokens > 0 || u.CacheWriteInputTokens > 0 {
-		hdr.Set(headerCacheRead, strconv.Itoa(u.CacheReadInputTokens))
-		hdr.Set(headerCacheWrite, strconv.Itoa(u.CacheWriteInputTokens))
-	}
-	hdr.Set(headerLatency, strconv.FormatInt(time.Since(call.Start()).Milliseconds(), 10))
-	setTierHeaders(hdr, call)
-	return out, nil
-}
 
 // tierRequest is the service tier and latency mode an InvokeModel call
 // asks for in its headers ("" when it names none).
@@ -92,70 +57,17 @@ func (t tierRequest) apply(req *converse.Request) {
 	}
 }
 
-// servedTier records what served a passed-through call when the upstream
-// says ("" keeps what was asked): Bedrock may serve a priority request on
-// the default tier.
-func servedTier(call *gateway.Call, tier, latency string) {
-	if tier == "" {
-		tier = call.ServiceTier()
-	}
-	if latency == "" {
-		latency = call.PerformanceLatency()
-	}
-	call.SetRequestedTier(tier, latency)
-}
-
 // setTierHeaders echoes the service tier and latency mode of the call as
 // Bedrock does on InvokeModel responses: the ones that served it, which
 // are the ones asked for unless the provider reported otherwise.
-func setTierHeaders(hdr http.Header, call *gateway.Call) {
-	if v := call.ServiceTier(); v != "" {
-		hdr.Set(headerServiceTier, v)
+func setTierHeaders(hdr http.Header, x *gateway.Exchange) {
+	tier, latency := x.ServiceTier()
+	if tier != "" {
+		hdr.Set(headerServiceTier, tier)
 	}
-	if v := call.PerformanceLatency(); v != "" {
-		hdr.Set(headerPerfLatency, v)
+	if latency != "" {
+		hdr.Set(headerPerfLatency, latency)
 	}
-}
-
-// invokeFamily serves InvokeModel. A target whose provider takes native
-// bodies (provider.NativeInvoker) and serves the same family gets the
-// caller's body untouched; any other target gets it decoded with the
-// model family's codec into the neutral form, and its answer encoded
-// natively. The body is decoded before routing unless the requested model
-// itself passes bodies through, so a malformed body never reaches an
-// upstream and costs no attempt.
-func (h *Handler) invokeFamily(ctx context.Context, r *http.Request, call *gateway.Call, model *catalog.Model, body []byte, tier tierRequest) ([]byte, error) {
-	tr := &translation{model: model, body: body, tier: tier,
-		fm:   family.Model{ID: model.ID, MaxOutputTokens: model.MaxOutputTokens, DefaultMaxTokens: model.DefaultMaxTokens},
-		meta: family.Meta{RequestID: call.RequestID(), ModelID: model.ID}}
-	if _, native := h.gwProvider(model).(provider.NativeInvoker); !native {
-		if err := tr.decode(); err != nil {
-			return nil, err
-		}
-	}
-	var out []byte
-	err := call.Route(ctx, func(ctx context.Context, _ context.CancelFunc, t gateway.Target) (bool, error) {
-		if ni, ok := t.Provider.(provider.NativeInvoker); ok && t.Model.Family == model.Family {
-			resp, err := ni.InvokeModel(ctx, t.Call, nativeRequest(r, body))
-			if err != nil {
-				return false, err
-			}
-			out = resp.Body
-			call.SetUsage(invocation.Usage{InputTokens: resp.InputTokens, OutputTokens: resp.OutputTokens,
-				CacheReadInputTokens: resp.CacheReadInputTokens, CacheWriteInputTokens: resp.CacheWriteInputTokens}, "")
-			servedTier(call, resp.ServiceTier, resp.PerformanceLatency)
-			return false, nil
-		}
-		var err error
-		out, err = tr.invoke(ctx, call, t)
-		return false, err
-	})
-	return out, err
-}
-
-// gwProvider returns the provider serving the model.
-func (h *Handler) gwProvider(model *catalog.Model) provider.Provider {
-	return h.gw.Provider(model.Provider)
 }
 
 // translation is a native InvokeModel body on its way through the neutral
@@ -163,17 +75,19 @@ func (h *Handler) gwProvider(model *catalog.Model) provider.Provider {
 type translation struct {
 	model *catalog.Model
 	body  []byte
-	fm    family.Model
-	meta  family.Meta
+	fm    invokebody.Model
+	meta  invokebody.Meta
 	// tier is what the caller's headers ask for; a translated chat
 	// request carries it as Converse's serviceTier and performanceConfig.
 	tier tierRequest
 
 	decoded bool
-	chat    family.ChatCodec
-	embed   family.EmbedCodec
+	chat    invokebody.ChatCodec
+	embed   invokebody.EmbedCodec
+	image   invokebody.ImageCodec
 	req     *converse.Request
-	ec      *family.EmbedCall
+	ec      *invokebody.EmbedCall
+	ic      *invokebody.ImageCall
 }
 
 // decode validates and decodes the body with the requested model's family
@@ -182,13 +96,16 @@ func (tr *translation) decode() error {
 	if tr.decoded {
 		return nil
 	}
-	codec, _ := family.Lookup(tr.model.Family)
+	codec, _ := invokebody.Lookup(tr.model.Family)
 	var err error
 	switch c := codec.(type) {
-	case family.EmbedCodec:
+	case invokebody.EmbedCodec:
 		tr.embed = c
 		tr.ec, err = c.DecodeEmbed(tr.body, tr.fm)
-	case family.ChatCodec:
+	case invokebody.ImageCodec:
+		tr.image = c
+		tr.ic, err = c.DecodeImage(tr.body, tr.fm)
+	case invokebody.ChatCodec:
 		tr.chat = c
 		tr.req, err = c.DecodeChat(tr.body, tr.fm)
 		if err == nil {
@@ -202,28 +119,6 @@ func (tr *translation) decode() error {
 	}
 	tr.decoded = true
 	return nil
-}
-
-// invoke sends the decoded request to the target's provider and encodes
-// its answer in the requested family's format.
-func (tr *translation) invoke(ctx context.Context, call *gateway.Call, t gateway.Target) ([]byte, error) {
-	if err := tr.decode(); err != nil {
-		return nil, err
-	}
-	if tr.embed != nil {
-		resp, err := t.Provider.Embed(ctx, t.Call, &tr.ec.Request)
-		if err != nil {
-			return nil, err
-		}
-		call.SetUsage(invocation.Usage{InputTokens: resp.InputTokens}, "")
-		return tr.embed.EncodeEmbed(tr.ec, resp, tr.meta)
-	}
-	resp, err := t.Provider.Converse(ctx, t.Call, tr.req)
-	if err != nil {
-		return nil, err
-	}
-	call.RecordConverse(tr.req, resp)
-	return tr.chat.EncodeChat(tr.req, resp, tr.meta)
 }
 
 // forwardedHeaders are the InvokeModel request headers a pass-through

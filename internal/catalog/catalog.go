@@ -42,6 +42,18 @@ type Model struct {
 	// output budget when the request sets none.
 	MaxOutputTokens  int `yaml:"maxOutputTokens"`
 	DefaultMaxTokens int `yaml:"defaultMaxTokens"`
+	// Reasoning says whether and when the model reasons before it answers:
+	// "" never; "on-request" when the request switches reasoning on (Claude's
+	// thinking, Nova 2's reasoningConfig); "always" for models that always
+	// do (DeepSeek-R1, and gpt-oss, whose reasoning_effort only sets how
+	// much, medium by default). Reasoning tokens count as output tokens.
+	Reasoning string `yaml:"reasoning"`
+	// ProfileOnly marks a model Bedrock serves only through inference
+	// profiles (DeepSeek-R1, Nova Premier): a call that names the model
+	// itself, by ID or foundation-model ARN, gets Bedrock's "with on-demand
+	// throughput isn't supported" ValidationException. CountTokens and
+	// GetFoundationModel still take the model ID, as on Bedrock.
+	ProfileOnly bool `yaml:"profileOnly"`
 	// Legacy marks a model in its legacy lifecycle state.
 	Legacy bool `yaml:"legacy"`
 	// Timeout bounds one call to the provider (for a stream: the whole
@@ -56,6 +68,15 @@ type Model struct {
 	chain []*Model
 }
 
+// Values of Model.Reasoning besides "" (the model never reasons).
+const (
+	// ReasoningOnRequest: the model reasons when the request switches
+	// reasoning on.
+	ReasoningOnRequest = "on-request"
+	// ReasoningAlways: the model reasons before every answer.
+	ReasoningAlways = "always"
+)
+
 // Chain returns the models a call to this one may be served by, in order:
 // the model itself, then its fallbacks. It is built once, by New.
 func (m *Model) Chain() []*Model {
@@ -63,6 +84,26 @@ func (m *Model) Chain() []*Model {
 		return []*Model{m}
 	}
 	return m.chain
+}
+
+// FallbackMaxTokens is the output budget of a model whose catalog entry
+// has neither a default nor a limit. Providers always receive an explicit
+// budget (Anthropic's API requires one); every Claude, Nova, Llama and
+// Mistral model accepts 4096.
+const FallbackMaxTokens = 4096
+
+// OutputBudget is the output budget of a call that sets none: the model's
+// default, else its limit, else FallbackMaxTokens (also for a nil model).
+func (m *Model) OutputBudget() int {
+	switch {
+	case m == nil:
+		return FallbackMaxTokens
+	case m.DefaultMaxTokens > 0:
+		return m.DefaultMaxTokens
+	case m.MaxOutputTokens > 0:
+		return m.MaxOutputTokens
+	}
+	return FallbackMaxTokens
 }
 
 // Embedding reports whether the model produces embeddings rather than text.
@@ -159,6 +200,17 @@ func errInvalidModel() error {
 	return apierror.New(apierror.Validation, "The provided model identifier is invalid.")
 }
 
+// ModelARN is the ARN a call resolved to res is authorized against: the
+// model's foundation-model ARN in the region that serves it (an inference
+// profile's region, else the catalog's).
+func (c *Catalog) ModelARN(res Resolution) string {
+	region := res.InferenceRegion
+	if region == "" {
+		region = c.region
+	}
+	return res.Model.ARN(region)
+}
+
 // Resolve maps a model identifier as a caller sent it (already URL-decoded)
 // to a catalog entry. It accepts, in order: an exact ID or alias; a
 // foundation-model ARN of the serving region; an inference-profile ARN of the
@@ -243,4 +295,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// OnDemand refuses an invocation of a profile-only model that named the
+// model itself (its ID or foundation-model ARN) rather than an inference
+// profile or a configured alias, in Bedrock's words.
+func OnDemand(id string, res Resolution) error {
+	m := res.Model
+	if m == nil || !m.ProfileOnly || res.ProfileID != "" {
+		return nil
+	}
+	if id != m.ID && !strings.HasSuffix(id, ":foundation-model/"+m.ID) {
+		return nil // an alias the operator configured
+	}
+	return apierror.New(apierror.Validation, "Invocation of model ID %s with on-demand throughput isn’t supported. "+
+		"Retry your request with the ID or ARN of an inference profile that contains this model.", m.ID)
 }

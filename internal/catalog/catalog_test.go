@@ -99,3 +99,34 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// A profile-only model refuses calls that name the model itself, by ID or
+// foundation-model ARN, and serves its profiles and configured aliases.
+func TestOnDemandRefusesProfileOnlyModels(t *testing.T) {
+	r1 := &Model{ID: "deepseek.r1-v1:0", Provider: "p", ProfileOnly: true, Aliases: []string{"reasoner"}}
+	plain := &Model{ID: "deepseek.v3-v1:0", Provider: "p"}
+	c, err := New("us-east-1", "000000000000", []*Model{r1, plain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id      string
+		refused bool
+	}{
+		{"deepseek.r1-v1:0", true},
+		{"arn:aws:bedrock:us-east-1::foundation-model/deepseek.r1-v1:0", true},
+		{"us.deepseek.r1-v1:0", false},
+		{"arn:aws:bedrock:us-east-1:000000000000:inference-profile/us.deepseek.r1-v1:0", false},
+		{"reasoner", false},
+		{"deepseek.v3-v1:0", false},
+	} {
+		res, err := c.Resolve(tt.id)
+		if err != nil {
+			t.Fatalf("Resolve(%s): %v", tt.id, err)
+		}
+		err = OnDemand(tt.id, res)
+		if (err != nil) != tt.refused {
+			t.Errorf("OnDemand(%s) = %v, want refused %v", tt.id, err, tt.refused)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/cost"
@@ -79,7 +80,18 @@ func dashboardExport(args []string, stdout, stderr io.Writer, env Env) error {
 	}
 	var out []byte
 	if *format == "cloudwatch" {
-		out, err = dashboard.CloudWatch(d, cfg.Region)
+		if cfg.Dashboard.Models == nil {
+			// Every catalog model by default: as many model views as
+			// CloudWatch's widget limit allows, and say which are left out.
+			var dropped []string
+			out, dropped, err = dashboard.CloudWatchFitting(d, cfg.Region)
+			if len(dropped) > 0 {
+				fmt.Fprintf(stderr, "modelwatch: CloudWatch allows %d widgets per dashboard: the per-model views of %d of the %d catalog models are left out (%s); list the models you want under dashboard.models\n",
+					500, len(dropped), len(cfg.Models), strings.Join(dropped, ", "))
+			}
+		} else {
+			out, err = dashboard.CloudWatch(d, cfg.Region)
+		}
 	} else {
 		out, err = dashboard.Grafana(d)
 	}

@@ -527,6 +527,28 @@ func TestLogsRedeliver_MinIO(t *testing.T) {
 		if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("doomed")}); err != nil {
 			t.Fatal(err)
 		}
+		// A write that raced the deletion (the Logger's own permission
+		// check, seen under -race) brings the bucket back in MinIO, and
+		// the records would then be delivered, not refused: delete it
+		// until it has stayed gone for half a second.
+		gone := 0
+		for deadline := time.Now().Add(10 * time.Second); gone < 10; time.Sleep(50 * time.Millisecond) {
+			if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("doomed")}); err != nil {
+				gone++
+				continue
+			}
+			gone = 0
+			if time.Now().After(deadline) {
+				t.Fatal("the bucket doomed keeps coming back")
+			}
+			objs, _ := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("doomed")})
+			if objs != nil {
+				for _, o := range objs.Contents {
+					client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("doomed"), Key: o.Key})
+				}
+			}
+			client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("doomed")})
+		}
 	}, 25)
 	srv.SetEnv(t) // the command loads the AWS configuration chain
 	env := fx.env()

@@ -62,10 +62,18 @@ func TestMain(m *testing.M) {
 
 // TestJavaScriptClients runs tools/clients/test/*.test.mjs — the real
 // JavaScript clients with their default transports — against `modelwatch
-// serve` over plain HTTP and over TLS.
+// serve` over plain HTTP and over TLS. Each pass also has a fake
+// OpenAI-compatible upstream (upstream_test.go) serving the pass-through
+// model, for openai-passthrough.test.mjs.
 func TestJavaScriptClients(t *testing.T) {
 	node, clients := clientsuite.Node(t)
-	files, err := filepath.Glob(filepath.Join(clients, "test", "*.test.mjs"))
+	// MW_CLIENT_TESTS narrows the run to the files whose names match a
+	// pattern (anthropic-*), for working on one client.
+	pattern := "*"
+	if p := os.Getenv("MW_CLIENT_TESTS"); p != "" {
+		pattern = p
+	}
+	files, err := filepath.Glob(filepath.Join(clients, "test", pattern+".test.mjs"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no tools/clients/test/*.test.mjs files (%v)", err)
 	}
@@ -84,7 +92,10 @@ func TestJavaScriptClients(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), passTimeout)
 			defer cancel()
 			id := newIdentities(t)
-			srv := startServer(ctx, t, bin, id, p.tls, pki)
+			up := newFakeUpstream(t)
+			// Also when node fails: what the upstream was sent says why.
+			defer up.check(t)
+			srv := startServerWith(ctx, t, bin, id, p.tls, pki, up)
 			srv.enableLogging(ctx, t, id)
 
 			env := map[string]string{
@@ -105,6 +116,11 @@ func TestJavaScriptClients(t *testing.T) {
 				"AWS_CONFIG_FILE":             filepath.Join(t.TempDir(), "no-aws-config"),
 				"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "no-aws-credentials"),
 				"AWS_EC2_METADATA_DISABLED":   "true",
+			}
+			// The pass-through model and its fake upstream
+			// (openai-passthrough.test.mjs).
+			for k, v := range up.env(t) {
+				env[k] = v
 			}
 			if p.tls {
 				env["MW_TRANSPORT"] = "tls"
@@ -133,15 +149,22 @@ func randomHex(t *testing.T, n int) string {
 
 // config is the server's configuration. js-sigv4 holds bedrock:* because the
 // suite calls every Bedrock operation with it and the driver turns logging
-// on with it; js-bearer may call models and read every principal's records
+// on with it; js-bearer may call models, count tokens (Anthropic's
+// count_tokens) and read every principal's records
 // (the JavaScript tests' oracle for usage). The secret comes from the
 // environment and the API key is given as its SHA-256, as README.md
-// recommends.
-func config(dataDir string, id identities, tlsOn bool, pki testPKI) string {
+// recommends. With up, the configuration adds the pass-through model,
+// served by an openai provider whose server is up and whose key the
+// provider reads from upstreamKeyEnv.
+func config(dataDir string, id identities, tlsOn bool, pki testPKI, up *fakeUpstream) string {
 	sum := sha256.Sum256([]byte(id.apiKey))
 	tlsLine := ""
 	if tlsOn {
 		tlsLine = fmt.Sprintf("tls: {certFile: %q, keyFile: %q}\n", pki.certFile, pki.keyFile)
+	}
+	upstream := ""
+	if up != nil {
+		upstream = up.configYAML()
 	}
 	return fmt.Sprintf(`listen: 127.0.0.1:0
 dataDir: %q
@@ -155,14 +178,15 @@ auth:
       allow: ["bedrock:*", "modelwatch:ListInvocations"]
     - name: js-bearer
       apiKeys: ["sha256:%s"]
-      allow: ["bedrock:InvokeModel*", "bedrock:*FoundationModel*", "modelwatch:List*Invocations"]
-`, dataDir, accountID, region, tlsLine, accessKeyID, hex.EncodeToString(sum[:]))
+      allow: ["bedrock:InvokeModel*", "bedrock:CountTokens", "bedrock:*FoundationModel*", "modelwatch:List*Invocations"]
+%s`, dataDir, accountID, region, tlsLine, accessKeyID, hex.EncodeToString(sum[:]), upstream)
 }
 
 // server is a running `modelwatch serve`, stopped at the test's cleanup.
 type server struct {
 	cmd      *exec.Cmd
 	url      string
+	dataDir  string
 	http     *http.Client
 	log      *lines
 	done     chan error
@@ -173,14 +197,24 @@ var urlPattern = regexp.MustCompile(`url=(https?://127\.0\.0\.1:\d+)`)
 
 func startServer(ctx context.Context, t *testing.T, bin string, id identities, tlsOn bool, pki testPKI) *server {
 	t.Helper()
+	return startServerWith(ctx, t, bin, id, tlsOn, pki, nil)
+}
+
+// startServerWith is startServer with the pass-through model served by up
+// (none when up is nil).
+func startServerWith(ctx context.Context, t *testing.T, bin string, id identities, tlsOn bool, pki testPKI, up *fakeUpstream) *server {
+	t.Helper()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "modelwatch.yaml")
-	if err := os.WriteFile(cfgFile, []byte(config(filepath.Join(dir, "data"), id, tlsOn, pki)), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(config(filepath.Join(dir, "data"), id, tlsOn, pki, up)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
 	cmd.Dir = dir
 	cmd.Env = append(clientsuite.Environ(), "MW_SUITE_SECRET="+id.secret)
+	if up != nil {
+		cmd.Env = append(cmd.Env, upstreamKeyEnv+"="+up.key)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +223,7 @@ func startServer(ctx context.Context, t *testing.T, bin string, id identities, t
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, log: &lines{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, dataDir: filepath.Join(dir, "data"), log: &lines{}, done: make(chan error, 1)}
 	t.Cleanup(func() { s.stop(t) })
 	found := make(chan string, 1)
 	go func() {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -19,13 +18,12 @@ import (
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/dashboard"
-	"github.com/modelwatch/modelwatch/internal/family"
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
+	"github.com/modelwatch/modelwatch/internal/invokebody"
+	"github.com/modelwatch/modelwatch/internal/provider/providers"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
-
-// envName is what an environment variable name may look like.
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 //go:embed defaults.yaml
 var defaultsYAML []byte
@@ -51,6 +49,9 @@ type Config struct {
 	// PutModelInvocationLoggingConfiguration API, as on AWS.
 	InvocationLogging invocationlog.Settings `yaml:"invocationLogging"`
 
+	// AsyncInvoke configures StartAsyncInvoke's jobs (Nova Reel videos).
+	AsyncInvoke AsyncInvoke `yaml:"asyncInvoke"`
+
 	// Metrics configures the metric history behind the dashboard and the
 	// Prometheus-compatible query API.
 	Metrics Metrics `yaml:"metrics"`
@@ -71,6 +72,26 @@ type Config struct {
 	// fromEnv holds the values ${NAME} references expanded to, so that
 	// error messages never show them (see redact).
 	fromEnv []string
+}
+
+// AsyncInvoke configures asynchronous invocations.
+type AsyncInvoke struct {
+	// Store selects where job output (the caller's s3Uri) is written:
+	// auto, s3 or local, as invocationLogging.store; "" (the default)
+	// follows invocationLogging.store, so that one setting points both at
+	// the same S3 endpoint. local writes <dataDir>/s3/<bucket>/<key>.
+	Store objectstore.Mode `yaml:"store"`
+	// MaxInProgress bounds the jobs running at once; StartAsyncInvoke
+	// beyond it gets ServiceQuotaExceededException. 0 means 10.
+	MaxInProgress int `yaml:"maxInProgress"`
+}
+
+// OutputStore is the store mode job output is written with.
+func (a AsyncInvoke) OutputStore(logging invocationlog.Settings) objectstore.Mode {
+	if a.Store != "" {
+		return a.Store
+	}
+	return logging.Store
 }
 
 // Log configures the server's own log (not invocation logging).
@@ -162,51 +183,24 @@ type Auth struct {
 	Principals []auth.Principal `yaml:"principals"`
 }
 
-// Provider types.
-const (
-	ProviderSimulator = "simulator"
-	// ProviderOpenAI is any server speaking OpenAI's chat completions and
-	// embeddings API: OpenAI, vLLM, Ollama, LM Studio, llama.cpp, ...
-	ProviderOpenAI = "openai"
-	// ProviderAnthropic is Anthropic's Messages API.
-	ProviderAnthropic = "anthropic"
-	// ProviderBedrock is Amazon Bedrock itself, called with SigV4 and the
-	// standard AWS credential chain.
-	ProviderBedrock = "bedrock"
-)
-
-// providerTypes lists the known types, for messages.
-var providerTypes = []string{ProviderSimulator, ProviderOpenAI, ProviderAnthropic, ProviderBedrock}
-
-// Provider is a configured model backend (an upstream).
+// Provider is a configured model backend (an upstream). It holds what
+// the gateway uses for every type; the type's own settings are the
+// entry's other keys, which package providers decodes into the Config of
+// the type's package (openai.Config, bedrock.Config, ...).
 type Provider struct {
 	// Name is how models refer to the provider.
 	Name string `yaml:"name"`
-	// Type selects the implementation: simulator, openai, anthropic or
-	// bedrock.
+	// Type selects the implementation: one of providers.Names()
+	// (simulator, openai, anthropic, bedrock).
 	Type string `yaml:"type"`
-	// BaseURL is the upstream's API root: for openai the URL that
-	// /chat/completions is appended to (default https://api.openai.com/v1;
-	// http://127.0.0.1:11434/v1 for Ollama), for anthropic the URL that
-	// /v1/messages is appended to (default https://api.anthropic.com), for
-	// bedrock an endpoint override (default: the region's
-	// bedrock-runtime endpoint, or AWS_ENDPOINT_URL_BEDROCK_RUNTIME).
-	BaseURL string `yaml:"baseURL"`
-	// APIKeyEnv names the environment variable that holds the upstream's
-	// API key. Keys are never written in the configuration file itself, so
-	// the file can be committed and shown. Optional for openai (local
-	// servers need none); required for anthropic; unused for bedrock.
-	APIKeyEnv string `yaml:"apiKeyEnv"`
-	// Region is the AWS region of a bedrock provider (default: the AWS
-	// configuration's region, else the server's region).
-	Region string `yaml:"region"`
-	// Headers are extra HTTP headers sent upstream with every request
-	// (OpenAI-Organization, anthropic-beta, ...). Not for secrets.
-	Headers map[string]string `yaml:"headers"`
+	// Settings are the entry's remaining keys, the type's own settings
+	// (baseURL, apiKeyEnv, headers, region, ...), as written. Validate
+	// rejects a key the type does not have.
+	Settings map[string]any `yaml:",inline"`
 	// Retries is how many times a retryable upstream failure (throttle,
 	// timeout, 5xx, connection failure) is retried before the model's
 	// fallbacks are tried. Default 2 for real upstreams, 0 for the
-	// simulator (whose failures are injected on purpose).
+	// simulator (whose failures are injected on purpose); see RetryCount.
 	Retries *int `yaml:"retries"`
 	// BackoffMin and BackoffMax bound the exponential backoff with full
 	// jitter between retries (default 200ms and 5s).
@@ -216,11 +210,11 @@ type Provider struct {
 
 // RetryCount returns the configured retries or the type's default.
 func (p *Provider) RetryCount() int {
-	switch {
-	case p.Retries != nil:
+	if p.Retries != nil {
 		return *p.Retries
-	case p.Type == ProviderSimulator:
-		return 0
+	}
+	if t, err := providers.Lookup(p.Type); err == nil {
+		return t.DefaultRetries
 	}
 	return 2
 }
@@ -467,6 +461,14 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxRequestBytes <= 0 {
 		bad("limits.maxRequestBytes: must be positive")
 	}
+	switch c.AsyncInvoke.Store {
+	case "", objectstore.ModeAuto, objectstore.ModeS3, objectstore.ModeLocal:
+	default:
+		bad("asyncInvoke.store: %q must be auto, s3 or local", c.AsyncInvoke.Store)
+	}
+	if c.AsyncInvoke.MaxInProgress < 0 || c.AsyncInvoke.MaxInProgress > 1000 {
+		bad("asyncInvoke.maxInProgress: %d must be between 0 (the default, 10) and 1000", c.AsyncInvoke.MaxInProgress)
+	}
 	if c.Metrics.HistoryInterval < time.Second || c.Metrics.HistoryInterval > time.Hour {
 		bad("metrics.historyInterval: %v must be between 1s and 1h", c.Metrics.HistoryInterval)
 	}
@@ -499,32 +501,19 @@ func (c *Config) Validate() error {
 		bad("auth: %v", err)
 	}
 
-	providers := map[string]string{}
+	typeOf := map[string]string{}
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		switch {
 		case p.Name == "":
 			bad("providers[%d]: name must be set", i)
-		case providers[p.Name] != "":
+		case typeOf[p.Name] != "":
 			bad("providers: %q is defined twice", p.Name)
 		}
-		if !slices.Contains(providerTypes, p.Type) {
-			bad("providers[%s]: unknown type %q (known: %s)", p.Name, p.Type, strings.Join(providerTypes, ", "))
-		}
-		if p.Type == ProviderAnthropic && p.APIKeyEnv == "" {
-			bad("providers[%s]: apiKeyEnv must name the environment variable holding the Anthropic API key", p.Name)
-		}
-		if p.APIKeyEnv != "" && !envName.MatchString(p.APIKeyEnv) {
-			// The value is not quoted: it may be the key itself (apiKeyEnv:
-			// ${MY_KEY} expands to it).
-			bad("providers[%s]: apiKeyEnv must be the name of an environment variable, such as OPENAI_API_KEY, not the key itself (write apiKeyEnv: OPENAI_API_KEY, not ${OPENAI_API_KEY}); the value given is not shown", p.Name)
-		}
-		if p.BaseURL != "" {
-			if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad("providers[%s]: baseURL %q must be an http or https URL", p.Name, p.BaseURL)
-			} else if u.User != nil {
-				bad("providers[%s]: baseURL must not carry credentials", p.Name)
-			}
+		if t, err := providers.Lookup(p.Type); err != nil {
+			bad("providers[%s]: %v", p.Name, err)
+		} else if _, err := t.Decode(p.Settings); err != nil {
+			bad("providers[%s]: %v", p.Name, err)
 		}
 		if p.Retries != nil && (*p.Retries < 0 || *p.Retries > 10) {
 			bad("providers[%s]: retries must be between 0 and 10", p.Name)
@@ -538,7 +527,7 @@ func (c *Config) Validate() error {
 		if p.BackoffMax == 0 {
 			p.BackoffMax = max(5*time.Second, p.BackoffMin)
 		}
-		providers[p.Name] = p.Type
+		typeOf[p.Name] = p.Type
 	}
 
 	for i := range c.Models {
@@ -548,11 +537,23 @@ func (c *Config) Validate() error {
 			bad("models[%d]: id must be set", i)
 			continue
 		}
+		typ, ok := typeOf[m.Provider]
 		if m.Family == "" {
-			m.Family = family.ForModelID(m.ID)
+			m.Family = invokebody.ForModelID(m.ID)
 		}
-		if _, ok := family.Lookup(m.Family); !ok {
-			bad("%s: unknown family %q; set family to one of %s", where, m.Family, strings.Join(family.Names(), ", "))
+		if m.Family == "" && typ == providers.OpenAI {
+			// A model of an OpenAI-compatible server takes the OpenAI
+			// body through InvokeModel too, as Bedrock's gpt-oss does.
+			m.Family = invokebody.OpenAI
+		}
+		if typ == providers.OpenAI {
+			// An OpenAI-compatible server is the judge of what its models
+			// take: system messages and tools go to it without flags, and
+			// a model that cannot use them answers with its own error.
+			m.SystemPrompt, m.Tools = true, true
+		}
+		if _, ok := invokebody.Lookup(m.Family); !ok {
+			bad("%s: unknown family %q; set family to one of %s", where, m.Family, strings.Join(invokebody.Names(), ", "))
 		}
 		if m.UpstreamModel == "" {
 			m.UpstreamModel = m.ID
@@ -569,22 +570,33 @@ func (c *Config) Validate() error {
 		if m.Timeout == 0 {
 			m.Timeout = 2 * time.Minute
 		}
-		typ, ok := providers[m.Provider]
 		if !ok {
 			bad("%s: provider %q is not defined under providers", where, m.Provider)
 		}
-		if !m.Embedding() {
+		// Embedding, image- and video-generation models have no output
+		// tokens.
+		generates := slices.Contains(m.OutputModalities, "IMAGE") || slices.Contains(m.OutputModalities, "VIDEO")
+		if !m.Embedding() && !(generates && !slices.Contains(m.OutputModalities, "TEXT")) {
 			if m.MaxOutputTokens <= 0 {
 				bad("%s: maxOutputTokens must be positive", where)
 			}
 			if m.DefaultMaxTokens <= 0 || m.DefaultMaxTokens > m.MaxOutputTokens {
-				m.DefaultMaxTokens = min(m.MaxOutputTokens, 4096)
+				m.DefaultMaxTokens = min(m.MaxOutputTokens, catalog.FallbackMaxTokens)
 			}
 		}
-		if typ == ProviderSimulator {
+		switch m.Reasoning {
+		case "", catalog.ReasoningOnRequest, catalog.ReasoningAlways:
+		default:
+			bad("%s: reasoning must be \"\", %q or %q, got %q", where, catalog.ReasoningOnRequest, catalog.ReasoningAlways, m.Reasoning)
+		}
+		if typ == providers.Simulator {
 			if err := m.Simulator.Validate(); err != nil {
 				bad("%s.simulator: %v", where, err)
 			}
+			// The simulator reasons as the catalog says the model does, and
+			// tells a budget the caller set from the default one.
+			m.Simulator.Reasoning = m.Reasoning
+			m.Simulator.DefaultMaxTokens = m.OutputBudget()
 		}
 	}
 	if _, err := catalog.New(c.Region, c.AccountID, c.CatalogModels()); err != nil {

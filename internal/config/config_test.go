@@ -181,7 +181,7 @@ func TestDefaultCatalogIsPriced(t *testing.T) {
 			t.Errorf("default catalog model %s has no price", m.ID)
 			continue
 		}
-		if e.Input == nil || e.Source == "" || e.Date == "" {
+		if !e.HasPrice() || e.Source == "" || e.Date == "" {
 			t.Errorf("%s: incomplete entry %+v", m.ID, e)
 		}
 	}

@@ -7,4 +7,9 @@
 // ${NAME}, so secrets need not be written into the file. A model entry whose
 // id matches a built-in model overrides only the fields it sets; a new id
 // adds a model.
+//
+// A provider entry's name, type and retry settings are the gateway's and
+// the same for every type; its other keys are the type's own settings,
+// which package providers decodes strictly into the Config of the type's
+// package and validates, so config names no provider type.
 package config

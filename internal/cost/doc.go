@@ -39,8 +39,9 @@
 //     error stays far below a nano-dollar (see the tests).
 //   - Cross-region inference profile IDs (us., eu., apac., global.) may have
 //     their own entries, which win over the base model's for calls made
-//     through the profile. The embedded list has none, as no differing
-//     public price was recorded; configuration can add them.
+//     through the profile. The embedded list has none (the geographic
+//     multiplier below covers the published differences); configuration
+//     can add them.
 //   - The price applied is that of the model that answered (a fallback's
 //     when one answered), since those are the tokens billed, but the cost is
 //     labelled with the model asked for, like every per-model metric of
@@ -67,6 +68,43 @@
 //     as published for Nova Pro and Llama 3.1 70B), never the standard
 //     ones; a call that is both latency-optimized and in a non-default tier
 //     is unpriced, as AWS publishes no price for that combination.
+//   - Images are priced per image, by size and quality where the list
+//     has image tiers (Nova Canvas: up to 1024x1024 pixels $0.04 standard
+//     / $0.06 premium, up to 2048x2048 $0.06 / $0.08; Titan Image
+//     Generator v2: up to 512x512 $0.008 / $0.01, larger $0.01 / $0.012),
+//     else at a flat price (Stability). A tier bounds the pixel count, so
+//     1280x720 is a "1024x1024" image; the smallest tier that holds the
+//     image at its quality applies; a call that names no quality is
+//     standard (the models' default). An image of unknown size, or larger
+//     than every tier, is unpriced. Prompt tokens of image and video
+//     models are free (input 0): they bill per image or second only.
+//   - Video is priced per second (Nova Reel, $0.08/s of 720p video,
+//     Usage.OutputVideoSeconds); images an embedding call embeds per
+//     image (Titan Multimodal Embeddings, $0.00006, Usage.InputImages),
+//     on top of their text tokens. Unpriced video seconds and embedded
+//     images are counted in modelwatch_unpriced_video_seconds_total and
+//     modelwatch_unpriced_input_images_total.
+//   - Long context: a call whose input (uncached input, cache read and
+//     cache write tokens, as Anthropic counts it) exceeds the entry's
+//     longContext threshold (200K for Claude Sonnet 4 and 4.5) pays the
+//     long-context prices for all its tokens, output included, as
+//     Anthropic bills it. A call of exactly 200,000 tokens is standard.
+//   - Geographic cross-region inference profiles (us., eu., apac., jp.,
+//     au., ...) of the Claude 4.5 generation and Nova 2 Lite cost 1.1x
+//     the base price (geoProfiles); global. profiles and in-region calls
+//     pay the base price. The profile ID reaches the recorder as
+//     Invocation.InferenceProfileID ("us.<model ID>"); an application
+//     inference profile, which names no geography, pays the base price.
+//     A configured entry for the profile ID itself wins over the
+//     multiplier. The multiplier applies to every price of the call,
+//     service tiers and long context included.
+//   - Reasoning tokens are output tokens: Bedrock reports them inside
+//     outputTokens (Nova 2, Claude thinking, gpt-oss, DeepSeek-R1), and
+//     they are priced as such.
+//   - Batch inference (50% of on-demand on Bedrock) is not priced: the
+//     gateway serves no batch jobs, and no Invocation is a batch one.
+//     Flex (0.5x) and priority are service tiers, priced per model where a
+//     multiplier is known (see above).
 //   - Observe does no I/O and allocates nothing beyond the Prometheus label
 //     lookups: the price list is immutable and read without locks.
 package cost

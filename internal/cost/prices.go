@@ -67,8 +67,26 @@ type Price struct {
 	CacheRead    *float64 `json:"cacheRead,omitempty" yaml:"cacheRead,omitempty"`
 	CacheWrite   *float64 `json:"cacheWrite,omitempty" yaml:"cacheWrite,omitempty"`
 	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty" yaml:"cacheWrite1h,omitempty"`
-	// Image is USD per generated image.
-	Image *float64 `json:"image,omitempty" yaml:"image,omitempty"`
+	// Image is USD per generated image, whatever its size and quality.
+	// ImageTiers, when given, price images by size and quality instead
+	// (Nova Canvas, Titan Image Generator v2).
+	Image      *float64    `json:"image,omitempty" yaml:"image,omitempty"`
+	ImageTiers []ImageTier `json:"imageTiers,omitempty" yaml:"imageTiers,omitempty"`
+	// InputImage is USD per image an embedding call embeds (Titan
+	// Multimodal Embeddings), apart from its text tokens.
+	InputImage *float64 `json:"inputImage,omitempty" yaml:"inputImage,omitempty"`
+	// VideoSecond is USD per second of generated video (Nova Reel).
+	VideoSecond *float64 `json:"videoSecond,omitempty" yaml:"videoSecond,omitempty"`
+	// LongContext are the token prices of calls whose prompt exceeds a
+	// threshold (Claude Sonnet 4 and 4.5 above 200K input tokens): every
+	// token of such a call, output included, pays them.
+	LongContext *LongContextPrice `json:"longContext,omitempty" yaml:"longContext,omitempty"`
+	// GeoProfiles multiplies every price of calls made through a
+	// geographic cross-region inference profile (us., eu., apac., jp.,
+	// au., ...) of the model: 1.1 for the Claude 4.5 generation and Nova
+	// 2 Lite. Calls through global. profiles, and in-region calls, pay the
+	// base price. An entry for the profile ID itself wins over this.
+	GeoProfiles *TierPrice `json:"geoProfiles,omitempty" yaml:"geoProfiles,omitempty"`
 	// LatencyOptimized are the token prices of calls served with
 	// latency-optimized inference (performanceConfig latency "optimized"),
 	// per Per tokens like the others. A kind it leaves out has no known
@@ -105,10 +123,68 @@ type LatencyPrice struct {
 }
 
 func (l *LatencyPrice) fields() [5]field {
+	return tokenFields(l.Input, l.Output, l.CacheRead, l.CacheWrite, l.CacheWrite1h)
+}
+
+// tokenFields are the five token prices, in the order of the fields and
+// rates arrays, of a block that has no others (latency-optimized and
+// long-context prices).
+func tokenFields(input, output, cacheRead, cacheWrite, cacheWrite1h *float64) [5]field {
 	return [5]field{
-		{KindInput, l.Input}, {KindOutput, l.Output},
-		{KindCacheRead, l.CacheRead}, {KindCacheWrite, l.CacheWrite}, {KindCacheWrite1h, l.CacheWrite1h},
+		{KindInput, input}, {KindOutput, output},
+		{KindCacheRead, cacheRead}, {KindCacheWrite, cacheWrite}, {KindCacheWrite1h, cacheWrite1h},
 	}
+}
+
+// ImageTier is the price of one generated image up to a size, at a
+// quality. Size is "WxH" and bounds the image's pixel count (width times
+// height), so 1280x720 fits "1024x1024"; an empty Size is any size.
+// Quality is "standard" or "premium" ("" any); a call that names no
+// quality is a standard one, as Nova Canvas and Titan default to it. An
+// image is priced by the smallest tier that holds it.
+type ImageTier struct {
+	Size    string   `json:"size,omitempty" yaml:"size,omitempty"`
+	Quality string   `json:"quality,omitempty" yaml:"quality,omitempty"`
+	Image   *float64 `json:"image,omitempty" yaml:"image,omitempty"`
+}
+
+// LongContextPrice are the token prices, per Per tokens of the entry, of
+// calls whose input (InputTokens plus cache reads and writes, as Anthropic
+// counts it) exceeds Threshold tokens.
+type LongContextPrice struct {
+	Threshold    int      `json:"threshold,omitempty" yaml:"threshold,omitempty"`
+	Input        *float64 `json:"input,omitempty" yaml:"input,omitempty"`
+	Output       *float64 `json:"output,omitempty" yaml:"output,omitempty"`
+	CacheRead    *float64 `json:"cacheRead,omitempty" yaml:"cacheRead,omitempty"`
+	CacheWrite   *float64 `json:"cacheWrite,omitempty" yaml:"cacheWrite,omitempty"`
+	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty" yaml:"cacheWrite1h,omitempty"`
+	Source       string   `json:"source,omitempty" yaml:"source,omitempty"`
+	Date         string   `json:"date,omitempty" yaml:"date,omitempty"`
+	Notes        string   `json:"notes,omitempty" yaml:"notes,omitempty"`
+}
+
+func (l *LongContextPrice) fields() [5]field {
+	return tokenFields(l.Input, l.Output, l.CacheRead, l.CacheWrite, l.CacheWrite1h)
+}
+
+// Image qualities of ImageTier and invocation.Usage.ImageQuality.
+const (
+	QualityStandard = "standard"
+	QualityPremium  = "premium"
+)
+
+// parseSize reads "WxH" into its pixel count (0, false when malformed).
+func parseSize(s string) (int, int, bool) {
+	w, h, ok := strings.Cut(s, "x")
+	if !ok {
+		return 0, 0, false
+	}
+	wi, err1 := strconv.Atoi(w)
+	hi, err2 := strconv.Atoi(h)
+	if err1 != nil || err2 != nil || wi <= 0 || hi <= 0 || wi > 1<<16 || hi > 1<<16 {
+		return 0, 0, false
+	}
+	return wi, hi, true
 }
 
 // TierPrice is how a service tier changes a model's prices: Multiplier
@@ -202,23 +278,59 @@ func (p Price) validate(id string, strict bool) error {
 		if f.v == nil {
 			continue
 		}
-		if f.kind != KindImage {
+		if isTokenKind(f.kind) {
 			tokenPrice = true
 		}
 		checkValue(f.kind, *f.v)
 	}
-	if l := p.LatencyOptimized; l != nil {
+	// checkTokens checks a block of token prices (latency-optimized,
+	// long-context), which must give at least one.
+	checkTokens := func(what string, fs [5]field) {
 		given := false
-		for _, f := range l.fields() {
+		for _, f := range fs {
 			if f.v != nil {
 				given, tokenPrice = true, true
-				checkValue("latencyOptimized: "+f.kind, *f.v)
+				checkValue(what+": "+f.kind, *f.v)
 			}
 		}
 		if !given {
-			bad("latencyOptimized: no price given")
+			bad("%s: no price given", what)
 		}
+	}
+	if l := p.LatencyOptimized; l != nil {
+		checkTokens("latencyOptimized", l.fields())
 		checkProvenance("latencyOptimized", l.Source, l.Date)
+	}
+	for i, t := range p.ImageTiers {
+		what := fmt.Sprintf("imageTiers[%d]", i)
+		if t.Size != "" {
+			if _, _, ok := parseSize(t.Size); !ok {
+				bad("%s: size %q is not WxH", what, t.Size)
+			}
+		}
+		if t.Quality != "" && t.Quality != QualityStandard && t.Quality != QualityPremium {
+			bad("%s: unknown quality %q (want standard or premium)", what, t.Quality)
+		}
+		if t.Image == nil {
+			bad("%s: image price is required", what)
+		} else {
+			checkValue(what+": image", *t.Image)
+		}
+	}
+	if l := p.LongContext; l != nil {
+		checkTokens("longContext", l.fields())
+		if l.Threshold <= 0 {
+			bad("longContext: threshold must be a positive number of input tokens")
+		}
+		checkProvenance("longContext", l.Source, l.Date)
+	}
+	if g := p.GeoProfiles; g != nil {
+		if g.Multiplier == nil {
+			bad("geoProfiles: multiplier is required")
+		} else {
+			checkValue("geoProfiles: multiplier", *g.Multiplier)
+		}
+		checkProvenance("geoProfiles", g.Source, g.Date)
 	}
 	for _, tier := range sortedKeys(p.ServiceTiers) {
 		t := p.ServiceTiers[tier]
@@ -240,7 +352,7 @@ func (p Price) validate(id string, strict bool) error {
 	case p.Per != unitAbsent && p.Per.tokens() == 0:
 		bad(`unknown unit per: %q (want "token", "1K" or "1M")`, p.Per)
 	}
-	if !tokenPrice && p.Image == nil && strict {
+	if !tokenPrice && p.Image == nil && len(p.ImageTiers) == 0 && p.InputImage == nil && p.VideoSecond == nil && strict {
 		bad("no price given")
 	}
 	if p.Date != "" {
@@ -270,12 +382,29 @@ const (
 	// KindCacheWrite the five-minute ones.
 	KindCacheWrite1h = "cache_write_1h"
 	KindImage        = "image"
+	// KindInputImage is an image an embedding call embedded,
+	// KindVideoSecond a second of generated video.
+	KindInputImage  = "input_image"
+	KindVideoSecond = "video_second"
 )
 
 // kinds is the number of price kinds; their order (input, output, cache
-// read, cache write, one-hour cache write, image) is the index of the
-// fields and rates arrays.
-const kinds = 6
+// read, cache write, one-hour cache write, image, input image, video
+// second) is the index of the fields and rates arrays.
+const kinds = 8
+
+// imageKind is the index of KindImage in the fields and rates arrays.
+const imageKind = 5
+
+// isTokenKind reports whether a kind's price is per token (and so needs a
+// unit).
+func isTokenKind(kind string) bool {
+	switch kind {
+	case KindImage, KindInputImage, KindVideoSecond:
+		return false
+	}
+	return true
+}
 
 type field struct {
 	kind string
@@ -286,7 +415,7 @@ func (p *Price) fields() [kinds]field {
 	return [kinds]field{
 		{KindInput, p.Input}, {KindOutput, p.Output},
 		{KindCacheRead, p.CacheRead}, {KindCacheWrite, p.CacheWrite}, {KindCacheWrite1h, p.CacheWrite1h},
-		{KindImage, p.Image},
+		{KindImage, p.Image}, {KindInputImage, p.InputImage}, {KindVideoSecond, p.VideoSecond},
 	}
 }
 
@@ -301,13 +430,23 @@ type Entry struct {
 	CacheWrite   *float64 `json:"cacheWrite,omitempty"`
 	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty"`
 	Image        *float64 `json:"image,omitempty"`
+	// ImageTiers price images by size and quality (smallest first; a
+	// tier without a size last); InputImage is per embedded image and
+	// VideoSecond per second of video.
+	ImageTiers  []ImageTierEntry `json:"imageTiers,omitempty"`
+	InputImage  *float64         `json:"inputImage,omitempty"`
+	VideoSecond *float64         `json:"videoSecond,omitempty"`
 	// LatencyOptimized are the prices of latency-optimized calls (nil:
 	// none known), ServiceTiers the tiers priced apart from default.
 	LatencyOptimized *LatencyEntry        `json:"latencyOptimized,omitempty"`
 	ServiceTiers     map[string]TierEntry `json:"serviceTiers,omitempty"`
-	Source           string               `json:"source,omitempty"`
-	Date             string               `json:"date,omitempty"`
-	Notes            string               `json:"notes,omitempty"`
+	// LongContext are the prices of calls over a prompt-size threshold,
+	// GeoProfiles the multiplier of geographic inference profiles.
+	LongContext *LongContextEntry `json:"longContext,omitempty"`
+	GeoProfiles *TierEntry        `json:"geoProfiles,omitempty"`
+	Source      string            `json:"source,omitempty"`
+	Date        string            `json:"date,omitempty"`
+	Notes       string            `json:"notes,omitempty"`
 	// Overridden is set when the configuration changed or added the entry.
 	Overridden bool `json:"overridden,omitempty"`
 }
@@ -316,8 +455,46 @@ func (e *Entry) fields() [kinds]field {
 	return [kinds]field{
 		{KindInput, e.Input}, {KindOutput, e.Output},
 		{KindCacheRead, e.CacheRead}, {KindCacheWrite, e.CacheWrite}, {KindCacheWrite1h, e.CacheWrite1h},
-		{KindImage, e.Image},
+		{KindImage, e.Image}, {KindInputImage, e.InputImage}, {KindVideoSecond, e.VideoSecond},
 	}
+}
+
+// HasPrice reports whether the entry prices any kind of usage at all:
+// tokens, images (flat or by tier), embedded images or video seconds.
+func (e *Entry) HasPrice() bool {
+	for _, f := range e.fields() {
+		if f.v != nil {
+			return true
+		}
+	}
+	return len(e.ImageTiers) > 0
+}
+
+// ImageTierEntry is one image tier in an Entry: USD per image of at most
+// Width x Height pixels (0 x 0: any size) at Quality ("": any).
+type ImageTierEntry struct {
+	Width   int     `json:"width,omitempty"`
+	Height  int     `json:"height,omitempty"`
+	Quality string  `json:"quality,omitempty"`
+	Image   float64 `json:"image"`
+}
+
+// LongContextEntry are an entry's long-context prices, USD per token, for
+// calls whose input exceeds Threshold tokens.
+type LongContextEntry struct {
+	Threshold    int      `json:"threshold"`
+	Input        *float64 `json:"input,omitempty"`
+	Output       *float64 `json:"output,omitempty"`
+	CacheRead    *float64 `json:"cacheRead,omitempty"`
+	CacheWrite   *float64 `json:"cacheWrite,omitempty"`
+	CacheWrite1h *float64 `json:"cacheWrite1h,omitempty"`
+	Source       string   `json:"source,omitempty"`
+	Date         string   `json:"date,omitempty"`
+	Notes        string   `json:"notes,omitempty"`
+}
+
+func (l *LongContextEntry) fields() [5]field {
+	return tokenFields(l.Input, l.Output, l.CacheRead, l.CacheWrite, l.CacheWrite1h)
 }
 
 // LatencyEntry is an entry's latency-optimized prices, USD per token.
@@ -336,7 +513,7 @@ func (l *LatencyEntry) fields() [kinds]field {
 	return [kinds]field{
 		{KindInput, l.Input}, {KindOutput, l.Output},
 		{KindCacheRead, l.CacheRead}, {KindCacheWrite, l.CacheWrite}, {KindCacheWrite1h, l.CacheWrite1h},
-		{KindImage, nil},
+		{KindImage, nil}, {KindInputImage, nil}, {KindVideoSecond, nil},
 	}
 }
 
@@ -351,8 +528,22 @@ type TierEntry struct {
 // rateSet is one set of prices in hot-path form: plain floats and a bit
 // per known price, so computing a cost allocates nothing.
 type rateSet struct {
-	v     [kinds]float64 // input, output, cache read, cache write (5m), cache write (1h), image
-	known uint8          // bit i set when v[i] is a known price
+	v     [kinds]float64 // input, output, cache read, cache write (5m), cache write (1h), image, input image, video second
+	known uint16         // bit i set when v[i] is a known price
+	// images, when not nil, price output images by size and quality
+	// instead of v[imageKind].
+	images []imageRate
+	// long, when not nil, is the set that applies to calls whose input
+	// exceeds threshold tokens.
+	long      *rateSet
+	threshold int
+}
+
+// imageRate is an ImageTierEntry in hot-path form.
+type imageRate struct {
+	pixels  int // 0: any size
+	quality string
+	price   float64
 }
 
 func newRateSet(fs [kinds]field, multiplier float64) rateSet {
@@ -366,26 +557,124 @@ func newRateSet(fs [kinds]field, multiplier float64) rateSet {
 	return r
 }
 
+// newEntrySet is the rate set of an entry's standard prices (its image
+// tiers and long-context prices included) times multiplier.
+func newEntrySet(e *Entry, multiplier float64) rateSet {
+	r := newRateSet(e.fields(), multiplier)
+	if len(e.ImageTiers) > 0 {
+		r.images = make([]imageRate, 0, len(e.ImageTiers))
+	}
+	for _, t := range e.ImageTiers {
+		r.images = append(r.images, imageRate{pixels: t.Width * t.Height, quality: t.Quality, price: t.Image * multiplier})
+	}
+	if l := e.LongContext; l != nil {
+		fs := e.fields()
+		// The long-context prices replace the token prices only: image and
+		// video prices stay those of the entry.
+		lf := l.fields()
+		copy(fs[:], lf[:])
+		long := newRateSet(fs, multiplier)
+		long.images = r.images
+		r.long, r.threshold = &long, l.Threshold
+	}
+	return r
+}
+
 // rates is the hot-path form of an Entry: the standard prices, the
 // latency-optimized ones (nil when none are known) and, by service tier,
 // the standard prices times the tier's multiplier (each price rounded once,
-// as if the list gave it).
+// as if the list gave it). geo, when the entry has a geographic-profile
+// multiplier, is the same again with every price times it.
 type rates struct {
 	standard  rateSet
 	optimized *rateSet
 	tiers     map[string]*rateSet
+	geo       *rates
+}
+
+func newRates(e *Entry, multiplier float64) *rates {
+	r := &rates{standard: newEntrySet(e, multiplier)}
+	if e.LatencyOptimized != nil {
+		o := newRateSet(e.LatencyOptimized.fields(), multiplier)
+		r.optimized = &o
+	}
+	for tier, t := range e.ServiceTiers {
+		if r.tiers == nil {
+			r.tiers = make(map[string]*rateSet, len(e.ServiceTiers))
+		}
+		ts := newEntrySet(e, t.Multiplier*multiplier)
+		r.tiers[tier] = &ts
+	}
+	return r
+}
+
+// imagePrice returns the price of each image of u: the smallest tier that
+// holds u's size at u's quality ("" is standard). An image of unknown size
+// or one no tier holds is unpriced.
+func (r *rateSet) imagePrice(u invocation.Usage) (float64, bool) {
+	quality := u.ImageQuality
+	if quality == "" {
+		quality = QualityStandard
+	}
+	pixels := u.ImageWidth * u.ImageHeight
+	if u.ImageWidth <= 0 || u.ImageHeight <= 0 {
+		return 0, false
+	}
+	best := -1
+	for i, t := range r.images {
+		if t.quality != "" && t.quality != quality {
+			continue
+		}
+		if t.pixels != 0 && pixels > t.pixels {
+			continue
+		}
+		if best < 0 || tierLess(t, r.images[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	return r.images[best].price, true
+}
+
+// tierLess orders image tiers by size, a tier without a size last.
+func tierLess(a, b imageRate) bool { return pixelsLess(a.pixels, b.pixels) }
+
+// pixelsLess orders image-tier sizes in pixels, 0 (any size) last.
+func pixelsLess(a, b int) bool {
+	switch {
+	case a == 0:
+		return false
+	case b == 0:
+		return true
+	}
+	return a < b
 }
 
 // cost returns the dollars of u, or false when u uses a kind whose price is
 // unknown. Negative counts (a provider bug) are treated as zero so a cost
 // can never be negative. The cache writes are split by TTL: the one-hour
-// ones are part of CacheWriteInputTokens.
+// ones are part of CacheWriteInputTokens. A call whose input (uncached,
+// cache read and cache write tokens) exceeds the long-context threshold
+// pays the long-context prices for all its tokens.
 func (r *rateSet) cost(u invocation.Usage) (float64, bool) {
+	if r.long != nil && u.InputTokens+u.CacheReadInputTokens+u.CacheWriteInputTokens > r.threshold {
+		r = r.long
+	}
 	n := [kinds]int{u.InputTokens, u.OutputTokens, u.CacheReadInputTokens,
-		u.CacheWrite5mInputTokens(), u.CacheWrite1hInputTokens, u.OutputImages}
+		u.CacheWrite5mInputTokens(), u.CacheWrite1hInputTokens, u.OutputImages, u.InputImages, u.OutputVideoSeconds}
 	var d float64
 	for i, c := range n {
 		if c <= 0 {
+			continue
+		}
+		if i == imageKind && r.images != nil {
+			p, ok := r.imagePrice(u)
+			if !ok {
+				return 0, false
+			}
+			d += float64(c) * p
 			continue
 		}
 		if r.known&(1<<i) == 0 {
@@ -539,12 +828,62 @@ func merge(e Entry, p Price) Entry {
 		}
 	}
 	per := p.Per.tokens()
+	// setTokens sets a block's five token prices (in tokenFields order)
+	// from the configuration's.
+	setTokens := func(input, output, cacheRead, cacheWrite, cacheWrite1h **float64, fs [5]field) {
+		for i, dst := range [5]**float64{input, output, cacheRead, cacheWrite, cacheWrite1h} {
+			set(dst, fs[i].v, per)
+		}
+	}
 	set(&e.Input, p.Input, per)
 	set(&e.Output, p.Output, per)
 	set(&e.CacheRead, p.CacheRead, per)
 	set(&e.CacheWrite, p.CacheWrite, per)
 	set(&e.CacheWrite1h, p.CacheWrite1h, per)
 	set(&e.Image, p.Image, 1)
+	set(&e.InputImage, p.InputImage, 1)
+	set(&e.VideoSecond, p.VideoSecond, 1)
+	if len(p.ImageTiers) > 0 {
+		// The tiers are a table: an override replaces it whole.
+		e.ImageTiers = make([]ImageTierEntry, 0, len(p.ImageTiers))
+		for _, t := range p.ImageTiers {
+			te := ImageTierEntry{Quality: t.Quality, Image: *t.Image}
+			if t.Size != "" {
+				te.Width, te.Height, _ = parseSize(t.Size)
+			}
+			e.ImageTiers = append(e.ImageTiers, te)
+		}
+		slices.SortStableFunc(e.ImageTiers, func(a, b ImageTierEntry) int {
+			pa, pb := a.Width*a.Height, b.Width*b.Height
+			switch {
+			case pixelsLess(pa, pb):
+				return -1
+			case pixelsLess(pb, pa):
+				return 1
+			}
+			return 0
+		})
+	}
+	if l := p.LongContext; l != nil {
+		var le LongContextEntry
+		if e.LongContext != nil {
+			le = *e.LongContext
+		}
+		if l.Threshold > 0 {
+			le.Threshold = l.Threshold
+		}
+		setTokens(&le.Input, &le.Output, &le.CacheRead, &le.CacheWrite, &le.CacheWrite1h, l.fields())
+		le.Source, le.Date = provenance(l.Source, l.Date, p)
+		if l.Notes != "" {
+			le.Notes = l.Notes
+		}
+		e.LongContext = &le
+	}
+	if g := p.GeoProfiles; g != nil {
+		ge := TierEntry{Multiplier: *g.Multiplier, Notes: g.Notes}
+		ge.Source, ge.Date = provenance(g.Source, g.Date, p)
+		e.GeoProfiles = &ge
+	}
 	if l := p.LatencyOptimized; l != nil {
 		// Copied before it is changed: the entry being merged into may be
 		// the base list's, which stays as it is.
@@ -552,11 +891,7 @@ func merge(e Entry, p Price) Entry {
 		if e.LatencyOptimized != nil {
 			le = *e.LatencyOptimized
 		}
-		set(&le.Input, l.Input, per)
-		set(&le.Output, l.Output, per)
-		set(&le.CacheRead, l.CacheRead, per)
-		set(&le.CacheWrite, l.CacheWrite, per)
-		set(&le.CacheWrite1h, l.CacheWrite1h, per)
+		setTokens(&le.Input, &le.Output, &le.CacheRead, &le.CacheWrite, &le.CacheWrite1h, l.fields())
 		le.Source, le.Date = provenance(l.Source, l.Date, p)
 		if l.Notes != "" {
 			le.Notes = l.Notes
@@ -620,19 +955,11 @@ func build(version string, entries map[string]Entry) *PriceList {
 	for _, id := range sortedKeys(entries) {
 		e := entries[id]
 		p.entries = append(p.entries, e)
-		r := rates{standard: newRateSet(e.fields(), 1)}
-		if e.LatencyOptimized != nil {
-			o := newRateSet(e.LatencyOptimized.fields(), 1)
-			r.optimized = &o
+		r := newRates(&e, 1)
+		if e.GeoProfiles != nil {
+			r.geo = newRates(&e, e.GeoProfiles.Multiplier)
 		}
-		for tier, t := range e.ServiceTiers {
-			if r.tiers == nil {
-				r.tiers = make(map[string]*rateSet, len(e.ServiceTiers))
-			}
-			ts := newRateSet(e.fields(), t.Multiplier)
-			r.tiers[tier] = &ts
-		}
-		p.byID[id] = &r
+		p.byID[id] = r
 	}
 	return p
 }
@@ -669,7 +996,8 @@ func (p *PriceList) Lookup(id string) (Entry, bool) {
 
 // rates returns the prices that apply to a call of modelID made through
 // profileID (empty when none): the profile's when the list has it, else
-// the model's, else nil.
+// the model's (times its geographic multiplier when profileID is a
+// geographic profile of modelID), else nil.
 func (p *PriceList) rates(modelID, profileID string) *rates {
 	if p == nil {
 		return nil
@@ -679,7 +1007,23 @@ func (p *PriceList) rates(modelID, profileID string) *rates {
 			return r
 		}
 	}
-	return p.byID[modelID]
+	r := p.byID[modelID]
+	if r != nil && r.geo != nil && isGeoProfile(profileID, modelID) {
+		return r.geo
+	}
+	return r
+}
+
+// GlobalProfilePrefix is the prefix of global cross-region inference
+// profiles, which pay the base model's price.
+const GlobalProfilePrefix = "global"
+
+// isGeoProfile reports whether profileID is a geographic cross-region
+// inference profile of modelID: "<geo>.<modelID>" with a geography other
+// than global. Application profile IDs, which name no geography, are not.
+func isGeoProfile(profileID, modelID string) bool {
+	geo, base, ok := strings.Cut(profileID, ".")
+	return ok && base == modelID && geo != "" && geo != GlobalProfilePrefix
 }
 
 // Cost returns the dollars a call of modelID, made through the inference

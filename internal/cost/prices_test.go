@@ -60,56 +60,72 @@ func show(v *float64) string {
 
 // The default catalog's coverage is checked in package config (which
 // imports this package): TestDefaultCatalogIsPriced.
-func TestEmbeddedMatchesSpec(t *testing.T) {
+// priceCheck is one price of an entry against its spec value.
+type priceCheck struct {
+	kind      string
+	got, want *float64
+}
+
+// checkPrices reports each price of cs that is not, exactly, the spec's.
+func checkPrices(t *testing.T, id string, cs []priceCheck) {
+	t.Helper()
+	for _, c := range cs {
+		if !eqPrice(c.got, c.want) {
+			t.Errorf("%s %s = %s, spec %s", id, c.kind, show(c.got), show(c.want))
+		}
+	}
+}
+
+func embedded(t *testing.T) *PriceList {
+	t.Helper()
 	p, err := Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// lookup is p's entry for id, reported missing when p has none.
+func lookup(t *testing.T, p *PriceList, id string) (Entry, bool) {
+	t.Helper()
+	e, ok := p.Lookup(id)
+	if !ok {
+		t.Errorf("%s missing", id)
+	}
+	return e, ok
+}
+
+func TestEmbeddedMatchesSpec(t *testing.T) {
+	p := embedded(t)
 	if p.Version() == "" || strings.Contains(p.Version(), "+") {
 		t.Errorf("version %q", p.Version())
 	}
-	if len(p.Entries()) != len(specTable)+len(claude45Table) {
-		t.Errorf("%d entries, spec tables have %d", len(p.Entries()), len(specTable)+len(claude45Table))
+	// Issue 16's models are checked by TestIssue16PricesMatchSpec.
+	if want := len(specTable) + len(claude45Table) + issue16Entries(); len(p.Entries()) != want {
+		t.Errorf("%d entries, spec tables have %d", len(p.Entries()), want)
 	}
 	// Exact float equality: normalisation must give the float64 nearest to
 	// the published per-token decimal.
 	for _, want := range specTable {
-		e, ok := p.Lookup(want.id)
+		e, ok := lookup(t, p, want.id)
 		if !ok {
-			t.Errorf("%s missing", want.id)
 			continue
 		}
-		for _, c := range []struct {
-			kind      string
-			got, want *float64
-		}{
+		checkPrices(t, want.id, []priceCheck{
 			{"input", e.Input, want.input}, {"output", e.Output, want.output},
 			{"cacheRead", e.CacheRead, want.cacheRead}, {"cacheWrite", e.CacheWrite, want.cacheWrt},
 			{"cacheWrite1h", e.CacheWrite1h, nil}, {"image", e.Image, nil},
-		} {
-			if !eqPrice(c.got, c.want) {
-				t.Errorf("%s %s = %s, spec %s", want.id, c.kind, show(c.got), show(c.want))
-			}
-		}
+		})
 	}
 	for _, want := range claude45Table {
-		e, ok := p.Lookup(want.id)
+		e, ok := lookup(t, p, want.id)
 		if !ok {
-			t.Errorf("%s missing", want.id)
 			continue
 		}
-		for _, c := range []struct {
-			kind string
-			got  *float64
-			want float64
-		}{
-			{"input", e.Input, want.input}, {"output", e.Output, want.output}, {"cacheWrite", e.CacheWrite, want.cacheWrite},
-			{"cacheWrite1h", e.CacheWrite1h, want.cacheWrite1h}, {"cacheRead", e.CacheRead, want.cacheRead},
-		} {
-			if !eqPrice(c.got, &c.want) {
-				t.Errorf("%s %s = %s, spec %v", want.id, c.kind, show(c.got), c.want)
-			}
-		}
+		checkPrices(t, want.id, []priceCheck{
+			{"input", e.Input, fp(want.input)}, {"output", e.Output, fp(want.output)}, {"cacheWrite", e.CacheWrite, fp(want.cacheWrite)},
+			{"cacheWrite1h", e.CacheWrite1h, fp(want.cacheWrite1h)}, {"cacheRead", e.CacheRead, fp(want.cacheRead)},
+		})
 		// Anthropic's rule: one hour costs 2x the input, five minutes 1.25x.
 		if math.Abs(*e.CacheWrite1h-2**e.Input) > 1e-18 || math.Abs(*e.CacheWrite-1.25**e.Input) > 1e-18 {
 			t.Errorf("%s cache writes %v / %v for input %v", want.id, *e.CacheWrite, *e.CacheWrite1h, *e.Input)

@@ -8,13 +8,23 @@ import (
 )
 
 // Models describes catalog models for Build, with their list prices: a
-// model is priced when the price list has its input price.
+// text or embedding model is priced when the price list has its input
+// price, an image or video model when it has any price (per image, by
+// image tier, per second of video).
 func Models(models []*catalog.Model, prices *cost.PriceList) []ModelInfo {
 	out := make([]ModelInfo, 0, len(models))
 	for _, m := range models {
-		mi := ModelInfo{ID: m.ID, Name: m.Name, ImageOutput: slices.Contains(m.OutputModalities, "IMAGE")}
+		mi := ModelInfo{ID: m.ID, Name: m.Name, ImageOutput: slices.Contains(m.OutputModalities, "IMAGE"),
+			VideoOutput: slices.Contains(m.OutputModalities, "VIDEO")}
 		if prices != nil {
-			if e, ok := prices.Lookup(m.ID); ok && e.Input != nil {
+			e, ok := prices.Lookup(m.ID)
+			switch {
+			case ok && (mi.ImageOutput || mi.VideoOutput):
+				mi.Priced = e.HasPrice()
+				if e.Image != nil {
+					mi.ImagePrice = *e.Image
+				}
+			case ok && e.Input != nil:
 				mi.Priced, mi.InputPrice = true, *e.Input
 				if e.Output != nil {
 					mi.OutputPrice = *e.Output

@@ -2,8 +2,10 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // Namespace and dimension of Bedrock's runtime metrics in CloudWatch.
@@ -64,9 +66,42 @@ func CloudWatch(d *Dashboard, region string) ([]byte, error) {
 		}
 	}
 	if len(body.Widgets) > cwMaxWidgets {
-		return nil, fmt.Errorf("the CloudWatch dashboard would have %d widgets, more than CloudWatch's %d: list fewer models under dashboard.models", len(body.Widgets), cwMaxWidgets)
+		return nil, fmt.Errorf("%w: the CloudWatch dashboard would have %d widgets, more than CloudWatch's %d: list fewer models under dashboard.models",
+			ErrTooManyWidgets, len(body.Widgets), cwMaxWidgets)
 	}
 	return json.MarshalIndent(body, "", "  ")
+}
+
+// ErrTooManyWidgets is CloudWatch's refusal of a dashboard over its
+// widget limit.
+var ErrTooManyWidgets = errors.New("too many widgets")
+
+// CloudWatchFitting is CloudWatch for a dashboard whose per-model sections
+// were chosen by default (every catalog model) rather than listed: when
+// they do not all fit in CloudWatch's 500 widgets, the last model sections
+// (in catalog order) are left out until the rest fit, and dropped names
+// the models left out, so that the caller can say so. The all-models and
+// cost views always stay.
+func CloudWatchFitting(d *Dashboard, region string) (out []byte, dropped []string, err error) {
+	fit := *d
+	fit.Sections = slices.Clone(d.Sections)
+	for {
+		out, err = CloudWatch(&fit, region)
+		if !errors.Is(err, ErrTooManyWidgets) {
+			return out, dropped, err
+		}
+		last := -1
+		for i, s := range fit.Sections {
+			if s.ModelID != "" {
+				last = i
+			}
+		}
+		if last < 0 {
+			return nil, dropped, err
+		}
+		dropped = append([]string{fit.Sections[last].ModelID}, dropped...)
+		fit.Sections = slices.Delete(fit.Sections, last, last+1)
+	}
 }
 
 // cwMaxWidgets is CloudWatch's limit of widgets per dashboard.

@@ -221,6 +221,25 @@ func modelSection(m *ModelInfo, extra []Widget) Section {
 		w = append(w, Widget{Kind: KindGraph, Title: "Token Cost (USD)", Unit: UnitUSD, Width: 12, Height: 10, Series: []Series{
 			{Label: "Cost", PromQL: q.sum(mCost)},
 		}})
+	case m.Priced && m.VideoOutput && m.InputPrice == 0 && m.OutputPrice == 0:
+		// Per second of video: no CloudWatch metric counts the seconds, so
+		// the graph reads the recorded cost only.
+		w = append(w, Widget{Kind: KindGraph, Title: "Video Cost (USD)", Unit: UnitUSD, Width: 12, Height: 10, Series: []Series{
+			{Label: "Total Cost", PromQL: q.sum(mCost)},
+		}})
+	case m.Priced && m.ImageOutput && m.InputPrice == 0 && m.OutputPrice == 0:
+		// An image model (a model with token prices keeps its token cost
+		// graph). The recorded cost prices each image by its size and quality; a
+		// flat per-image price is also derived from OutputImageCount, as
+		// the construct derives token cost from token counts.
+		series := []Series{{Label: "Total Cost", PromQL: q.sum(mCost)}}
+		if m.ImagePrice > 0 {
+			series = []Series{
+				{Label: "Images", ID: "images", Hidden: true, PromQL: q.sum(mImages), Metric: cwImages, Stat: "Sum", Unit: UnitCount},
+				{Label: "Total Cost", PromQL: q.sum(mCost), Expression: "images * " + num(m.ImagePrice)},
+			}
+		}
+		w = append(w, Widget{Kind: KindGraph, Title: "Image Cost (USD)", Unit: UnitUSD, Width: 12, Height: 10, Series: series})
 	case m.Priced:
 		in, out := perThousand(m.InputPrice), perThousand(m.OutputPrice)
 		w = append(w, Widget{Kind: KindGraph, Title: "Token Cost (USD)", Unit: UnitUSD, Width: 12, Height: 10,
@@ -284,10 +303,13 @@ func costSection() Section {
 		return fmt.Sprintf("sum by (model_id) (increase(%s[%s]))", name, window)
 	}
 	perModel := func(title, window string) Widget {
-		return Widget{Kind: KindTable, Title: title, Width: 12, Height: 8, GroupBy: "model_id", Series: []Series{
+		// Full width: four columns (with a long model ID) do not fit half.
+		return Widget{Kind: KindTable, Title: title, Width: 24, Height: 8, GroupBy: "model_id", Series: []Series{
 			{Label: "Cost", PromQL: costOf("model_id", window), Unit: UnitUSD},
 			{Label: "Input tokens", PromQL: tokens(mInputTokens, window), Unit: UnitTokens},
 			{Label: "Output tokens", PromQL: tokens(mOutputTokens, window), Unit: UnitTokens},
+			// Image models' cost is per image: their count explains it.
+			{Label: "Images", PromQL: tokens(mImages, window), Unit: UnitCount},
 		}}
 	}
 	perPrincipal := func(title, window string) Widget {

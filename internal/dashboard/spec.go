@@ -112,8 +112,15 @@ type ModelInfo struct {
 	// instead of showing a cost of $0.
 	Priced                  bool
 	InputPrice, OutputPrice float64
-	// ImageOutput adds the OutputImageCount value to the model's view.
+	// ImageOutput adds the OutputImageCount value to the model's view,
+	// and makes its cost graph an image cost one; ImagePrice is then its
+	// flat USD per image (0 when the price depends on size and quality,
+	// which CloudWatch's metrics do not carry, or is unknown).
 	ImageOutput bool
+	ImagePrice  float64
+	// VideoOutput makes the model's cost graph a video cost one (Nova
+	// Reel, priced per second of video).
+	VideoOutput bool
 }
 
 // DefaultTitle is the title of a dashboard whose Spec sets none.

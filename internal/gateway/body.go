@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/invocation"
@@ -91,19 +90,20 @@ func nextBodyBuffer(capacity, length, declared, limit int64) int64 {
 	return min(next, limit+1)
 }
 
-// RespondJSON finishes the call with the status, the JSON body and err,
+// respondJSON finishes the call with the status, the JSON body and err,
 // then writes them: observers have the record before the client has the
 // answer. Headers the front door needs (an error type) must be set on w
-// first. When the call cannot be recorded (Finish refuses it), refused
+// first; answered holds the headers that go only with the answer (nil for
+// none). When the call cannot be recorded (finish refuses it), refused
 // writes that error in the front door's shape instead of the response.
-func (c *Call) RespondJSON(ctx context.Context, w http.ResponseWriter, status int, body []byte, err error, refused func(http.ResponseWriter, error)) {
-	if ferr := c.Finish(ctx, status, invocation.Body{ContentType: "application/json", Data: body}, err); ferr != nil {
+func (c *Call) respondJSON(ctx context.Context, w http.ResponseWriter, status int, body []byte, err error, refused func(http.ResponseWriter, error), answered http.Header) {
+	if ferr := c.finish(ctx, status, invocation.Body{ContentType: "application/json", Data: body}, err); ferr != nil {
 		refused(w, ferr)
 		return
 	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	for k, v := range answered {
+		hdr[k] = v
+	}
+	WriteJSON(w, status, body)
 }

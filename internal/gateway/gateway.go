@@ -132,15 +132,18 @@ type Call struct {
 	authenticated bool
 	denied        bool
 	finished      bool
+	// catalogID is the catalog identifier the model ID stands for, when
+	// the API names models its own way (see Request.CatalogID).
+	catalogID string
 	// tierDropped is set when the provider that served the call does not
 	// carry the service tier and latency mode to its model
 	// (provider.TierCarrier): what was asked then did not happen.
 	tierDropped bool
 }
 
-// Begin starts a call: it assigns the request ID and records the arrival
+// begin starts a call: it assigns the request ID and records the arrival
 // time and client details.
-func (g *Gateway) Begin(r *http.Request, api invocation.API, op invocation.Operation, modelID string) *Call {
+func (g *Gateway) begin(r *http.Request, api invocation.API, op invocation.Operation, modelID string) *Call {
 	g.inFlight.Add(1)
 	return &Call{g: g, inv: &invocation.Invocation{
 		RequestID: uuid.NewString(),
@@ -153,23 +156,16 @@ func (g *Gateway) Begin(r *http.Request, api invocation.API, op invocation.Opera
 	}}
 }
 
-// RequestID returns the call's request ID.
-func (c *Call) RequestID() string { return c.inv.RequestID }
+// requestID returns the call's request ID.
+func (c *Call) requestID() string { return c.inv.RequestID }
 
-// FirstByte returns when the first content of the response was produced
-// (zero before that).
-func (c *Call) FirstByte() time.Time { return c.inv.FirstByte }
+// start returns the time the call arrived.
+func (c *Call) start() time.Time { return c.inv.Start }
 
-// Start returns the time the call arrived.
-func (c *Call) Start() time.Time { return c.inv.Start }
-
-// Model returns the resolved model (nil before Resolve succeeds).
-func (c *Call) Model() *catalog.Model { return c.model }
-
-// Check runs the authentication checks that need no body. Call it before
+// check runs the authentication checks that need no body. Call it before
 // reading the body so that unauthenticated clients cannot make the server
 // read large bodies.
-func (c *Call) Check(r *http.Request) error {
+func (c *Call) check(r *http.Request) error {
 	if c.g.draining.Load() {
 		return apierror.New(apierror.ServiceUnavailable, msgDraining)
 	}
@@ -181,9 +177,9 @@ func (c *Call) Check(r *http.Request) error {
 	return nil
 }
 
-// Authenticate verifies the request's signature over the body and records
+// authenticate verifies the request's signature over the body and records
 // the principal.
-func (c *Call) Authenticate(body []byte) error {
+func (c *Call) authenticate(body []byte) error {
 	if c.pending == nil {
 		return apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
 	}
@@ -208,22 +204,26 @@ func (c *Call) action() string {
 	return auth.ActionInvokeModel
 }
 
-// SetModelID sets the model identifier of a call whose front door learns
+// setModelID sets the model identifier of a call whose front door learns
 // it from the body (the OpenAI API), before Resolve.
-func (c *Call) SetModelID(id string) { c.inv.ModelID = id }
+func (c *Call) setModelID(id string) { c.inv.ModelID = id }
 
-// SetInput records the request body.
-func (c *Call) SetInput(contentType string, body []byte) {
+// setInput records the request body.
+func (c *Call) setInput(contentType string, body []byte) {
 	c.inv.Input = invocation.Body{ContentType: contentType, Data: body}
 }
 
-// SetRequestMetadata records the caller's request metadata.
-func (c *Call) SetRequestMetadata(md map[string]string) { c.inv.RequestMetadata = md }
+// setRequestMetadata records the caller's request metadata.
+func (c *Call) setRequestMetadata(md map[string]string) { c.inv.RequestMetadata = md }
 
-// Resolve maps the call's model identifier to a catalog model, then asks
+// resolve maps the call's model identifier to a catalog model, then asks
 // the admitting observers whether the call may proceed.
-func (c *Call) Resolve() (*catalog.Model, error) {
-	res, err := c.g.catalog.Resolve(c.inv.ModelID)
+func (c *Call) resolve() (*catalog.Model, error) {
+	id := c.inv.ModelID
+	if c.catalogID != "" {
+		id = c.catalogID
+	}
+	res, err := c.g.catalog.Resolve(id)
 	if err != nil {
 		return nil, err
 	}
@@ -231,12 +231,13 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 		return nil, apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
 	}
 	if action := c.action(); !c.id.Allows(action) {
-		region := res.InferenceRegion
-		if region == "" {
-			region = c.g.catalog.Region()
-		}
 		c.denied = true
-		return nil, auth.Authorize(c.id, action, res.Model.ARN(region))
+		return nil, auth.Authorize(c.id, action, c.g.catalog.ModelARN(res))
+	}
+	if c.catalogID == "" {
+		if err := catalog.OnDemand(id, res); err != nil {
+			return nil, err
+		}
 	}
 	c.model = res.Model
 	c.inv.CatalogModelID = res.Model.ID
@@ -256,11 +257,11 @@ func (c *Call) Resolve() (*catalog.Model, error) {
 	return res.Model, nil
 }
 
-// Converse sends a validated chat request to the model's provider (with
+// chat sends a validated chat request to the model's provider (with
 // retries and fallbacks) and records the usage it reports.
-func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.Response, error) {
+func (c *Call) chat(ctx context.Context, req *converse.Request) (*converse.Response, error) {
 	var resp *converse.Response
-	err := c.Route(ctx, func(ctx context.Context, _ context.CancelFunc, t Target) (bool, error) {
+	err := c.route(ctx, func(ctx context.Context, _ context.CancelFunc, t Target) (bool, error) {
 		var err error
 		resp, err = t.Provider.Converse(ctx, t.Call, req)
 		return false, err
@@ -268,11 +269,11 @@ func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.R
 	if err != nil {
 		return nil, err
 	}
-	c.RecordConverse(req, resp)
+	c.recordConverse(req, resp)
 	return resp, nil
 }
 
-// RecordConverse records what a provider's Converse answer to req says of
+// recordConverse records what a provider's Converse answer to req says of
 // the call: the usage (cache reads and writes, and the one-hour part of the
 // writes, included), the stop reason, and the service tier and latency mode
 // that served it. A provider that reports no tier or latency mode served
@@ -280,7 +281,7 @@ func (c *Call) Converse(ctx context.Context, req *converse.Request) (*converse.R
 // its headers and the record all say the same. Front doors that call a
 // provider's Converse themselves (InvokeModel translated to Converse) call
 // it with the answer.
-func (c *Call) RecordConverse(req *converse.Request, resp *converse.Response) {
+func (c *Call) recordConverse(req *converse.Request, resp *converse.Response) {
 	c.inv.Usage = ConverseUsage(resp.Usage)
 	c.inv.StopReason = resp.StopReason
 	resp.ServiceTier, resp.PerformanceConfig = c.recordTier(req, resp.ServiceTier, resp.PerformanceConfig)
@@ -330,38 +331,22 @@ func ConverseUsage(u converse.Usage) invocation.Usage {
 	return out
 }
 
-// SetRequestedTier records the service tier and latency mode the caller
+// setRequestedTier records the service tier and latency mode the caller
 // asked for through a path where the gateway cannot read them from a
 // Converse request (InvokeModel's X-Amzn-Bedrock-Service-Tier and
 // X-Amzn-Bedrock-PerformanceConfig-Latency headers). They stand for the
 // call's unless a provider's answer reports the ones that served it.
-func (c *Call) SetRequestedTier(tier, latency string) {
+func (c *Call) setRequestedTier(tier, latency string) {
 	c.inv.ServiceTier, c.inv.PerformanceLatency = tier, latency
 }
 
-// ServiceTier returns the service tier recorded for the call ("" when none
+// serviceTier returns the service tier recorded for the call ("" when none
 // was asked for or reported).
-func (c *Call) ServiceTier() string { return c.inv.ServiceTier }
+func (c *Call) serviceTier() string { return c.inv.ServiceTier }
 
-// PerformanceLatency returns the latency mode recorded for the call (""
+// performanceLatency returns the latency mode recorded for the call (""
 // when none was asked for or reported).
-func (c *Call) PerformanceLatency() string { return c.inv.PerformanceLatency }
-
-// Embed sends an embedding request to the model's provider (with retries
-// and fallbacks).
-func (c *Call) Embed(ctx context.Context, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
-	var resp *provider.EmbedResponse
-	err := c.Route(ctx, func(ctx context.Context, _ context.CancelFunc, t Target) (bool, error) {
-		var err error
-		resp, err = t.Provider.Embed(ctx, t.Call, req)
-		return false, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	c.inv.Usage = invocation.Usage{InputTokens: resp.InputTokens}
-	return resp, nil
-}
+func (c *Call) performanceLatency() string { return c.inv.PerformanceLatency }
 
 // providerError normalises a provider failure: a passed deadline is a model
 // timeout whatever the provider said.
@@ -372,7 +357,7 @@ func (c *Call) providerError(ctx context.Context, err error) error {
 	return err
 }
 
-// Finish completes the call and hands the Invocation to the observers. The
+// finish completes the call and hands the Invocation to the observers. The
 // status is the HTTP status sent (or about to be sent) and output the
 // response body; err is the failure, if any. A call whose client has gone
 // away is recorded with StatusClientClosedRequest. Finish may be called once;
@@ -382,7 +367,7 @@ func (c *Call) providerError(ctx context.Context, err error) error {
 // keep the record of a successful call: the call has then been recorded as
 // failed with that error, and the front door must send the error instead
 // of the response, so that no call is reported served without its record.
-func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, err error) error {
+func (c *Call) finish(ctx context.Context, status int, output invocation.Body, err error) error {
 	if c.finished {
 		return nil
 	}
@@ -420,13 +405,19 @@ func (c *Call) Finish(ctx context.Context, status int, output invocation.Body, e
 		inv.Status = e.Status()
 		c.setError(e)
 	}
-	for _, o := range c.g.observers {
+	c.g.observeAll(inv)
+	return refused
+}
+
+// observeAll hands inv to the observers that are not committers (those
+// have it already).
+func (g *Gateway) observeAll(inv *invocation.Invocation) {
+	for _, o := range g.observers {
 		if _, ok := o.(invocation.Committer); ok {
 			continue
 		}
-		c.g.observe(o, inv)
+		g.observe(o, inv)
 	}
-	return refused
 }
 
 // setError records a failure in the Invocation.
@@ -481,23 +472,5 @@ func SourceIP(remoteAddr string) string {
 	return host
 }
 
-// SetUsage records the usage and stop reason a provider reported through
-// a path the gateway does not see (a native body passed through).
-func (c *Call) SetUsage(u invocation.Usage, stopReason string) {
-	c.inv.Usage = u
-	c.inv.StopReason = stopReason
-}
-
-// MarkFirstByte records now as the time of the response's first content,
-// unless already recorded.
-func (c *Call) MarkFirstByte() {
-	if c.inv.FirstByte.IsZero() {
-		c.inv.FirstByte = c.g.now()
-	}
-}
-
-// SetStreamed marks the call as streamed.
-func (c *Call) SetStreamed() { c.inv.Streamed = true }
-
-// Usage returns the usage the provider reported (zero before a provider call).
-func (c *Call) Usage() invocation.Usage { return c.inv.Usage }
+// setStreamed marks the call as streamed.
+func (c *Call) setStreamed() { c.inv.Streamed = true }

@@ -38,13 +38,13 @@ func TestFinishRunsEveryObserverOnceDespitePanics(t *testing.T) {
 		invocation.ObserverFunc(func(inv *invocation.Invocation) { seen = append(seen, inv) }),
 	)
 	r := httptest.NewRequest("POST", "/model/x/invoke", nil)
-	call := g.Begin(r, invocation.APIBedrock, invocation.InvokeModel, "x")
+	call := g.begin(r, invocation.APIBedrock, invocation.InvokeModel, "x")
 	if g.InFlight() != 1 {
 		t.Fatalf("in flight = %d", g.InFlight())
 	}
 	err := apierror.New(apierror.Throttling, "slow down")
-	call.Finish(context.Background(), 429, invocation.Body{Data: []byte(`{}`)}, err)
-	call.Finish(context.Background(), 200, invocation.Body{}, nil)
+	call.finish(context.Background(), 429, invocation.Body{Data: []byte(`{}`)}, err)
+	call.finish(context.Background(), 200, invocation.Body{}, nil)
 	if len(seen) != 1 || g.ObserverPanics() != 1 || g.InFlight() != 0 {
 		t.Fatalf("seen %d, panics %d, in flight %d", len(seen), g.ObserverPanics(), g.InFlight())
 	}
@@ -57,10 +57,10 @@ func TestFinishRunsEveryObserverOnceDespitePanics(t *testing.T) {
 func TestClientGoneIsRecorded(t *testing.T) {
 	var got *invocation.Invocation
 	g := newGateway(t, invocation.ObserverFunc(func(inv *invocation.Invocation) { got = inv }))
-	call := g.Begin(httptest.NewRequest("POST", "/", nil), invocation.APIBedrock, invocation.Converse, "x")
+	call := g.begin(httptest.NewRequest("POST", "/", nil), invocation.APIBedrock, invocation.Converse, "x")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	call.Finish(ctx, 500, invocation.Body{}, errors.Join(context.Canceled))
+	call.finish(ctx, 500, invocation.Body{}, errors.Join(context.Canceled))
 	if got.Status != StatusClientClosedRequest || got.ErrorCode != ErrorCodeClientClosed {
 		t.Errorf("status %d code %q", got.Status, got.ErrorCode)
 	}
@@ -68,9 +68,9 @@ func TestClientGoneIsRecorded(t *testing.T) {
 
 func TestAuthenticateWithoutCheck(t *testing.T) {
 	g := newGateway(t)
-	call := g.Begin(httptest.NewRequest("POST", "/", nil), invocation.APIBedrock, invocation.Converse, "x")
+	call := g.begin(httptest.NewRequest("POST", "/", nil), invocation.APIBedrock, invocation.Converse, "x")
 	var e *apierror.Error
-	if err := call.Authenticate(nil); !errors.As(err, &e) || e.Code != apierror.MissingAuthenticationToken {
+	if err := call.authenticate(nil); !errors.As(err, &e) || e.Code != apierror.MissingAuthenticationToken {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -56,7 +56,7 @@ func fallsBack(e *apierror.Error) bool {
 	return true
 }
 
-// Route runs attempt against the call's model and, on failures that allow
+// route runs attempt against the call's model and, on failures that allow
 // it, retries it per the provider's policy and then tries the model's
 // fallbacks in order. Each attempt gets a context bounded by its model's
 // timeout; attempt returns keep=true to take over that context's cancel
@@ -66,7 +66,7 @@ func fallsBack(e *apierror.Error) bool {
 // Front doors use Route directly when they choose per target how to call
 // it (passing a native body through to a provider that takes it, or
 // translating it); Converse, ConverseStream and Embed are built on it.
-func (c *Call) Route(ctx context.Context, attempt func(ctx context.Context, cancel context.CancelFunc, t Target) (keep bool, err error)) error {
+func (c *Call) route(ctx context.Context, attempt func(ctx context.Context, cancel context.CancelFunc, t Target) (keep bool, err error)) error {
 	models := c.model.Chain()
 	var last error
 	for mi, m := range models {
@@ -148,17 +148,20 @@ type Stream struct {
 	first  *converse.StreamEvent
 	asm    converse.Assembler
 	err    error
+	// raw is set for a stream passed through untranslated (Passer): the
+	// bytes to send are the upstream's own.
+	raw provider.RawStream
 }
 
-// ConverseStream opens a stream for a validated chat request. Retries and
+// chatStream opens a stream for a validated chat request. Retries and
 // fallbacks apply until the provider's first event has arrived; after
 // that, a failure ends the stream (its bytes have reached the client).
-func (c *Call) ConverseStream(ctx context.Context, req *converse.Request) (*Stream, error) {
+func (c *Call) chatStream(ctx context.Context, req *converse.Request) (*Stream, error) {
 	c.inv.Streamed = true
 	var s *Stream
-	err := c.Route(ctx, func(ctx context.Context, cancel context.CancelFunc, t Target) (bool, error) {
+	err := c.route(ctx, func(ctx context.Context, cancel context.CancelFunc, t Target) (bool, error) {
 		var err error
-		s, err = c.StreamTo(ctx, cancel, t, req)
+		s, err = c.streamTo(ctx, cancel, t, req)
 		return err == nil, err
 	})
 	if err != nil {
@@ -167,16 +170,21 @@ func (c *Call) ConverseStream(ctx context.Context, req *converse.Request) (*Stre
 	return s, nil
 }
 
-// StreamTo opens a stream on one target and waits for its first event:
+// streamTo opens a stream on one target and waits for its first event:
 // one attempt of ConverseStream, for front doors that route themselves
 // with Route. ctx and cancel are the attempt's; on success the Stream owns
 // cancel.
-func (c *Call) StreamTo(ctx context.Context, cancel context.CancelFunc, t Target, req *converse.Request) (*Stream, error) {
+func (c *Call) streamTo(ctx context.Context, cancel context.CancelFunc, t Target, req *converse.Request) (*Stream, error) {
 	c.inv.Streamed = true
 	ps, err := t.Provider.ConverseStream(ctx, t.Call, req)
 	if err != nil {
 		return nil, err
 	}
+	return c.open(ctx, cancel, t, req, ps)
+}
+
+// open waits for a provider stream's first event and wraps it.
+func (c *Call) open(ctx context.Context, cancel context.CancelFunc, t Target, req *converse.Request, ps provider.Stream) (*Stream, error) {
 	first, err := ps.Next()
 	if err != nil {
 		ps.Close()
@@ -229,6 +237,17 @@ func (s *Stream) Next() (*converse.StreamEvent, error) {
 		s.c.inv.StopReason = s.asm.StopReason()
 	}
 	return ev, nil
+}
+
+// Buffered reports whether the next event is in hand, so that Next will
+// not wait for the upstream (provider.Buffered; a provider stream that
+// cannot tell is taken as not).
+func (s *Stream) Buffered() bool {
+	if s.first != nil || s.err != nil {
+		return true
+	}
+	b, ok := s.ps.(provider.Buffered)
+	return ok && b.Buffered()
 }
 
 // Response returns the response assembled from the events so far.

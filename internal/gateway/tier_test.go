@@ -159,14 +159,14 @@ func tierGateway(t *testing.T, up *upstream) (*Gateway, func() []*invocation.Inv
 func begin(t *testing.T, g *Gateway, op invocation.Operation, model string) *Call {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/model/"+model+"/converse", nil)
-	call := g.Begin(r, invocation.APIBedrock, op, model)
-	if err := call.Check(r); err != nil {
+	call := g.begin(r, invocation.APIBedrock, op, model)
+	if err := call.check(r); err != nil {
 		t.Fatal(err)
 	}
-	if err := call.Authenticate(nil); err != nil {
+	if err := call.authenticate(nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := call.Resolve(); err != nil {
+	if _, err := call.resolve(); err != nil {
 		t.Fatal(err)
 	}
 	return call
@@ -215,12 +215,12 @@ func TestConverseRecordsTheTierThatServedTheCall(t *testing.T) {
 			g, seen := tierGateway(t, up)
 			call := begin(t, g, invocation.Converse, tt.model)
 			req := tieredRequest(tt.reqTier, tt.reqLatency)
-			resp, err := call.Converse(context.Background(), req)
+			resp, err := call.chat(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out, _ := json.Marshal(resp)
-			call.Finish(context.Background(), 200, invocation.Body{ContentType: "application/json", Data: out}, nil)
+			call.finish(context.Background(), 200, invocation.Body{ContentType: "application/json", Data: out}, nil)
 			inv := seen()[0]
 			if inv.ServiceTier != tt.wantTier || inv.PerformanceLatency != tt.wantLatency {
 				t.Errorf("recorded tier %q latency %q, want %q %q", inv.ServiceTier, inv.PerformanceLatency, tt.wantTier, tt.wantLatency)
@@ -280,7 +280,7 @@ func TestStreamRecordsTierAndCacheFromTheMetadataEvent(t *testing.T) {
 			up.frames = append(append([]eventstream.Message(nil), frames...), event("metadata", tt.metadata))
 			g, seen := tierGateway(t, up)
 			call := begin(t, g, invocation.ConverseStream, tt.model)
-			st, err := call.ConverseStream(context.Background(), tieredRequest(invocation.TierPriority, invocation.LatencyOptimized))
+			st, err := call.chatStream(context.Background(), tieredRequest(invocation.TierPriority, invocation.LatencyOptimized))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,7 +300,7 @@ func TestStreamRecordsTierAndCacheFromTheMetadataEvent(t *testing.T) {
 			}
 			st.Close()
 			assembled, _ := json.Marshal(st.Response())
-			call.Finish(context.Background(), 200, invocation.Body{ContentType: "application/json", Data: assembled}, nil)
+			call.finish(context.Background(), 200, invocation.Body{ContentType: "application/json", Data: assembled}, nil)
 			inv := seen()[0]
 			if inv.ServiceTier != tt.wantTier || inv.PerformanceLatency != tt.wantLatency {
 				t.Errorf("recorded tier %q latency %q, want %q %q", inv.ServiceTier, inv.PerformanceLatency, tt.wantTier, tt.wantLatency)
@@ -328,17 +328,17 @@ func TestSetRequestedTierStandsUntilAProviderReports(t *testing.T) {
 	g, seen := tierGateway(t, up)
 	// A native pass-through call: only the headers say what was asked.
 	call := begin(t, g, invocation.InvokeModel, upModel)
-	call.SetRequestedTier(invocation.TierFlex, invocation.LatencyOptimized)
-	if call.ServiceTier() != invocation.TierFlex || call.PerformanceLatency() != invocation.LatencyOptimized {
-		t.Fatalf("requested tier not recorded: %q %q", call.ServiceTier(), call.PerformanceLatency())
+	call.setRequestedTier(invocation.TierFlex, invocation.LatencyOptimized)
+	if call.serviceTier() != invocation.TierFlex || call.performanceLatency() != invocation.LatencyOptimized {
+		t.Fatalf("requested tier not recorded: %q %q", call.serviceTier(), call.performanceLatency())
 	}
 	// A translated call whose provider reports the tier but no latency mode.
 	req := tieredRequest("", "")
-	resp, err := call.Converse(context.Background(), req)
+	resp, err := call.chat(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	call.Finish(context.Background(), 200, invocation.Body{}, nil)
+	call.finish(context.Background(), 200, invocation.Body{}, nil)
 	inv := seen()[0]
 	if inv.ServiceTier != invocation.TierDefault || inv.PerformanceLatency != invocation.LatencyOptimized || resp.PerformanceConfig != nil {
 		t.Errorf("tier %q latency %q, response latency %+v", inv.ServiceTier, inv.PerformanceLatency, resp.PerformanceConfig)

@@ -12,10 +12,19 @@ const (
 	InvokeModelWithResponseStream Operation = "InvokeModelWithResponseStream"
 	Converse                      Operation = "Converse"
 	ConverseStream                Operation = "ConverseStream"
+	// StartAsyncInvoke is recorded once per asynchronous job, when it ends.
+	StartAsyncInvoke Operation = "StartAsyncInvoke"
 	// ChatCompletions and Embeddings are the OpenAI-compatible API's
 	// operations (Bedrock has no names for them).
 	ChatCompletions Operation = "ChatCompletions"
 	Embeddings      Operation = "Embeddings"
+	// ImageGenerations is the OpenAI-compatible images API
+	// (POST /v1/images/generations).
+	ImageGenerations Operation = "ImageGenerations"
+	// Messages is the Anthropic Messages API's one model operation.
+	Messages Operation = "Messages"
+	// Responses is OpenAI's Responses API (POST /v1/responses).
+	Responses Operation = "Responses"
 )
 
 // Streaming reports whether the operation returns its output as a stream.
@@ -28,8 +37,9 @@ type API string
 
 // Front doors.
 const (
-	APIBedrock API = "bedrock"
-	APIOpenAI  API = "openai"
+	APIBedrock   API = "bedrock"
+	APIOpenAI    API = "openai"
+	APIAnthropic API = "anthropic"
 )
 
 // Auth methods recorded in Invocation.AuthMethod.
@@ -57,7 +67,21 @@ type Usage struct {
 	// CacheWrite1hInputTokens is the part of CacheWriteInputTokens written
 	// with a one-hour TTL, which is priced higher than the five-minute one.
 	CacheWrite1hInputTokens int
-	OutputImages            int
+	// OutputImages is the number of images the model returned (Bedrock's
+	// OutputImageCount).
+	OutputImages int
+	// ImageWidth and ImageHeight are the size of each generated image and
+	// ImageQuality its quality ("standard", "premium", or "" for models
+	// without the setting): per-image prices depend on them.
+	ImageWidth, ImageHeight int
+	ImageQuality            string
+	// OutputVideoSeconds is the length of the video an asynchronous
+	// invocation produced (Nova Reel), priced per second.
+	OutputVideoSeconds int
+	// InputImages is the number of images an embedding call embedded
+	// (Titan Multimodal Embeddings bills each input image apart from the
+	// text tokens).
+	InputImages int
 }
 
 // CacheWrite5mInputTokens is the part of CacheWriteInputTokens written with

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/sink/cwlogs"
@@ -63,6 +64,15 @@ type deliverer struct {
 	pos   spool.Pos
 	snd   *sender
 
+	// Reused from batch to batch: the entries of one spool read, the
+	// payloads of the batch's records (which the pending records' slices
+	// alias), and the pending records themselves.
+	ents           []spool.Entry
+	buf            []byte
+	batch, unknown []pending
+	// read is how many payload bytes the current (or last) batch read.
+	read int
+
 	lastSkip time.Time
 	// failing: the last batch was kept as undeliverable.
 	failing bool
@@ -95,6 +105,12 @@ func (dv *deliverer) run() {
 		if next != dv.pos {
 			dv.commit(next, len(batch) > 0 || len(unknown) > 0)
 		}
+		if cap(batch) > 0 { // done with them: reused by the next collect
+			dv.batch = batch[:0]
+		}
+		if cap(unknown) > 0 {
+			dv.unknown = unknown[:0]
+		}
 		if err != nil {
 			return
 		}
@@ -120,6 +136,7 @@ func (dv *deliverer) commit(next spool.Pos, delivered bool) {
 		dv.l.log.Error("cannot commit spool cursor; records may be delivered again after a restart", "destination", dv.d.String(), "err", err)
 	}
 	dv.pos = next
+	dv.l.releaseIfIdle()
 }
 
 // collect reads the next batch: records for this destination, from one UTC
@@ -136,9 +153,25 @@ func (dv *deliverer) collect() (batch, unknown []pending, next spool.Pos, err er
 		deadline time.Time
 		pos      = dv.pos
 	)
+	batch, unknown = dv.batch[:0], dv.unknown[:0]
+	// The previous batch is done with: its payloads' buffer is reused,
+	// unless it grew for a burst far larger than what the last batch read.
+	if dv.read < cap(dv.buf)/4 && cap(dv.buf) > minReadBuffer {
+		// What still points into it goes too, or it would stay reachable.
+		clear(dv.ents[:cap(dv.ents)])
+		clear(dv.batch[:cap(dv.batch)])
+		clear(dv.unknown[:cap(dv.unknown)])
+		dv.buf = nil
+	}
+	if dv.buf == nil {
+		dv.buf = make([]byte, 0, minReadBuffer)
+	}
+	dv.buf, dv.read = dv.buf[:0], 0
 	for {
 		ctx, cancel := dv.readContext(batch, deadline, pos)
-		entries, err := l.spool.Read(ctx, pos, s.MaxBatchRecords-len(batch), s.MaxBatchBytes)
+		var err error
+		dv.ents, dv.buf, err = l.spool.ReadInto(ctx, pos, s.MaxBatchRecords-len(batch), s.MaxBatchBytes, dv.ents[:0], dv.buf)
+		entries := dv.ents
 		cancel()
 		if err != nil {
 			switch {
@@ -161,6 +194,7 @@ func (dv *deliverer) collect() (batch, unknown []pending, next spool.Pos, err er
 			continue
 		}
 		for _, en := range entries {
+			dv.read += len(en.Data)
 			e, derr := decodeEntry(en.Data)
 			if derr != nil {
 				l.log.Error("skipping malformed spool entry", "destination", dv.d.String(), "pos", en.Pos.String())
@@ -195,6 +229,9 @@ func (dv *deliverer) collect() (batch, unknown []pending, next spool.Pos, err er
 		}
 	}
 }
+
+// minReadBuffer is the initial size of a deliverer's read buffer.
+const minReadBuffer = 64 << 10
 
 var errDrained = errors.New("drained")
 
@@ -445,11 +482,39 @@ type sender struct {
 	largeData func(gen uint32) *S3Config
 	m         *metrics
 
-	gz      *gzip.Writer
-	gzBuf   bytes.Buffer
-	line    []byte
-	compact bytes.Buffer
+	// line is the record being rendered, reused from record to record.
+	line []byte
 }
+
+// maxKeptLine bounds the record buffer a sender keeps between batches: a
+// larger one (a huge body inlined for CloudWatch Logs, or compacted before
+// it was offloaded) is left to the garbage collector.
+const maxKeptLine = 1 << 20
+
+// gzipBuffer is a gzip writer (BestSpeed) and the buffer it writes to.
+// A writer's compression state is about a megabyte: pooled, batches and
+// offloaded bodies reuse them instead of allocating one per object, and a
+// destination with nothing to deliver holds none.
+type gzipBuffer struct {
+	w   *gzip.Writer
+	buf bytes.Buffer
+}
+
+var gzipPool = sync.Pool{New: func() any {
+	g := &gzipBuffer{}
+	g.w, _ = gzip.NewWriterLevel(&g.buf, gzip.BestSpeed)
+	return g
+}}
+
+// getGzip returns a pooled gzip writer, reset, writing to its empty buffer.
+func getGzip() *gzipBuffer {
+	g := gzipPool.Get().(*gzipBuffer)
+	g.buf.Reset()
+	g.w.Reset(&g.buf)
+	return g
+}
+
+func putGzip(g *gzipBuffer) { gzipPool.Put(g) }
 
 // failure is a failed delivery attempt, classified.
 type failure struct {
@@ -502,13 +567,16 @@ func cloudWatchFailure(err error) *failure {
 
 func newSender(objects objectstore.Store, cloudWatch func(context.Context) (*cwlogs.Writer, error), m *metrics,
 	accountID, region string, largeData func(gen uint32) *S3Config) *sender {
-	s := &sender{objects: objects, cloudWatch: cloudWatch, m: m, accountID: accountID, region: region, largeData: largeData}
-	s.gz, _ = gzip.NewWriterLevel(&s.gzBuf, gzip.BestSpeed)
-	return s
+	return &sender{objects: objects, cloudWatch: cloudWatch, m: m, accountID: accountID, region: region, largeData: largeData}
 }
 
 // send delivers batch to d; id names the batch (its S3 key).
 func (s *sender) send(ctx context.Context, d destination, id string, batch []pending) *failure {
+	defer func() {
+		if cap(s.line) > maxKeptLine {
+			s.line = nil
+		}
+	}()
 	if d.Kind == destCloudWatch {
 		return s.sendCloudWatch(ctx, d, batch)
 	}
@@ -517,58 +585,48 @@ func (s *sender) send(ctx context.Context, d destination, id string, batch []pen
 
 func (s *sender) sendS3(ctx context.Context, d destination, id string, batch []pending) *failure {
 	logs := LogsPrefix(d.Prefix, s.accountID, s.region)
-	s.gzBuf.Reset()
-	s.gz.Reset(&s.gzBuf)
+	o := offload{ctx: ctx, s: s, kind: d.Kind, bucket: d.Bucket, logs: logs}
+	gz := getGzip()
+	defer putGzip(gz)
 	for i := range batch {
-		e := &batch[i].e
-		in, err := s.body(ctx, d.Kind, e, e.in, "input", d.Bucket, logs)
-		if err != nil {
+		var err error
+		if s.line, err = appendRecord(s.line[:0], &batch[i].e, o); err != nil {
 			return storeFailure(err)
 		}
-		in = bodyRef{json: append([]byte(nil), in.json...), s3Path: in.s3Path}
-		out, err := s.body(ctx, d.Kind, e, e.out, "output", d.Bucket, logs)
-		if err != nil {
-			return storeFailure(err)
-		}
-		s.line = appendRecord(s.line[:0], e, in, out)
 		s.line = append(s.line, '\n')
-		if _, err := s.gz.Write(s.line); err != nil {
+		if _, err := gz.w.Write(s.line); err != nil {
 			return storeFailure(err)
 		}
 	}
-	if err := s.gz.Close(); err != nil {
+	if err := gz.w.Close(); err != nil {
 		return storeFailure(err)
 	}
 	key := BatchKey(logs, batch[0].e.time, id)
-	if err := s.objects.Put(ctx, d.Bucket, key, s.gzBuf.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
+	if err := s.objects.Put(ctx, d.Bucket, key, gz.buf.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
 		return storeFailure(err)
 	}
 	return nil
 }
 
-// body returns how body appears in the record: inline compact JSON, or,
-// above LargeBodyBytes, the path of the object it was written to in bucket
-// (nil bucket: left out).
-func (s *sender) body(ctx context.Context, kind string, e *entry, body []byte, part, bucket, logs string) (bodyRef, error) {
-	js := compactBody(&s.compact, body)
-	if len(js) <= LargeBodyBytes {
-		return bodyRef{json: js}, nil
+// offload writes the compact JSON js of a body over LargeBodyBytes to its
+// own gzip object in o.bucket and returns its s3:// path; without a
+// bucket the body is left out ("") and counted.
+func (s *sender) offload(o offload, e *entry, part string, js []byte) (string, error) {
+	if o.bucket == "" {
+		s.m.omitted.WithLabelValues(o.kind).Inc()
+		return "", nil
 	}
-	if bucket == "" {
-		s.m.omitted.WithLabelValues(kind).Inc()
-		return bodyRef{}, nil
-	}
-	var zb bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
-	_, _ = zw.Write(js)
-	_ = zw.Close()
-	key := DataKey(logs, e.time, e.requestID, part)
-	if err := s.objects.Put(ctx, bucket, key, zb.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
+	gz := getGzip()
+	defer putGzip(gz)
+	_, _ = gz.w.Write(js)
+	_ = gz.w.Close()
+	key := DataKey(o.logs, e.time, e.requestID, part)
+	if err := s.objects.Put(o.ctx, o.bucket, key, gz.buf.Bytes(), objectstore.Meta{ContentType: "application/x-gzip"}); err != nil {
 		s.m.delivered.WithLabelValues(destLargeData, "failure").Inc()
-		return bodyRef{}, err
+		return "", err
 	}
 	s.m.delivered.WithLabelValues(destLargeData, "success").Inc()
-	return bodyRef{s3Path: "s3://" + bucket + "/" + key}, nil
+	return "s3://" + o.bucket + "/" + key, nil
 }
 
 func (s *sender) sendCloudWatch(ctx context.Context, d destination, batch []pending) *failure {
@@ -579,20 +637,13 @@ func (s *sender) sendCloudWatch(ctx context.Context, d destination, batch []pend
 	events := make([]cwlogs.Event, 0, len(batch))
 	for i := range batch {
 		e := &batch[i].e
-		var bucket, logs string
+		o := offload{ctx: ctx, s: s, kind: d.Kind}
 		if ld := s.largeData(e.gen); ld != nil {
-			bucket, logs = ld.BucketName, LogsPrefix(ld.KeyPrefix, s.accountID, s.region)
+			o.bucket, o.logs = ld.BucketName, LogsPrefix(ld.KeyPrefix, s.accountID, s.region)
 		}
-		in, err := s.body(ctx, d.Kind, e, e.in, "input", bucket, logs)
-		if err != nil {
+		if s.line, err = appendRecord(s.line[:0], e, o); err != nil {
 			return storeFailure(err)
 		}
-		in = bodyRef{json: append([]byte(nil), in.json...), s3Path: in.s3Path}
-		out, err := s.body(ctx, d.Kind, e, e.out, "output", bucket, logs)
-		if err != nil {
-			return storeFailure(err)
-		}
-		s.line = appendRecord(s.line[:0], e, in, out)
 		events = append(events, cwlogs.Event{Timestamp: e.time, Message: string(s.line)})
 	}
 	if err := w.Put(ctx, d.LogGroup, LogStream, events); err != nil {

@@ -2,9 +2,11 @@ package invocationlog
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/invocation"
@@ -24,9 +26,17 @@ import (
 //	i64 record timestamp, Unix seconds
 //	u8  len(requestID), requestID
 //	u32 len(meta), u32 input splice offset, u32 output splice offset
-//	u32 len(input body), u32 len(output body)
+//	u32 len(input body), u32 len(output body) | binaryFlag
 //	meta, input body, output body
+//
+// binaryFlag, the top bit of the output length, marks an output that is
+// binary data (a generated image): Bedrock never inlines it, whatever its
+// size, but writes it under data/ (or leaves it out of a CloudWatch event
+// without a large-data S3 location). Entries spooled before the flag
+// existed have it clear.
 const entryVersion = 1
+
+const binaryFlag = 1 << 31
 
 // entry is a decoded spool entry. Its slices alias the spool's buffer.
 type entry struct {
@@ -37,6 +47,8 @@ type entry struct {
 	inAt      int
 	outAt     int
 	in, out   []byte
+	// binaryOut marks a binary output (binaryFlag).
+	binaryOut bool
 }
 
 var errBadEntry = errors.New("invocationlog: malformed spool entry")
@@ -85,6 +97,7 @@ func encodeEntry(buf []byte, gen uint32, cfg *LoggingConfig, accountID, region s
 			OutputTokenCount:  inv.Usage.OutputTokens,
 		},
 	}
+	setAsyncFields(&m, inv)
 	if len(inv.Attempts) > 0 {
 		m.Upstream = &RecordUpstream{Provider: inv.Provider, Model: inv.UpstreamModel, ServedModelID: inv.ServedModelID, Attempts: len(inv.Attempts)}
 	}
@@ -107,10 +120,14 @@ func encodeEntry(buf []byte, gen uint32, cfg *LoggingConfig, accountID, region s
 	if len(out) == 0 {
 		m.Output.OutputContentType = ""
 	}
-	mb, err := json.Marshal(&m)
-	if err != nil {
+	me := metaEncoders.Get().(*metaEncoder)
+	defer metaEncoders.Put(me)
+	me.buf.Reset()
+	if err := me.enc.Encode(&m); err != nil {
 		return buf, err
 	}
+	mb := me.buf.Bytes()
+	mb = mb[:len(mb)-1] // the newline Encode ends with; otherwise the bytes json.Marshal makes
 	outAt := bytes.LastIndex(mb, outputKey)
 	inAt := bytes.LastIndex(mb[:outAt], inputKey)
 	if outAt < 0 || inAt < 0 {
@@ -125,13 +142,30 @@ func encodeEntry(buf []byte, gen uint32, cfg *LoggingConfig, accountID, region s
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(ts.Unix()))
 	buf = append(buf, byte(len(rid)))
 	buf = append(buf, rid...)
-	for _, n := range []int{len(mb), inAt + len(inputKey), outAt + len(outputKey), len(in), len(out)} {
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(n))
+	outLen := uint32(len(out))
+	if len(out) > 0 && outputKind(inv) == Image {
+		outLen |= binaryFlag
+	}
+	for _, n := range []uint32{uint32(len(mb)), uint32(inAt + len(inputKey)), uint32(outAt + len(outputKey)), uint32(len(in)), outLen} {
+		buf = binary.LittleEndian.AppendUint32(buf, n)
 	}
 	buf = append(buf, mb...)
 	buf = append(buf, in...)
 	return append(buf, out...), nil
 }
+
+// metaEncoder renders record metadata into a buffer it keeps: unlike
+// json.Marshal, it allocates no result on the request path.
+type metaEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var metaEncoders = sync.Pool{New: func() any {
+	me := &metaEncoder{}
+	me.enc = json.NewEncoder(&me.buf)
+	return me
+}}
 
 // decodeEntry parses a spool entry without copying.
 func decodeEntry(b []byte) (entry, error) {
@@ -153,7 +187,8 @@ func decodeEntry(b []byte) (entry, error) {
 		f[i] = int(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	b = b[20:]
-	metaLen, inLen, outLen := f[0], f[3], f[4]
+	e.binaryOut = f[4]&binaryFlag != 0
+	metaLen, inLen, outLen := f[0], f[3], f[4]&^binaryFlag
 	if metaLen < 0 || inLen < 0 || outLen < 0 || metaLen+inLen+outLen != len(b) ||
 		f[1] > f[2] || f[2] > metaLen || f[1] < len(inputKey) {
 		return e, errBadEntry
@@ -172,7 +207,9 @@ func inputKind(body []byte) DataKind {
 	switch {
 	case bytes.Contains(body, []byte(`"video"`)):
 		return Video
-	case bytes.Contains(body, []byte(`"image"`)), bytes.Contains(body, []byte(`"inputImage"`)), bytes.Contains(body, []byte(`"images"`)):
+	case bytes.Contains(body, []byte(`"image"`)), bytes.Contains(body, []byte(`"images"`)),
+		bytes.Contains(body, []byte(`"image_url"`)), // Cohere Embed v4's interleaved inputs
+		bytes.Contains(body, []byte(`Image"`)):      // inputImage, and an image task's conditionImage, referenceImage, maskImage
 		return Image
 	}
 	return Text
@@ -194,50 +231,78 @@ func outputKind(inv *invocation.Invocation) DataKind {
 	return Text
 }
 
-// bodyRef says how a body appears in a delivered record.
-type bodyRef struct {
-	json   []byte // compact JSON to inline
-	s3Path string // or the s3:// path of the offloaded object
+// offload says what becomes of a body whose compact JSON is over
+// LargeBodyBytes.
+type offload struct {
+	ctx context.Context
+	// s writes it to bucket; nil inlines every body whatever its size (the
+	// dashboard's rendering).
+	s *sender
+	// kind is the destination's, for the omitted-bodies metric.
+	kind string
+	// bucket is where it goes, under the logs prefix logs; "" leaves it
+	// out of the record (CloudWatch Logs without largeDataDeliveryS3Config).
+	bucket, logs string
 }
 
-// appendRecord writes the record line for e with the given bodies. A nil
-// body (not delivered) leaves the field out.
-func appendRecord(dst []byte, e *entry, in, out bodyRef) []byte {
+// appendRecord appends the record line for e to dst: its metadata with each
+// delivered body spliced in, compacted to one line (a body that is not
+// JSON, a malformed request, as a JSON string) and compacted only once,
+// straight into dst; a body that o sends elsewhere appears as its S3 path
+// instead, or not at all. A nil body (not delivered) leaves the field out.
+// On error (an offloaded body could not be written) dst is returned as it
+// was.
+func appendRecord(dst []byte, e *entry, o offload) ([]byte, error) {
+	mark := len(dst)
 	dst = append(dst, e.meta[:e.inAt]...)
-	dst = appendBody(dst, "inputBody", in)
+	dst, err := appendBody(dst, e, e.in, "input", o)
+	if err != nil {
+		return dst[:mark], err
+	}
 	dst = append(dst, e.meta[e.inAt:e.outAt]...)
-	dst = appendBody(dst, "outputBody", out)
-	return append(dst, e.meta[e.outAt:]...)
-}
-
-func appendBody(dst []byte, field string, b bodyRef) []byte {
-	switch {
-	case b.s3Path != "":
-		dst = append(dst, `"`+field+`S3Path":`...)
-		q, _ := json.Marshal(b.s3Path)
-		dst = append(dst, q...)
-		return append(dst, ',')
-	case b.json != nil:
-		dst = append(dst, `"`+field+`Json":`...)
-		dst = append(dst, b.json...)
-		return append(dst, ',')
+	if dst, err = appendBody(dst, e, e.out, "output", o); err != nil {
+		return dst[:mark], err
 	}
-	return dst
+	return append(dst, e.meta[e.outAt:]...), nil
 }
 
-// compactBody returns body as compact JSON fit for one NDJSON line: JSON
-// bodies are compacted (no newlines survive), anything else (a malformed
-// request) is recorded as a JSON string. Empty bodies yield nil.
-func compactBody(dst *bytes.Buffer, body []byte) []byte {
+// appendBody appends the "<part>BodyJson" field (or "<part>BodyS3Path")
+// of body, with its trailing comma. A binary output is offloaded whatever
+// its size.
+func appendBody(dst []byte, e *entry, body []byte, part string, o offload) ([]byte, error) {
 	if len(body) == 0 {
-		return nil
+		return dst, nil
 	}
-	dst.Reset()
-	if err := json.Compact(dst, body); err == nil {
-		return dst.Bytes()
+	mark := len(dst)
+	dst = append(dst, '"')
+	dst = append(dst, part...)
+	dst = append(dst, `BodyJson":`...)
+	at := len(dst)
+	dst = appendCompactBody(dst, body)
+	binary := part == "output" && e.binaryOut
+	if o.s == nil || (len(dst)-at <= LargeBodyBytes && !binary) {
+		return append(dst, ','), nil
 	}
-	dst.Reset()
+	path, err := o.s.offload(o, e, part, dst[at:])
+	dst = dst[:mark]
+	if err != nil || path == "" {
+		return dst, err
+	}
+	dst = append(dst, '"')
+	dst = append(dst, part...)
+	dst = append(dst, `BodyS3Path":`...)
+	q, _ := json.Marshal(path)
+	dst = append(dst, q...)
+	return append(dst, ','), nil
+}
+
+// appendCompactBody appends body as compact JSON fit for one NDJSON line:
+// a JSON body compacted (no newline survives), anything else (a malformed
+// request) as a JSON string.
+func appendCompactBody(dst, body []byte) []byte {
+	if out, ok := appendCompactJSON(dst, body); ok {
+		return out
+	}
 	q, _ := json.Marshal(string(body))
-	dst.Write(q)
-	return dst.Bytes()
+	return append(dst, q...)
 }

@@ -2,11 +2,16 @@ package invocationlog
 
 import (
 	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 
 func testInvocation() *invocation.Invocation {
@@ -41,10 +46,7 @@ func TestEntryRoundTripBuildsBedrockRecord(t *testing.T) {
 	if e.gen != 7 || e.requestID != testInvocation().RequestID || !e.time.Equal(time.Date(2026, 11, 23, 10, 4, 5, 0, time.UTC)) {
 		t.Fatalf("header: %+v", e)
 	}
-	var buf bytes.Buffer
-	in := bodyRef{json: append([]byte(nil), compactBody(&buf, e.in)...)}
-	out := bodyRef{s3Path: "s3://logs/x_output.json.gz"}
-	line := appendRecord(nil, &e, in, out)
+	line := mustRecord(t, &e)
 	if bytes.ContainsRune(line, '\n') {
 		t.Fatalf("record line contains a newline: %s", line)
 	}
@@ -61,7 +63,8 @@ func TestEntryRoundTripBuildsBedrockRecord(t *testing.T) {
 		InferenceRegion: "us-west-2", RequestMetadata: map[string]string{"team": "search", "input": "{x"},
 		Input: RecordInput{InputContentType: "application/json", InputTokenCount: 3, CacheReadInputTokenCount: 1,
 			InputBodyJSON: json.RawMessage(`{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`)},
-		Output: RecordOutput{OutputContentType: "application/json", OutputTokenCount: 5, OutputBodyS3Path: "s3://logs/x_output.json.gz"},
+		Output: RecordOutput{OutputContentType: "application/json", OutputTokenCount: 5,
+			OutputBodyJSON: json.RawMessage(testInvocation().Output.Data)},
 	}
 	got, _ := json.Marshal(r)
 	exp, _ := json.Marshal(want)
@@ -106,8 +109,7 @@ func TestDataKindTogglesDropBodies(t *testing.T) {
 			if (len(e.in) > 0) != tt.wantIn || (len(e.out) > 0) != tt.wantO {
 				t.Fatalf("input kept %v (want %v), output kept %v (want %v)", len(e.in) > 0, tt.wantIn, len(e.out) > 0, tt.wantO)
 			}
-			var buf bytes.Buffer
-			line := appendRecord(nil, &e, bodyRef{json: append([]byte(nil), compactBody(&buf, e.in)...)}, bodyRef{json: compactBody(&buf, e.out)})
+			line := mustRecord(t, &e)
 			var r Record
 			if err := json.Unmarshal(line, &r); err != nil {
 				t.Fatalf("%v: %s", err, line)
@@ -123,13 +125,20 @@ func TestDataKindTogglesDropBodies(t *testing.T) {
 }
 
 func TestMalformedBodyIsRecordedAsString(t *testing.T) {
-	var buf bytes.Buffer
-	got := string(compactBody(&buf, []byte("not json\n{")))
-	if got != `"not json\n{"` {
-		t.Fatalf("got %s", got)
+	inv := testInvocation()
+	inv.Input.Data = []byte("not json\n{")
+	inv.Output.Data = nil
+	b, _ := encodeEntry(nil, 1, &LoggingConfig{}, "000000000000", "us-east-1", inv)
+	e, err := decodeEntry(b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if compactBody(&buf, nil) != nil {
-		t.Fatal("empty body must be left out")
+	line := string(mustRecord(t, &e))
+	if !strings.Contains(line, `"inputBodyJson":"not json\n{",`) {
+		t.Fatalf("a malformed body must be recorded as a JSON string: %s", line)
+	}
+	if strings.Contains(line, "outputBody") {
+		t.Fatalf("an empty body must be left out: %s", line)
 	}
 }
 
@@ -151,8 +160,14 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The bodies are spliced in as before they were compacted in
+		// place.
+		if line, err := appendRecord(nil, &e, offload{}); err != nil || !bytes.Equal(line, referenceRecord(&e, offload{})) {
+			t.Fatalf("record %q (%v), want %q", line, err, referenceRecord(&e, offload{}))
+		}
 		// Without bodies the record is the metadata, byte for byte.
-		if line := appendRecord(nil, &e, bodyRef{}, bodyRef{}); !bytes.Equal(line, e.meta) {
+		e.in, e.out = nil, nil
+		if line, _ := appendRecord(nil, &e, offload{}); !bytes.Equal(line, e.meta) {
 			t.Fatalf("splicing no bodies changed the record: %q vs %q", line, e.meta)
 		}
 	})
@@ -174,8 +189,7 @@ func TestRecordCarriesTheCacheUsageAndNoTierFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	line := appendRecord(nil, &e, bodyRef{json: append([]byte(nil), compactBody(&buf, e.in)...)}, bodyRef{json: compactBody(&buf, e.out)})
+	line := mustRecord(t, &e)
 	// Bedrock's schema and nothing else: an unknown field fails the decode.
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(line))
@@ -203,5 +217,135 @@ func TestRecordCarriesTheCacheUsageAndNoTierFields(t *testing.T) {
 	}
 	if len(body.Usage.CacheDetails) != 2 || body.Usage.CacheDetails[1].InputTokens != 1000 || body.ServiceTier.Type != "priority" || body.PerformanceConfig.Latency != "optimized" {
 		t.Errorf("output body lost the tier or cache details: %s", r.Output.OutputBodyJSON)
+	}
+}
+
+// mustRecord renders e's record line with every body inline.
+func mustRecord(t testing.TB, e *entry) []byte {
+	t.Helper()
+	line, err := appendRecord(nil, e, offload{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
+
+// referenceRecord is the record line as delivery built it before bodies
+// were compacted straight into it (json.Compact into a scratch buffer, a
+// copy, then the splice): the record format that tests and readers rely
+// on, kept to check that the bytes did not change. Offloaded bodies get
+// the path o's bucket would give them.
+func referenceRecord(e *entry, o offload) []byte {
+	body := func(b []byte, part string) (js []byte, path string) {
+		if len(b) == 0 {
+			return nil, ""
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, b) == nil {
+			js = buf.Bytes()
+		} else {
+			js, _ = json.Marshal(string(b))
+		}
+		if o.s == nil || len(js) <= LargeBodyBytes {
+			return js, ""
+		}
+		if o.bucket == "" {
+			return nil, ""
+		}
+		return nil, "s3://" + o.bucket + "/" + DataKey(o.logs, e.time, e.requestID, part)
+	}
+	field := func(dst []byte, name string, js []byte, path string) []byte {
+		switch {
+		case path != "":
+			q, _ := json.Marshal(path)
+			return append(append(append(dst, `"`+name+`S3Path":`...), q...), ',')
+		case js != nil:
+			return append(append(append(dst, `"`+name+`Json":`...), js...), ',')
+		}
+		return dst
+	}
+	in, inPath := body(e.in, "input")
+	out, outPath := body(e.out, "output")
+	dst := append([]byte(nil), e.meta[:e.inAt]...)
+	dst = field(dst, "inputBody", in, inPath)
+	dst = append(dst, e.meta[e.inAt:e.outAt]...)
+	dst = field(dst, "outputBody", out, outPath)
+	return append(dst, e.meta[e.outAt:]...)
+}
+
+// Delivery compacts each body once, straight into the record line; the
+// lines must be the bytes they were, for every kind of body and every
+// place a body can go (inline, its own object, left out).
+func TestAppendRecord_SameBytesAsBefore(t *testing.T) {
+	big := `{"messages":[{"role":"user","content":[{"text":"` + strings.Repeat("x", LargeBodyBytes) + `"}]}]}`
+	for _, tc := range []struct {
+		name    string
+		in, out string
+		bucket  string // "": a destination without large-data bucket
+	}{
+		{"compact bodies", `{"a":1}`, `{"b":[true,null]}`, "logs"},
+		{"indented bodies", "{\n  \"a\": [ 1, 2 ]\n}\n", "\t{ \"b\" : \"x y\" }", "logs"},
+		{"malformed input", "not json\n{<&>}", `{"ok":true}`, "logs"},
+		{"escapes and unicode", `{"t":"\u00e9 \" \\ <b>&amp;   é"}`, "\"\xff\xfe\"", "logs"},
+		{"no bodies", "", "", "logs"},
+		{"large input offloaded", big, `{"small":1}`, "logs"},
+		{"large output offloaded", `{}`, big, "logs"},
+		{"large malformed input offloaded", strings.Repeat("<not json>", LargeBodyBytes/8), "", "logs"},
+		{"large input left out", big, `{"small":1}`, ""},
+		{"exactly at the limit", `"` + strings.Repeat("y", LargeBodyBytes-2) + `"`, `"` + strings.Repeat("y", LargeBodyBytes-1) + `"`, "logs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := testInvocation()
+			inv.Input.Data, inv.Output.Data = []byte(tc.in), []byte(tc.out)
+			b, err := encodeEntry(nil, 3, &LoggingConfig{}, "123456789012", "us-east-1", inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := decodeEntry(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := objectstore.NewDir(t.TempDir())
+			snd := newSender(store, nil, newMetrics(nil, nil, nil, time.Now), "123456789012", "us-east-1", nil)
+			logs := LogsPrefix("pfx", "123456789012", "us-east-1")
+			for _, o := range []offload{{}, {ctx: context.Background(), s: snd, kind: destS3, bucket: tc.bucket, logs: logs}} {
+				got, err := appendRecord([]byte("before|"), &e, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := append([]byte("before|"), referenceRecord(&e, o)...)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("offload %v:\n got %.300q\nwant %.300q", o.s != nil, got, want)
+				}
+				if !json.Valid(got[len("before|"):]) {
+					t.Fatalf("not JSON: %.300q", got)
+				}
+			}
+			// What was offloaded is the body's compact JSON, gzipped.
+			for _, part := range []struct {
+				name string
+				body []byte
+			}{{"input", e.in}, {"output", e.out}} {
+				js := appendCompactBody(nil, part.body)
+				obj, err := store.Get(context.Background(), tc.bucket, DataKey(logs, e.time, e.requestID, part.name))
+				if len(js) <= LargeBodyBytes || tc.bucket == "" {
+					if err == nil {
+						t.Fatalf("%s body of %d bytes offloaded", part.name, len(js))
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s body not offloaded: %v", part.name, err)
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(obj))
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(stored, js) {
+					t.Fatalf("offloaded %s body: %v, %d bytes, want its %d compact bytes", part.name, err, len(stored), len(js))
+				}
+			}
+		})
 	}
 }

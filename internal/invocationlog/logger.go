@@ -24,7 +24,8 @@ import (
 
 // LargeBodyBytes is the size above which a body is not inlined in a record
 // but written to its own object under the data/ prefix (Bedrock: "up to
-// 100 KB"; counted on the compacted JSON, in KiB).
+// 100 KB"; counted on the compacted JSON, in KiB). The output of an image
+// model is binary data and goes there whatever its size.
 const LargeBodyBytes = 100 << 10
 
 // What to do with a record when the spool is full.
@@ -173,8 +174,11 @@ func Open(opts Options) (*Logger, error) {
 		}
 	}
 	sp := opts.Settings.Spool
+	// Lazy: while logging is off the spool creates, maps and prefaults no
+	// segment (see prepareSpool and releaseIfIdle).
 	l.spool, err = spool.Open(filepath.Join(opts.DataDir, "spool"), spool.Options{
 		SegmentBytes: sp.SegmentBytes, MaxBytes: sp.MaxBytes, SyncInterval: sp.SyncInterval, Logger: l.log, Now: opts.Now,
+		Lazy: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("invocation logging spool: %w", err)
@@ -183,6 +187,9 @@ func Open(opts Options) (*Logger, error) {
 	l.m = newMetrics(opts.Registerer, l.spool, l.kept, opts.Now)
 	g := l.store.Current()
 	l.cur.Store(&g)
+	if g.Config != nil {
+		l.prepareSpool()
+	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 
 	// Resume every destination that still has records to deliver, then
@@ -233,7 +240,44 @@ func Open(opts Options) (*Logger, error) {
 	}
 	l.log.Info("invocation logging ready", "enabled", g.Config != nil, "generation", g.Number,
 		"store", l.objects.Kind(), "spool_pending_records", l.spool.Stats().PendingRecords)
+	l.putMu.Lock()
+	l.releaseLocked() // a spare left by an earlier run while logging is off, or the first records' mapping
+	l.putMu.Unlock()
 	return l, nil
+}
+
+// prepareSpool readies the spool for records, so that the first ones make
+// no system call: logging is on (at start) or about to be (Put). If no
+// segment can be made the spool is full, which it logs; Admit and Commit
+// then refuse or drop as onFull says.
+func (l *Logger) prepareSpool() {
+	if err := l.spool.Prepare(); err != nil && !errors.Is(err, spool.ErrFull) {
+		l.log.Error("cannot prepare the invocation log spool; the first records will try again", "err", err)
+	}
+}
+
+// releaseLocked gives the spool's memory back while logging is off and
+// every destination has all its records (spool.Release; nothing happens
+// otherwise): nothing is kept mapped, prefaulted or preallocated for
+// records that are not coming. Records after a Put (or, racing a Delete,
+// the last records of calls served while logging was on) arm the spool
+// again. The caller holds putMu, so that a Put cannot arm the spool
+// between the check and the release.
+func (l *Logger) releaseLocked() {
+	if l.cur.Load().Config == nil {
+		l.spool.Release()
+	}
+}
+
+// releaseIfIdle is releaseLocked for the deliverers, after a commit that
+// may have been the last one logging off waited for. A Put in progress
+// (holding putMu) is about to arm the spool: it is not waited for.
+func (l *Logger) releaseIfIdle() {
+	if l.cur.Load().Config != nil || !l.putMu.TryLock() {
+		return
+	}
+	defer l.putMu.Unlock()
+	l.releaseLocked()
 }
 
 // pastDestination finds the destination of a spool consumer among the
@@ -433,12 +477,15 @@ func (l *Logger) Put(ctx context.Context, c *LoggingConfig) error {
 		return err
 	}
 	// Consumers first, then the generation: a record appended under the
-	// new generation must find its destination's consumer registered.
+	// new generation must find its destination's consumer registered, and
+	// a segment ready to take it.
 	for _, d := range destinations(c) {
 		l.startDeliverer(d)
 	}
+	l.prepareSpool()
 	g, err := l.store.Set(c, l.opts.Now())
 	if err != nil {
+		l.releaseLocked()
 		return err
 	}
 	l.cur.Store(&g)
@@ -459,6 +506,7 @@ func (l *Logger) Delete(ctx context.Context) error {
 	}
 	l.cur.Store(&g)
 	l.log.Info("invocation logging turned off", "generation", g.Number)
+	l.releaseLocked() // or, with records still to deliver, the deliverers' last commit
 	return nil
 }
 

@@ -69,6 +69,10 @@ func TestPoisonDestination_MinIO(t *testing.T) {
 		CloudWatchConfig: &CloudWatchConfig{LogGroupName: "group", RoleArn: "arn:aws:iam::000000000000:role/r"}})
 	emptyAndDelete(t, client, "doomed")
 	observeWaves(t, l, 100, 10, 40) // three times the spool's 384 KiB
+	// Wait for the count rather than read it once: the spool may read
+	// empty a moment before the last refusal is counted. Then it must be
+	// exact.
+	waitFor(t, "400 records counted undeliverable", func() bool { return undeliverable(l, destS3, "NoSuchBucket") >= 400 })
 	if n := undeliverable(l, destS3, "NoSuchBucket"); n != 400 {
 		t.Fatalf("undeliverable{s3,NoSuchBucket} = %v, want 400", n)
 	}

@@ -1,7 +1,6 @@
 package invocationlog
 
 import (
-	"bytes"
 	"encoding/json"
 	"sync"
 
@@ -102,8 +101,6 @@ func (l *Logger) render(it recentItem) (json.RawMessage, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var scratch bytes.Buffer
-	in := bodyRef{json: bytes.Clone(compactBody(&scratch, e.in))}
-	out := bodyRef{json: compactBody(&scratch, e.out)}
-	return appendRecord(nil, &e, in, out), true
+	rec, err := appendRecord(nil, &e, offload{})
+	return rec, err == nil
 }

@@ -24,9 +24,11 @@ type Record struct {
 	// the call took. Readers of Bedrock records ignore unknown keys.
 	Upstream *RecordUpstream `json:"upstream,omitempty"`
 	// ErrorCode is the exception name of a failed call.
-	ErrorCode string       `json:"errorCode,omitempty"`
-	Input     RecordInput  `json:"input"`
-	Output    RecordOutput `json:"output"`
+	ErrorCode string `json:"errorCode,omitempty"`
+	// Status is an asynchronous invocation's end (Completed, Failed).
+	Status string       `json:"status,omitempty"`
+	Input  RecordInput  `json:"input"`
+	Output RecordOutput `json:"output"`
 }
 
 // Identity is the caller.
@@ -50,6 +52,12 @@ type RecordOutput struct {
 	OutputBodyJSON    json.RawMessage `json:"outputBodyJson,omitempty"`
 	OutputBodyS3Path  string          `json:"outputBodyS3Path,omitempty"`
 	OutputTokenCount  int             `json:"outputTokenCount"`
+	// The video of an asynchronous invocation (Nova Reel).
+	OutputVideoS3Path          string `json:"outputVideoS3Path,omitempty"`
+	OutputVideoDurationSeconds int    `json:"outputVideoDurationSeconds,omitempty"`
+	OutputVideoFramesPerSecond int    `json:"outputVideoFramesPerSecond,omitempty"`
+	OutputVideoWidth           int    `json:"outputVideoWidth,omitempty"`
+	OutputVideoHeight          int    `json:"outputVideoHeight,omitempty"`
 }
 
 // RecordUpstream says where a call was served.

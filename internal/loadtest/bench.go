@@ -59,6 +59,11 @@ type Config struct {
 	// OpenStreamsLogging is the logging mode of the open-streams gateway
 	// (off, local or s3; default off).
 	OpenStreamsLogging string
+	// UpstreamH2C has the gateway speak HTTP/2 without TLS to the upstream
+	// (the openai provider's unencryptedHTTP2): its calls and streams
+	// share connections. The upstream takes HTTP/1.1 and h2c either way;
+	// the floors (nginx, the Go proxy) speak HTTP/1.1 to it.
+	UpstreamH2C bool
 	// LogWait bounds the wait for every record to be delivered (default 60s).
 	LogWait time.Duration
 	// Progress receives one line per step (nil: discarded).
@@ -240,18 +245,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if needS3 {
 		fmt.Fprintf(cfg.Progress, "starting MinIO\n")
-		dir := filepath.Join(tmp, "minio")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if mio, err = startMinIO(ctx, tmp); err != nil {
 			return nil, err
-		}
-		if mio, err = minio.Launch(dir); err != nil {
-			return nil, err
-		}
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := mio.S3Client().CreateBucket(cctx, &s3.CreateBucketInput{Bucket: aws.String(logBucket)})
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("create bucket: %w", err)
 		}
 	}
 
@@ -313,7 +308,11 @@ func startGateway(ctx context.Context, cfg Config, mode, upstreamURL, dir string
 		store = "s3"
 		env = mio.Env()
 	}
-	c, err := startChild(cfg.Binary, dir, ConfigYAML(upstreamURL, store), env)
+	yaml := ConfigYAML(upstreamURL, store)
+	if cfg.UpstreamH2C {
+		yaml = strings.Replace(yaml, "    type: openai\n", "    type: openai\n    unencryptedHTTP2: true\n", 1)
+	}
+	c, err := startChild(cfg.Binary, dir, yaml, env)
 	if err != nil {
 		return nil, err
 	}
@@ -471,4 +470,24 @@ func readRecords(ctx context.Context, store objectstore.Store) (map[string]int, 
 		return counts, nil
 	}
 	return counts, err
+}
+
+// startMinIO starts a MinIO with its data under tmp and the log bucket
+// created; the caller stops it.
+func startMinIO(ctx context.Context, tmp string) (*minio.Server, error) {
+	dir := filepath.Join(tmp, "minio")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	mio, err := minio.Launch(dir)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := mio.S3Client().CreateBucket(cctx, &s3.CreateBucketInput{Bucket: aws.String(logBucket)}); err != nil {
+		mio.Stop()
+		return nil, fmt.Errorf("create bucket: %w", err)
+	}
+	return mio, nil
 }

@@ -24,13 +24,16 @@ const benchModelID = "bench.openai-v1"
 // ConfigYAML is the serve configuration of a gateway mode: a provider of
 // type openai at upstreamURL, the model bench.openai-v1 (alias bench-model)
 // routed to it, and invocation logging delivery with store ("local" or
-// "s3") flushed every second.
+// "s3") flushed every second. Two more models on the same provider,
+// bench-model-fast and bench-model-hold, reach the upstream under those
+// names, which it answers without latency and holds open (the side-by-side
+// phases).
 func ConfigYAML(upstreamURL, store string) string {
 	return fmt.Sprintf(`listen: 127.0.0.1:0
 log: {level: info, format: text}
 metrics: {historyInterval: 1m}
 invocationLogging:
-  store: %s
+  store: %[1]s
   flushInterval: 1s
   retryMin: 100ms
   retryMax: 2s
@@ -38,20 +41,40 @@ providers:
   - {name: simulator, type: simulator}
   - name: bench
     type: openai
-    baseURL: %s
+    baseURL: %[2]s
     retries: 0
 models:
-  - id: %s
+  - id: %[3]s
     name: Bench upstream
     vendor: Bench
     family: anthropic
     provider: bench
-    upstreamModel: %s
-    aliases: [%s]
+    upstreamModel: %[4]s
+    aliases: [%[4]s]
     streaming: true
     maxOutputTokens: 4096
     timeout: 10m
-`, store, upstreamURL, benchModelID, upstreamModel, upstreamModel)
+  - id: bench.openai-fast-v1
+    name: Bench upstream without latency
+    vendor: Bench
+    family: anthropic
+    provider: bench
+    upstreamModel: %[5]s
+    aliases: [%[5]s]
+    streaming: true
+    maxOutputTokens: 4096
+    timeout: 10m
+  - id: bench.openai-hold-v1
+    name: Bench upstream holding streams open
+    vendor: Bench
+    family: anthropic
+    provider: bench
+    upstreamModel: %[6]s
+    aliases: [%[6]s]
+    streaming: true
+    maxOutputTokens: 4096
+    timeout: 10m
+`, store, upstreamURL, benchModelID, upstreamModel, fastModel, holdModel)
 }
 
 // child is a `modelwatch serve` process.

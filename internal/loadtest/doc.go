@@ -34,4 +34,22 @@
 //     upstream that holds them open (a token per second), measures the
 //     child's resident memory with all of them open, then closes them.
 //   - Nothing here asserts performance; the numbers are reported.
+//
+// RunSideBySide (`modelwatch bench --side-by-side`, issue 15) puts the
+// gateway beside floors: the same upstream reached directly, through
+// Debian's nginx (a generated configuration, run in the foreground with
+// -p and -c), through a bare httputil.ReverseProxy run as a child of its
+// own (the hidden `modelwatch bench --reverse-proxy-child URL`,
+// ServeReverseProxy), and through modelwatch with logging off, local and
+// S3. One upstream serves every phase; the model a body names picks its
+// behaviour (bench-model: the configured latency, 17-chunk streams;
+// bench-model-fast: no latency; bench-model-hold: streams held open), so
+// each target is started once. For each target it reads the idle RSS, the
+// RSS delta of streams held open, and the CPU time (utime+stime of
+// /proc/PID/stat, nginx's master and workers summed) of its processes
+// around each phase: the own client at fixed rates for plain calls and
+// streams, vegeta at each fixed rate, and wrk flat out against the
+// upstream without latency. Missing tools skip their phases with a note;
+// nothing is estimated. The report leads with modelwatch's ratios to the
+// floors and checks issue 15's targets.
 package loadtest

@@ -22,6 +22,10 @@ const maxIDs = 4 << 20
 var (
 	plainBody  = []byte(`{"model":"bench-model","messages":[{"role":"user","content":"Say hello."}],"max_tokens":32}`)
 	streamBody = []byte(`{"model":"bench-model","messages":[{"role":"user","content":"Say hello."}],"max_tokens":32,"stream":true,"stream_options":{"include_usage":true}}`)
+	// fastBody is plainBody for the model the upstream answers at once.
+	fastBody = []byte(`{"model":"` + fastModel + `","messages":[{"role":"user","content":"Say hello."}],"max_tokens":32}`)
+	// holdBody is streamBody for the model whose streams the upstream holds.
+	holdBody = []byte(`{"model":"` + holdModel + `","messages":[{"role":"user","content":"Say hello."}],"max_tokens":32,"stream":true,"stream_options":{"include_usage":true}}`)
 )
 
 // loadSpec is one run of load against one URL.
@@ -33,6 +37,7 @@ type loadSpec struct {
 	concurrency int
 	rate        float64 // requests/s, 0: closed loop
 	collectIDs  bool    // keep the x-request-id of every answer
+	body        []byte  // nil: plainBody, or streamBody with stream
 }
 
 // loadResult is what a run measured.
@@ -163,9 +168,13 @@ func schedule(ctx context.Context, due chan<- time.Time, rate float64, claim fun
 
 // oneRequest sends one chat completion and records it in ws.
 func oneRequest(client *http.Client, spec loadSpec, t0 time.Time, ws *workerStats) {
-	body := plainBody
-	if spec.stream {
+	body := spec.body
+	switch {
+	case body != nil:
+	case spec.stream:
 		body = streamBody
+	default:
+		body = plainBody
 	}
 	// Requests already sent finish even after the run's deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -37,9 +38,52 @@ func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *minio.Serv
 		return nil, err
 	}
 	defer gw.stop()
-	n := cfg.OpenStreams
-	rep := &OpenStreamsReport{Logging: cfg.OpenStreamsLogging, Requested: n, Errors: map[string]int64{}}
-	client := &http.Client{Transport: &http.Transport{
+	rep := &OpenStreamsReport{Logging: cfg.OpenStreamsLogging, Requested: cfg.OpenStreams}
+	h := holdStreams(ctx, gw.url+"/v1/chat/completions", streamBody, cfg.OpenStreams)
+	defer h.release()
+	rep.Opened, rep.Errors, rep.OpenSec = h.opened, h.errors, h.openSec
+	// Let a few held tokens flow through every stream before measuring.
+	sleepCtx(ctx, 2*holdInterval+holdInterval/2)
+	if rep.PeakRSS, rep.RSSOpen, err = gw.memory(); err != nil {
+		return nil, err
+	}
+	if m, err := gw.metrics(ctx); err == nil {
+		rep.Goroutines, rep.StackBytes, rep.HeapBytes = m["go_goroutines"], m["go_memstats_stack_inuse_bytes"], m["go_memstats_heap_inuse_bytes"]
+	}
+	h.release()
+	sleepCtx(ctx, 3*holdInterval)
+	if _, rep.RSSClosed, err = gw.memory(); err != nil {
+		return nil, err
+	}
+	if err := gw.stop(); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// heldStreams are streams opened by holdStreams and kept open until
+// release.
+type heldStreams struct {
+	// opened counts the streams that got their first token, errors the
+	// others by kind, openSec the time until every stream was open or
+	// failed.
+	opened  int
+	errors  map[string]int64
+	openSec float64
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	client *http.Client
+	once   sync.Once
+}
+
+// holdStreams POSTs body (a streamed chat completion) to url n times at
+// once, at most openParallel being opened at a time, and returns when every
+// stream got its first token or failed, or after 2 minutes. The streams
+// stay open, reading what comes, until release.
+func holdStreams(ctx context.Context, url string, body []byte, n int) *heldStreams {
+	h := &heldStreams{}
+	h.client = &http.Client{Transport: &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   -1,
 		ResponseHeaderTimeout: time.Minute,
@@ -47,19 +91,19 @@ func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *minio.Serv
 		ReadBufferSize:        4 << 10,
 		WriteBufferSize:       4 << 10,
 	}}
-	defer client.CloseIdleConnections()
-
-	hold, release := context.WithCancel(ctx)
-	defer release()
+	hold, cancel := context.WithCancel(ctx)
+	h.cancel = cancel
+	// The readers count into opened and errs; h gets a copy at return,
+	// for a late failure must not race with the caller reading h.
 	var (
 		mu     sync.Mutex
-		opened int
-		wg     sync.WaitGroup
 		allIn  sync.WaitGroup
+		opened int
+		errs   = map[string]int64{}
 	)
 	fail := func(kind string) {
 		mu.Lock()
-		rep.Errors[kind]++
+		errs[kind]++
 		mu.Unlock()
 	}
 	sem := make(chan struct{}, openParallel)
@@ -67,9 +111,9 @@ func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *minio.Serv
 	allIn.Add(n)
 	for i := 0; i < n; i++ {
 		sem <- struct{}{}
-		wg.Add(1)
+		h.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer h.wg.Done()
 			signalled := false
 			signal := func() {
 				if !signalled {
@@ -79,9 +123,9 @@ func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *minio.Serv
 				}
 			}
 			defer signal()
-			req, _ := http.NewRequestWithContext(hold, http.MethodPost, gw.url+"/v1/chat/completions", bytes.NewReader(streamBody))
+			req, _ := http.NewRequestWithContext(hold, http.MethodPost, url, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
+			resp, err := h.client.Do(req)
 			if err != nil {
 				fail("transport")
 				return
@@ -117,27 +161,18 @@ func runOpenStreams(ctx context.Context, cfg Config, dir string, mio *minio.Serv
 		fail("not open after 2m")
 	case <-ctx.Done():
 	}
-	rep.OpenSec = time.Since(begin).Seconds()
+	h.openSec = time.Since(begin).Seconds()
 	mu.Lock()
-	rep.Opened = opened
-	mu.Unlock()
-	// Let a few held tokens flow through every stream before measuring.
-	sleepCtx(ctx, 2*holdInterval+holdInterval/2)
-	if rep.PeakRSS, rep.RSSOpen, err = gw.memory(); err != nil {
-		return nil, err
-	}
-	if m, err := gw.metrics(ctx); err == nil {
-		rep.Goroutines, rep.StackBytes, rep.HeapBytes = m["go_goroutines"], m["go_memstats_stack_inuse_bytes"], m["go_memstats_heap_inuse_bytes"]
-	}
-	release()
-	wg.Wait()
-	client.CloseIdleConnections()
-	sleepCtx(ctx, 3*holdInterval)
-	if _, rep.RSSClosed, err = gw.memory(); err != nil {
-		return nil, err
-	}
-	if err := gw.stop(); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	defer mu.Unlock()
+	h.opened, h.errors = opened, maps.Clone(errs)
+	return h
+}
+
+// release closes every stream and waits until their readers are done.
+func (h *heldStreams) release() {
+	h.once.Do(func() {
+		h.cancel()
+		h.wg.Wait()
+		h.client.CloseIdleConnections()
+	})
 }

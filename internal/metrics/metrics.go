@@ -312,7 +312,8 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 		r.attempts.WithLabelValues(a.ModelID, a.Provider, result).Inc()
 	}
 	model := inv.CatalogModelID
-	if model == "" {
+	// Bedrock's runtime metrics do not cover asynchronous invocations.
+	if model == "" || inv.Operation == invocation.StartAsyncInvoke {
 		return
 	}
 	op := string(inv.Operation)

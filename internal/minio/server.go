@@ -259,12 +259,23 @@ func (s *Server) waitLive(done <-chan struct{}) error {
 	}
 }
 
-// answersSigned reports whether an authenticated ListBuckets succeeds.
+// answersSigned reports whether an authenticated ListBuckets succeeds and
+// a request signed with a key MinIO does not know gets its answer rather
+// than 503 XMinioIAMNotInitialized: the root credentials work before the
+// IAM subsystem is up, other keys only after it.
 func (s *Server) answersSigned() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err := s.client().ListBuckets(ctx, &s3.ListBucketsInput{}, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
-	return err == nil
+	once := func(o *s3.Options) { o.RetryMaxAttempts = 1 }
+	if _, err := s.client().ListBuckets(ctx, &s3.ListBucketsInput{}, once); err != nil {
+		return false
+	}
+	stranger := s3.New(s.client().Options(), func(o *s3.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider("minio-readiness-probe", "not-a-secret", "")
+	})
+	_, err := stranger.ListBuckets(ctx, &s3.ListBucketsInput{}, once)
+	var code interface{ ErrorCode() string }
+	return errors.As(err, &code) && code.ErrorCode() != "XMinioIAMNotInitialized" && code.ErrorCode() != "XMinioServerNotInitialized"
 }
 
 // errExited: the process ended on its own before it was live (e.g. its

@@ -1,235 +1,179 @@
 package openaiapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 
+	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/apischema/openai"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
+	"github.com/modelwatch/modelwatch/internal/provider"
+	"github.com/modelwatch/modelwatch/internal/translate"
 )
 
-// fallbackMaxTokens is the output budget of a model whose catalog entry
-// has neither a default nor a limit (the provider always receives one).
-const fallbackMaxTokens = 4096
-
-// serveChat serves POST /v1/chat/completions.
+// serveChat serves POST /v1/chat/completions (and Bedrock's own
+// /openai/v1/chat/completions) through the gateway's request loop.
 func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	var req *openai.ChatRequest
-	call, release, err := h.begin(w, r, invocation.ChatCompletions, func(body []byte) (string, error) {
-		var err error
-		req, err = openai.DecodeChatRequest(body)
-		if err != nil {
-			return "", err
-		}
-		return req.Model, nil
-	})
-	defer release()
-	var (
-		model *catalog.Model
-		creq  *converse.Request
-	)
-	if err == nil {
-		call.SetRequestMetadata(requestMetadata(req.Metadata, req.User))
-		if req.Stream {
-			// Before resolve: a stream is authorized as
-			// bedrock:InvokeModelWithResponseStream.
-			call.SetStreamed()
-		}
-		creq, err = req.ToConverse()
-	}
-	if err == nil {
-		model, err = resolve(call, req.Model)
-	}
-	if err == nil {
-		err = checkModel(model, req, creq)
-	}
-	if err != nil {
-		h.fail(ctx, w, call, err)
-		return
-	}
-	if req.Stream {
-		h.stream(ctx, w, call, model, req, creq)
-		return
-	}
-	resp, err := call.Converse(ctx, creq)
-	if err != nil {
-		h.fail(ctx, w, call, err)
-		return
-	}
-	out, err := json.Marshal(openai.FromConverseResponse(resp, completionID(call), model.ID, call.Start().Unix()))
-	if err != nil {
-		h.fail(ctx, w, call, err)
-		return
-	}
-	h.succeed(ctx, w, call, out)
+	h.gw.Serve(w, r, &chatDoor{h: h})
 }
 
-// checkModel applies the checks Converse makes once it knows the model,
-// worded for OpenAI clients, and sets the model's default output budget
-// when the request has none (the provider always receives an explicit
-// maxTokens).
-func checkModel(m *catalog.Model, req *openai.ChatRequest, creq *converse.Request) error {
-	if m.Embedding() {
-		return openai.NewRequestError("model", "The model `%s` is an embedding model and does not support chat completions.", m.ID)
+// chatDoor is the chat completions wire, for one call: it keeps the
+// decoded request, whose parameter names its errors use, and the body as
+// the caller sent it, for upstreams that speak the same wire.
+type chatDoor struct {
+	h    *Handler
+	req  *openai.ChatRequest
+	body []byte
+}
+
+// Describe implements gateway.Door.
+func (d *chatDoor) Describe() gateway.DoorInfo {
+	return gateway.DoorInfo{API: invocation.APIOpenAI, Operation: invocation.ChatCompletions,
+		RequestIDHeader: headerRequestID, MaxRequestBytes: d.h.opts.MaxRequestBytes, Bodies: d.h.opts.Bodies}
+}
+
+// Decode implements gateway.Door.
+func (d *chatDoor) Decode(_ *http.Request, body []byte, _ *catalog.Model) (*gateway.Request, error) {
+	req, err := openai.DecodeChatRequest(body)
+	if err != nil {
+		return nil, err
 	}
-	if req.Stream && !m.Streaming {
-		return openai.NewRequestError("stream", "The model `%s` does not support streaming. Try again without 'stream'.", m.ID)
-	}
-	ic := creq.InferenceConfig
-	if ic == nil {
-		ic = &converse.InferenceConfig{}
-		creq.InferenceConfig = ic
-	}
-	if ic.MaxTokens == nil {
-		n := m.DefaultMaxTokens
-		if n <= 0 {
-			n = m.MaxOutputTokens
+	d.req, d.body = req, body
+	out := &gateway.Request{Model: req.Model, Stream: req.Stream, Metadata: requestMetadata(req.Metadata, req.User)}
+	out.Chat, err = translate.ChatToConverse(req)
+	return out, err
+}
+
+// Encode implements gateway.Door.
+func (d *chatDoor) Encode(x *gateway.Exchange, resp *converse.Response) ([]byte, error) {
+	return json.Marshal(translate.ConverseToChatCompletion(resp, d.ids(x)))
+}
+
+// Pass implements gateway.Passer: a provider that speaks chat
+// completions (the OpenAI provider) gets the caller's body untranslated,
+// and its answer goes back as it came: its id, model, system_fingerprint,
+// usage details and logprobs included.
+func (d *chatDoor) Pass(ctx context.Context, t gateway.Target, x *gateway.Exchange) (*provider.Passed, bool, error) {
+	ci, ok := t.Provider.(provider.ChatCompletionsInvoker)
+	if !ok {
+		// Translated: what only chat completions can carry is refused.
+		if err := d.req.TranslationLimits(); err != nil {
+			return nil, true, err
 		}
-		if n <= 0 {
-			n = fallbackMaxTokens
+		return nil, false, nil
+	}
+	resp, err := ci.ChatCompletions(ctx, t.Call, d.passed(x))
+	return resp, true, err
+}
+
+// PassStream implements gateway.Passer: the upstream's own chunks.
+func (d *chatDoor) PassStream(ctx context.Context, t gateway.Target, x *gateway.Exchange) (provider.RawStream, bool, error) {
+	ci, ok := t.Provider.(provider.ChatCompletionsInvoker)
+	if !ok {
+		if err := d.req.TranslationLimits(); err != nil {
+			return nil, true, err
 		}
-		ic.MaxTokens = &n
-	} else if m.MaxOutputTokens > 0 && *ic.MaxTokens > m.MaxOutputTokens {
+		return nil, false, nil
+	}
+	st, err := ci.ChatCompletionsStream(ctx, t.Call, d.passed(x))
+	return st, true, err
+}
+
+// passed is the caller's request as it goes to a chat completions
+// upstream.
+func (d *chatDoor) passed(x *gateway.Exchange) *provider.ChatCompletionsRequest {
+	r := &provider.ChatCompletionsRequest{Body: d.body, Model: d.req.Model,
+		IncludeUsage:        d.req.StreamOptions != nil && d.req.StreamOptions.IncludeUsage,
+		MaxCompletionTokens: d.req.MaxCompletionTokens != nil && d.req.MaxTokens == nil}
+	if d.req.MaxTokens == nil && d.req.MaxCompletionTokens == nil {
+		// The budget the model policy gave the request (CheckChat).
+		r.MaxTokens = *x.Request.Chat.InferenceConfig.MaxTokens
+	}
+	return r
+}
+
+// ids are the values of the call's completion the door chooses.
+func (d *chatDoor) ids(x *gateway.Exchange) translate.ChatIDs {
+	return translate.ChatIDs{CompletionID: completionID(x.RequestID), Model: x.Model.ID, Created: x.Start.Unix()}
+}
+
+// Stream implements gateway.Door: server-sent events, each chunk a data
+// line, the last one [DONE].
+func (d *chatDoor) Stream(x *gateway.Exchange, h http.Header) gateway.StreamEncoder {
+	h.Set("Content-Type", "text/event-stream")
+	includeUsage := d.req.StreamOptions != nil && d.req.StreamOptions.IncludeUsage
+	return &chatStream{enc: translate.NewChatStream(d.ids(x), includeUsage)}
+}
+
+// Error implements gateway.Door.
+func (d *chatDoor) Error(err error, _ http.Header) (*apierror.Error, int, []byte) {
+	return errorReply(d.word(err))
+}
+
+// word puts the gateway's errors in OpenAI's terms: an unknown model is
+// 404 model_not_found, a model policy violation names the parameter, a
+// body over the limit is request_too_large.
+func (d *chatDoor) word(err error) error {
+	var unknown *gateway.UnknownModelError
+	if errors.As(err, &unknown) {
+		return modelNotFound(unknown.Model)
+	}
+	var pe *gateway.PolicyError
+	if errors.As(err, &pe) {
+		return policyError(pe, d.req)
+	}
+	return d.h.bodyError(err)
+}
+
+// policyError words the model policy for OpenAI clients.
+func policyError(pe *gateway.PolicyError, req *openai.ChatRequest) error {
+	switch pe.Rule {
+	case gateway.RuleChatModel:
+		return openai.NewRequestError("model", "The model `%s` is an embedding model and does not support chat completions.", pe.Model)
+	case gateway.RuleStreaming:
+		return openai.NewRequestError("stream", "The model `%s` does not support streaming. Try again without 'stream'.", pe.Model)
+	case gateway.RuleMaxTokens:
 		param := "max_tokens"
-		if req.MaxCompletionTokens != nil {
+		if req != nil && req.MaxCompletionTokens != nil {
 			param = "max_completion_tokens"
 		}
-		return openai.NewRequestError(param, "'%s' is too large: %d. The model `%s` supports at most %d completion tokens.", param, *ic.MaxTokens, m.ID, m.MaxOutputTokens)
+		return openai.NewRequestError(param, "'%s' is too large: %d. The model `%s` supports at most %d completion tokens.", param, pe.Value, pe.Model, pe.Limit)
+	case gateway.RuleSystem:
+		return openai.NewRequestError("messages", "The model `%s` does not support system or developer messages.", pe.Model)
+	case gateway.RuleTools:
+		return openai.NewRequestError("tools", "The model `%s` does not support tools.", pe.Model)
+	case gateway.RuleImages:
+		return openai.NewRequestError("messages", "The model `%s` does not support image inputs.", pe.Model)
 	}
-	if len(creq.System) > 0 && !m.SystemPrompt {
-		return openai.NewRequestError("messages", "The model `%s` does not support system or developer messages.", m.ID)
-	}
-	usesTools := creq.ToolConfig != nil
-	usesImages := false
-	for _, msg := range creq.Messages {
-		for _, b := range msg.Content {
-			usesTools = usesTools || b.ToolUse != nil || b.ToolResult != nil
-			usesImages = usesImages || b.Image != nil
-		}
-	}
-	if usesTools && !m.Tools {
-		return openai.NewRequestError("tools", "The model `%s` does not support tools.", m.ID)
-	}
-	if usesImages && !slices.Contains(m.InputModalities, "IMAGE") {
-		return openai.NewRequestError("messages", "The model `%s` does not support image inputs.", m.ID)
-	}
-	return nil
+	return pe
 }
 
-// stream serves a streamed chat completion as server-sent events. Frames
-// are flushed one by one; the frames that end the response (finish reason,
-// usage, [DONE]) are held back until the call is finished, so durable
-// observers record it before the client sees the end.
-func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, call *gateway.Call, model *catalog.Model, req *openai.ChatRequest, creq *converse.Request) {
-	st, err := call.ConverseStream(ctx, creq)
-	if err != nil {
-		h.fail(ctx, w, call, err)
-		return
-	}
-	defer st.Close()
-	enc := &openai.StreamEncoder{
-		ID:           completionID(call),
-		Model:        model.ID,
-		Created:      call.Start().Unix(),
-		IncludeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
-	}
-	assembled := func() []byte {
-		b, _ := json.Marshal(openai.FromConverseResponse(st.Response(), enc.ID, enc.Model, enc.Created))
-		return b
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("X-Accel-Buffering", "no") // proxies such as nginx must not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	var tail bytes.Buffer
-	for {
-		ev, err := st.Next()
-		if err != nil {
-			h.streamFailed(ctx, w, rc, call, err, assembled())
-			return
-		}
-		var frames bytes.Buffer
-		for _, c := range enc.Encode(ev) {
-			b, err := json.Marshal(c)
-			if err != nil {
-				h.streamFailed(ctx, w, rc, call, err, assembled())
-				return
-			}
-			frames.WriteString("data: ")
-			frames.Write(b)
-			frames.WriteString("\n\n")
-		}
-		switch {
-		case ev.Metadata != nil:
-			tail.Write(frames.Bytes())
-			tail.WriteString("data: [DONE]\n\n")
-			if ferr := call.Finish(ctx, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: assembled()}, nil); ferr != nil {
-				// The call could not be recorded: it ends with the refusal.
-				h.streamFailed(ctx, w, rc, call, ferr, nil)
-				return
-			}
-			if _, err := w.Write(tail.Bytes()); err != nil {
-				h.opts.Logger.Debug("stream client went away before the end", "request_id", call.RequestID(), "error", err)
-				return
-			}
-			_ = flush(rc)
-			return
-		case ev.MessageStop != nil:
-			tail.Write(frames.Bytes())
-		case frames.Len() > 0:
-			_, err := w.Write(frames.Bytes())
-			if err == nil {
-				err = flush(rc)
-			}
-			if err != nil {
-				// The client is gone: record it as such even if the
-				// server has not noticed yet.
-				h.opts.Logger.Debug("stream client went away", "request_id", call.RequestID(), "error", err)
-				gone, cancel := context.WithCancel(ctx)
-				cancel()
-				call.Finish(gone, http.StatusOK, invocation.Body{ContentType: contentTypeJSON, Data: assembled()}, err)
-				return
-			}
-		}
-	}
+// chatStream encodes a chat completion stream as server-sent events.
+type chatStream struct {
+	enc *translate.ChatStream
+	buf []byte
 }
 
-// streamFailed ends a stream that failed after it started: the call is
-// recorded with the partial output, then the failure is sent as an SSE
-// error frame (OpenAI's SDKs raise it) and the stream ends without [DONE].
-// A client that went away gets nothing more.
-func (h *Handler) streamFailed(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, call *gateway.Call, err error, output []byte) {
+// Encode implements gateway.StreamEncoder. The bytes are valid until the
+// next call: the buffer is reused.
+func (s *chatStream) Encode(ev *converse.StreamEvent) ([]byte, error) {
+	var err error
+	s.buf, err = s.enc.AppendSSE(s.buf[:0], ev)
+	return s.buf, err
+}
+
+// Fail implements gateway.StreamEncoder: the error body as a data frame,
+// which OpenAI's SDKs raise; the stream then ends without [DONE].
+func (s *chatStream) Fail(err error) (*apierror.Error, int, []byte) {
 	e, status, body := errorReply(err)
-	if ctx.Err() != nil {
-		h.opts.Logger.Debug("stream client went away", "request_id", call.RequestID())
-		call.Finish(ctx, status, invocation.Body{ContentType: contentTypeJSON, Data: output}, err)
-		return
-	}
-	call.Finish(ctx, status, invocation.Body{ContentType: contentTypeJSON, Data: output}, e)
 	frame := make([]byte, 0, len(body)+8)
 	frame = append(frame, "data: "...)
 	frame = append(frame, body...)
 	frame = append(frame, "\n\n"...)
-	if _, err := w.Write(frame); err == nil {
-		_ = flush(rc)
-	}
-}
-
-// flush sends what was written. A writer that cannot flush (a wrapping
-// middleware) is not an error: the frames go out when its buffer fills.
-func flush(rc *http.ResponseController) error {
-	if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
-	return nil
+	return e, status, frame
 }

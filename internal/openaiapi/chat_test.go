@@ -18,6 +18,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/provider"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+	"github.com/modelwatch/modelwatch/internal/translate"
 )
 
 // requestID returns the x-request-id of a response.
@@ -367,7 +368,7 @@ func fullReply(t *testing.T, req oai.ChatCompletionNewParams) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creq, err := cr.ToConverse()
+	creq, err := translate.ChatToConverse(cr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,17 @@
 // Package openaiapi serves modelwatch's OpenAI-compatible API: POST
 // /v1/chat/completions (JSON, or server-sent events with stream: true),
-// POST /v1/embeddings, GET /v1/models and GET /v1/models/{id}, so that
-// OpenAI SDKs and tools can call every catalog model through the same
-// gateway, authentication and invocation records as Bedrock clients.
+// POST /v1/responses (the Responses API, plain or streamed as its event
+// sequence), POST /v1/embeddings, GET /v1/models and GET /v1/models/{id},
+// so that OpenAI SDKs, Codex CLI and other tools can call every catalog
+// model through the same gateway, authentication and invocation records as
+// Bedrock clients. The server also mounts it under /openai/v1, Bedrock's own
+// OpenAI-compatible path.
 //
-// Each chat or embeddings request is one gateway call, recorded as one
-// Invocation with API "openai" and operation ChatCompletions or
-// Embeddings. The model field resolves through the catalog exactly like a
+// Each operation is a gateway.Door (chat.go, responses.go, embeddings.go):
+// it decodes its body into the neutral form, encodes answers and streams
+// and words errors; the gateway runs the call. Each request is recorded as
+// one Invocation with API "openai" and operation ChatCompletions,
+// Responses or Embeddings. The model field resolves through the catalog exactly like a
 // Bedrock model ID (model IDs, aliases, inference profiles, ARNs). Clients
 // authenticate with Authorization: Bearer <api key> (a principal's
 // apiKeys); SigV4-signed requests work too.
@@ -40,7 +45,7 @@
 //     with its Invocation. The model field of responses is the resolved
 //     catalog model ID.
 //   - response_format is structured output through Converse's
-//     outputConfig (package apischema/openai translates it):
+//     outputConfig (package translate, openai_converse.go, translates it):
 //     {"type":"json_schema","json_schema":{...}} keeps its name,
 //     description and schema, {"type":"json_object"} becomes the schema
 //     {"type":"object"}, {"type":"text"} asks for nothing. It is checked

@@ -1,13 +1,11 @@
 package openaiapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/gateway"
-	"github.com/modelwatch/modelwatch/internal/invocation"
 )
 
 const (
@@ -75,8 +72,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/v1/chat/completions":
 		route(http.MethodPost, h.serveChat)
+	case path == "/v1/responses":
+		route(http.MethodPost, h.serveResponses)
+	case strings.HasPrefix(path, "/v1/responses/"):
+		// No response is kept (see serveResponses).
+		h.writeControlError(w, &openai.RequestError{Code: "response_not_found",
+			Err: apierror.New(apierror.ResourceNotFound, "No response found at %s: this gateway does not store responses (send 'store': false and the whole conversation as 'input').", truncate(path, 256))}, http.StatusNotFound)
 	case path == "/v1/embeddings":
 		route(http.MethodPost, h.serveEmbeddings)
+	case path == "/v1/images/generations":
+		route(http.MethodPost, h.serveImages)
 	case path == "/v1/models":
 		route(http.MethodGet, h.listModels)
 	case strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/"):
@@ -86,66 +91,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// begin authenticates what needs no body, reads the body, parses it with
-// decode, then starts the gateway call for the model the body names (the
-// OpenAI API has the model in the body, not the URL). It returns the call,
-// which the caller must finish, the release of the body's charge to the
-// body budget (never nil; the caller defers it: the body is the call's
-// input until the call is answered), and the first failure, in the order a
-// client should learn of them: authentication, body, signature, parse.
-func (h *Handler) begin(w http.ResponseWriter, r *http.Request, op invocation.Operation, decode func([]byte) (string, error)) (*gateway.Call, func(), error) {
-	// The call starts now (its latency includes reading the body); the
-	// model is known once the body is parsed.
-	call := h.gw.Begin(r, invocation.APIOpenAI, op, "")
-	w.Header().Set(headerRequestID, call.RequestID())
-	// The headers are checked before the body is read, so that an
-	// unauthenticated client cannot make the server read a large body.
-	if err := call.Check(r); err != nil {
-		return call, func() {}, err
-	}
-	body, release, err := h.readBody(w, r)
-	if err != nil {
-		return call, release, err
-	}
-	call.SetInput(inputContentType(r), body)
-	if err := call.Authenticate(body); err != nil {
-		return call, release, err
-	}
-	model, err := decode(body)
-	call.SetModelID(model)
-	return call, release, err
-}
-
-// resolve resolves the call's model. Identifiers the catalog does not know
-// are reported as OpenAI does: 404 model_not_found.
-func resolve(call *gateway.Call, model string) (*catalog.Model, error) {
-	m, err := call.Resolve()
-	if err == nil {
-		return m, nil
-	}
-	var e *apierror.Error
-	if errors.As(err, &e) && (e.Code == apierror.Validation || e.Code == apierror.ResourceNotFound) {
-		return nil, modelNotFound(model)
-	}
-	return nil, err
-}
-
 // modelNotFound is OpenAI's answer to an unknown model.
 func modelNotFound(model string) error {
 	return &openai.RequestError{Param: "model", Code: "model_not_found",
 		Err: apierror.New(apierror.ResourceNotFound, "The model `%s` does not exist or you do not have access to it.", truncate(model, 256))}
-}
-
-// succeed finishes the call, then writes a 200 JSON response: the
-// Invocation is recorded before the client has the answer.
-func (h *Handler) succeed(ctx context.Context, w http.ResponseWriter, call *gateway.Call, out []byte) {
-	call.RespondJSON(ctx, w, http.StatusOK, out, nil, writeRefusal)
-}
-
-// fail finishes the call with an error and writes it in OpenAI's shape.
-func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, call *gateway.Call, err error) {
-	e, status, body := errorReply(err)
-	call.RespondJSON(ctx, w, status, body, e, writeRefusal)
 }
 
 // writeControlError answers a request that is not a model call (no
@@ -156,7 +105,7 @@ func (h *Handler) writeControlError(w http.ResponseWriter, err error, status int
 		status = st
 	}
 	w.Header().Set(headerRequestID, uuid.NewString())
-	writeJSON(w, status, body)
+	gateway.WriteJSON(w, status, body)
 }
 
 // authenticateControl authenticates a request that is not a model call
@@ -217,28 +166,6 @@ func errorReply(err error) (*apierror.Error, int, []byte) {
 	return e, status, body
 }
 
-// writeRefusal writes the error of a call the gateway refused at its end
-// (its record could not be kept), replacing the response.
-func writeRefusal(w http.ResponseWriter, err error) {
-	_, status, body := errorReply(err)
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", contentTypeJSON)
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// readBody reads the whole request body, charged to the body budget until
-// release (never nil), refusing more than MaxRequestBytes in OpenAI's words.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), error) {
-	body, release, err := h.opts.Bodies.ReadBody(w, r, h.opts.MaxRequestBytes)
-	return body, release, h.bodyError(err)
-}
-
 // bodyError words a body over MaxRequestBytes in OpenAI's terms.
 func (h *Handler) bodyError(err error) error {
 	if errors.Is(err, gateway.ErrBodyTooLarge) {
@@ -246,13 +173,6 @@ func (h *Handler) bodyError(err error) error {
 			Err: apierror.New(apierror.Validation, "The request body is too large: at most %d bytes are accepted.", h.opts.MaxRequestBytes)}
 	}
 	return err
-}
-
-func inputContentType(r *http.Request) string {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		return ct
-	}
-	return contentTypeJSON
 }
 
 // requestMetadata is the Invocation's request metadata: the metadata
@@ -316,12 +236,12 @@ func (h *Handler) writeControl(w http.ResponseWriter, v any) {
 		return
 	}
 	w.Header().Set(headerRequestID, uuid.NewString())
-	writeJSON(w, http.StatusOK, body)
+	gateway.WriteJSON(w, http.StatusOK, body)
 }
 
 // completionID derives the chat completion ID from the request ID.
-func completionID(call *gateway.Call) string {
-	return "chatcmpl-" + strings.ReplaceAll(call.RequestID(), "-", "")
+func completionID(requestID string) string {
+	return "chatcmpl-" + strings.ReplaceAll(requestID, "-", "")
 }
 
 func truncate(s string, n int) string {

@@ -204,12 +204,13 @@ func TestResponseFormatReachesEachProvider(t *testing.T) {
 		openAI, anthropic string
 	}{
 		{"strict json_schema", contactFormat(true), strictSchema, anthropicSchema},
-		// Converse cannot say "not strict": the upstreams are asked for
-		// strict output, which is what Bedrock gives.
-		{"non-strict json_schema", contactFormat(false), strictSchema, anthropicSchema},
+		// An OpenAI-compatible upstream gets the caller's body as sent
+		// (passed through). Converse cannot say "not strict": Anthropic is
+		// asked for strict output, which is what Bedrock gives.
+		{"non-strict json_schema", contactFormat(false), strings.Replace(strictSchema, `"strict":true`, `"strict":false`, 1), anthropicSchema},
 		{"json_object", oai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}},
 			`{"type":"json_object"}`, `{"format":{"type":"json_schema","schema":{"type":"object"}}}`},
-		{"text", oai.ChatCompletionNewParamsResponseFormatUnion{OfText: &shared.ResponseFormatTextParam{}}, "", ""},
+		{"text", oai.ChatCompletionNewParamsResponseFormatUnion{OfText: &shared.ResponseFormatTextParam{}}, `{"type":"text"}`, ""},
 	}
 	for _, tt := range tests {
 		for _, via := range []struct {

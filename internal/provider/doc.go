@@ -10,8 +10,18 @@
 // provider, so a provider is written once and serves every API.
 //
 // A provider that can take Bedrock's native InvokeModel bodies as they are
-// (the Bedrock provider) also implements NativeInvoker, so those bodies pass
-// through without being translated and re-encoded.
+// (the Bedrock provider) also implements NativeInvoker, and one whose
+// upstream speaks Anthropic's Messages API (the Anthropic provider)
+// MessagesInvoker, and one whose upstream speaks OpenAI's chat completions
+// (the OpenAI provider) ChatCompletionsInvoker, so those bodies pass
+// through without being translated and re-encoded; the gateway decides per
+// target (gateway.Passer). A stream that can tell whether its next event
+// is already in hand implements Buffered, so that the gateway writes what
+// one upstream read produced with one write and one flush.
+//
+// Each provider package owns its configuration (config.go: Config, Validate,
+// Provision); package providers registers the types in one place.
+// settings.go holds the checks their settings share.
 //
 // Failures are *apierror.Error values with Bedrock's exception names;
 // UpstreamError, TransportError and StreamError give every upstream adapter

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 )
 
@@ -39,20 +40,98 @@ type Provider interface {
 	Embed(ctx context.Context, call Call, req *EmbedRequest) (*EmbedResponse, error)
 }
 
-// EmbedRequest asks for one embedding per input text.
+// EmbedRequest asks for one embedding per input. An input is a text, or,
+// for multimodal models, a text and images embedded together into one
+// vector (Titan Multimodal Embeddings averages its text and image vectors;
+// Cohere Embed v4 embeds an interleaved input as a whole).
 type EmbedRequest struct {
-	// Inputs are the texts to embed (at least one).
+	// Inputs are the texts to embed, one vector each (at least one). An
+	// image-only input has the text "".
 	Inputs []string
+	// Images is nil for a text-only request; otherwise it has one entry
+	// per input (the same length as Inputs): the images of input i, in
+	// order, possibly none. Providers that cannot embed images refuse a
+	// request with any (RefuseImages).
+	Images [][]EmbedImage
 	// Dimensions is the requested vector length; 0 means the model default.
 	Dimensions int
 	// Normalize asks for unit-length vectors.
 	Normalize bool
+	// InputType is Cohere's purpose of the inputs (EmbedSearchDocument,
+	// EmbedSearchQuery, EmbedClassification, EmbedClustering, EmbedImageInput);
+	// "" when the caller's API has no such notion.
+	InputType string
+	// MaxInputTokens is the model's limit on the tokens of one input's
+	// text (0: no limit). A longer text is cut as Truncate says.
+	MaxInputTokens int
+	// Truncate says what becomes of a text over MaxInputTokens:
+	// TruncateNone (or "") refuses the request with a ValidationException,
+	// TruncateStart drops tokens from the start, TruncateEnd from the end
+	// (Cohere v4's LEFT and RIGHT).
+	Truncate string
+	// EmbeddingTypes are the native encodings the caller asked for (float,
+	// int8, uint8, binary, ubinary), for a provider that forwards them.
+	// Providers return float vectors; the front door derives the others.
+	EmbeddingTypes []string
+}
+
+// Embedding input types (Cohere's input_type values).
+const (
+	EmbedSearchDocument = "search_document"
+	EmbedSearchQuery    = "search_query"
+	EmbedClassification = "classification"
+	EmbedClustering     = "clustering"
+	EmbedImageInput     = "image"
+)
+
+// Truncation modes of EmbedRequest.Truncate.
+const (
+	TruncateNone  = "NONE"
+	TruncateStart = "START"
+	TruncateEnd   = "END"
+)
+
+// EmbedImage is one image input, already decoded from its transport
+// encoding (base64 or a data URI) and checked to be an image of Format.
+type EmbedImage struct {
+	// Format is "png", "jpeg", "gif" or "webp".
+	Format string
+	// Data is the image file's bytes.
+	Data []byte
+	// Width and Height are the image's size in pixels, from its header.
+	Width, Height int
+}
+
+// MediaType is the image's MIME type ("image/png", ...).
+func (im EmbedImage) MediaType() string { return "image/" + im.Format }
+
+// ImageCount returns the number of images in the request.
+func (r *EmbedRequest) ImageCount() int {
+	n := 0
+	for _, imgs := range r.Images {
+		n += len(imgs)
+	}
+	return n
+}
+
+// RefuseImages returns the ValidationException of a provider (named by
+// who) that embeds text only, when the request has images; nil otherwise.
+func (r *EmbedRequest) RefuseImages(who string) error {
+	if r.ImageCount() == 0 {
+		return nil
+	}
+	return apierror.New(apierror.Validation, "The %s provider embeds text only; this request has %d image input(s). Route image embeddings to a multimodal embedding model.", who, r.ImageCount())
 }
 
 // EmbedResponse holds one vector per input, in input order.
 type EmbedResponse struct {
-	Embeddings  [][]float32
+	// Embeddings are the float vectors, one per input.
+	Embeddings [][]float32
+	// InputTokens are the text tokens embedded (after any truncation).
 	InputTokens int
+	// InputImages is the number of images embedded, which Titan
+	// Multimodal Embeddings bills apart from the text tokens.
+	InputImages int
 }
 
 // Stream is a chat response in progress. It is used by one goroutine.
@@ -67,6 +146,15 @@ type Stream interface {
 	// Close releases the stream (and the upstream connection) early; it is
 	// safe to call after Next returned an error, and more than once.
 	Close() error
+}
+
+// Buffered is implemented by streams that can tell whether their next
+// event is already in hand (decoded, or complete in the read buffer), so
+// that Next would return without waiting for the upstream. The gateway
+// then gathers the bytes of events that arrived together and writes them
+// with one write and one flush, instead of one per event.
+type Buffered interface {
+	Buffered() bool
 }
 
 // EventStream adapts a complete list of events to Stream, for providers
@@ -87,6 +175,9 @@ func (s *EventStream) Next() (*converse.StreamEvent, error) {
 
 // Close does nothing.
 func (s *EventStream) Close() error { return nil }
+
+// Buffered implements Buffered: every event is in hand.
+func (s *EventStream) Buffered() bool { return s.next < len(s.Events) }
 
 // NativeInvoker is implemented by providers that accept Bedrock's native
 // InvokeModel bodies unchanged (the Bedrock provider). When the requested

@@ -20,24 +20,28 @@ import (
 	"github.com/modelwatch/modelwatch/internal/config"
 )
 
+// anthropicReplay reads one of the Anthropic provider's recorded responses
+// (internal/provider/anthropic/testdata).
+func anthropicReplay(t *testing.T, name string) (http.Header, int, []byte) {
+	t.Helper()
+	raw, err := os.ReadFile("../provider/anthropic/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return resp.Header, resp.StatusCode, body
+}
+
 // anthropicUpstream replays the Anthropic provider's recorded exchanges
 // (internal/provider/anthropic/testdata, whose README names their sources):
 // a streamed request gets stream_text.http, any other message.http. It
 // keeps the bodies it received.
 func anthropicUpstream(t *testing.T) (*httptest.Server, func() []map[string]any) {
 	t.Helper()
-	load := func(name string) (http.Header, int, []byte) {
-		raw, err := os.ReadFile("../provider/anthropic/testdata/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		return resp.Header, resp.StatusCode, body
-	}
 	var mu sync.Mutex
 	var got []map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +61,7 @@ func anthropicUpstream(t *testing.T) (*httptest.Server, func() []map[string]any)
 		if body["stream"] == true {
 			name = "stream_text.http"
 		}
-		hdr, status, payload := load(name)
+		hdr, status, payload := anthropicReplay(t, name)
 		for k, v := range hdr {
 			w.Header()[k] = v
 		}
@@ -76,8 +80,8 @@ func TestAnthropicUpstream(t *testing.T) {
 	t.Setenv("TEST_ANTHROPIC_KEY", "sk-ant-test")
 	const model = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 	srv, rec := startServer(t, func(c *config.Config) {
-		c.Providers = append(c.Providers, config.Provider{Name: "anthropic", Type: config.ProviderAnthropic, BaseURL: up.URL, APIKeyEnv: "TEST_ANTHROPIC_KEY"})
-		c.Models = append(c.Models, config.Model{Model: catalog.Model{ID: model, Provider: "anthropic", UpstreamModel: "claude-sonnet-4-5-20250929",
+		c.Providers = append(c.Providers, config.Provider{Name: "anthropic", Type: "anthropic", Settings: map[string]any{"baseURL": up.URL, "apiKeyEnv": "TEST_ANTHROPIC_KEY"}})
+		setModels(c, config.Model{Model: catalog.Model{ID: model, Provider: "anthropic", UpstreamModel: "claude-sonnet-4-5-20250929",
 			MaxOutputTokens: 8192, Streaming: true, Tools: true, SystemPrompt: true}})
 	})
 	client := runtimeClient(srv.URL(), "AKIDEXAMPLE", "secret")

@@ -267,7 +267,7 @@ func TestPromptCacheAndServiceTierPassThrough(t *testing.T) {
 	upstreamCredentials(t)
 	front, frontRec := startServer(t, func(c *config.Config) {
 		addHaiku45(c)
-		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: back.URL()})
+		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: "bedrock", Settings: map[string]any{"baseURL": back.URL()}})
 		for i := range c.Models {
 			if c.Models[i].ID == haiku45 {
 				c.Models[i].Provider = "aws"
@@ -557,7 +557,7 @@ func TestPassThroughRecordsTheTierThatServed(t *testing.T) {
 	t.Cleanup(downgrading.Close)
 	upstreamCredentials(t)
 	front, frontRec := startServer(t, func(c *config.Config) {
-		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: downgrading.URL})
+		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: "bedrock", Settings: map[string]any{"baseURL": downgrading.URL}})
 		for i := range c.Models {
 			if c.Models[i].ID == haiku {
 				c.Models[i].Provider = "aws"

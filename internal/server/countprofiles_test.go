@@ -113,11 +113,13 @@ func TestCountTokensEqualsTheCallsInputTokens(t *testing.T) {
 	}
 
 	// What the Anthropic SDKs send: count_tokens' parameters, without
-	// max_tokens.
+	// max_tokens; thinking, so a model that thinks (Claude 3 Haiku refuses
+	// it, as Bedrock does).
+	const thinker = "anthropic.claude-haiku-4-5-20251001-v1:0"
 	withMax := `{"anthropic_version":"bedrock-2023-05-31","max_tokens":300,"messages":[{"role":"user","content":"Count me."}],"thinking":{"type":"enabled","budget_tokens":2000}}`
 	without := `{"anthropic_version":"bedrock-2023-05-31","messages":[{"role":"user","content":"Count me."}],"thinking":{"type":"enabled","budget_tokens":2000}}`
-	a := countTokens(t, client, "us."+haiku, &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: []byte(without)}})
-	b := invokeInputTokens(t, client, haiku, []byte(strings.Replace(withMax, `"max_tokens":300`, `"max_tokens":3000`, 1)))
+	a := countTokens(t, client, "us."+thinker, &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: []byte(without)}})
+	b := invokeInputTokens(t, client, thinker, []byte(strings.Replace(withMax, `"max_tokens":300`, `"max_tokens":3000`, 1)))
 	if a != b {
 		t.Errorf("a body without max_tokens counts %d, the call with one bills %d", a, b)
 	}
@@ -262,9 +264,9 @@ func TestCountTokensByProvider(t *testing.T) {
 	const claude, gpt = "anthropic.claude-sonnet-4-5-20250929-v1:0", "meta.llama3-3-70b-instruct-v1:0"
 	srv, _ := startServer(t, func(c *config.Config) {
 		c.Providers = append(c.Providers,
-			config.Provider{Name: "anthropic", Type: config.ProviderAnthropic, BaseURL: up.URL, APIKeyEnv: "TEST_ANTHROPIC_KEY"},
-			config.Provider{Name: "openai", Type: config.ProviderOpenAI, BaseURL: up.URL})
-		c.Models = append(c.Models,
+			config.Provider{Name: "anthropic", Type: "anthropic", Settings: map[string]any{"baseURL": up.URL, "apiKeyEnv": "TEST_ANTHROPIC_KEY"}},
+			config.Provider{Name: "openai", Type: "openai", Settings: map[string]any{"baseURL": up.URL}})
+		setModels(c,
 			config.Model{Model: catalog.Model{ID: claude, Provider: "anthropic", UpstreamModel: "claude-sonnet-4-5-20250929", MaxOutputTokens: 8192, Tools: true, SystemPrompt: true}},
 			config.Model{Model: catalog.Model{ID: gpt, Provider: "openai", UpstreamModel: "llama3.3:70b", MaxOutputTokens: 4096, Tools: true, SystemPrompt: true}})
 	})
@@ -309,7 +311,7 @@ func TestCountTokensThroughBedrock(t *testing.T) {
 	back, _ := startServer(t, nil)
 	upstreamCredentials(t)
 	front, _ := startServer(t, func(c *config.Config) {
-		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: back.URL()})
+		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: "bedrock", Settings: map[string]any{"baseURL": back.URL()}})
 		for i := range c.Models {
 			if c.Models[i].ID == haiku {
 				c.Models[i].Provider = "aws"

@@ -155,8 +155,8 @@ func drillModels(up *badUpstream) func(*config.Config) {
 	return func(c *config.Config) {
 		one := 1
 		c.Providers = append(c.Providers,
-			config.Provider{Name: "badopenai", Type: config.ProviderOpenAI, BaseURL: up.URL, Retries: &one, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond},
-			config.Provider{Name: "badanthropic", Type: config.ProviderAnthropic, BaseURL: up.URL, APIKeyEnv: "DRILL_ANTHROPIC_KEY", Retries: &one, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
+			config.Provider{Name: "badopenai", Type: "openai", Settings: map[string]any{"baseURL": up.URL}, Retries: &one, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond},
+			config.Provider{Name: "badanthropic", Type: "anthropic", Settings: map[string]any{"baseURL": up.URL, "apiKeyEnv": "DRILL_ANTHROPIC_KEY"}, Retries: &one, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 		for _, m := range []struct{ id, provider, upstream, alias string }{
 			{drillOpenAI, "badopenai", "gpt-drill", "drill-gpt"},
 			{drillAnthropic, "badanthropic", "claude-drill", "drill-claude"},

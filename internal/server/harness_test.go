@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -285,4 +286,18 @@ func upstreamCredentials(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// setModels routes the given models as a test needs: an entry of the default
+// catalog with the same ID is replaced (the catalog refuses an ID defined
+// twice), any other is added.
+func setModels(c *config.Config, models ...config.Model) {
+	for _, m := range models {
+		i := slices.IndexFunc(c.Models, func(d config.Model) bool { return d.ID == m.ID })
+		if i >= 0 {
+			c.Models[i] = m
+		} else {
+			c.Models = append(c.Models, m)
+		}
+	}
 }

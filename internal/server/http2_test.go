@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -179,6 +180,33 @@ func TestEveryAPIServesHTTP2(t *testing.T) {
 					t.Errorf("stream does not end with [DONE]: %q", b[max(0, len(b)-40):])
 				}
 			}
+			// The Anthropic Messages API (x-api-key) and the Responses API,
+			// streamed and not.
+			msgs := `{"model":"claude-3-5-haiku-20241022","max_tokens":50,"messages":[{"role":"user","content":"Hello over HTTP/2"}]}`
+			resps := `{"model":"` + haiku + `","input":"Hello over HTTP/2"}`
+			for _, c := range []struct{ path, body, want, end string }{
+				{"/v1/messages", msgs, `"type":"message"`, ""},
+				{"/v1/messages", strings.Replace(msgs, `{"model"`, `{"stream":true,"model"`, 1), `event: message_start`, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+				{"/v1/messages/count_tokens", `{"model":"claude-3-5-haiku-20241022","messages":[{"role":"user","content":"Hello"}]}`, `"input_tokens":`, ""},
+				{"/v1/responses", resps, `"object":"response"`, ""},
+				{"/v1/responses", strings.Replace(resps, `{"model"`, `{"stream":true,"model"`, 1), `event: response.created`, ""},
+			} {
+				req, _ := http.NewRequest(http.MethodPost, srv.URL()+c.path, strings.NewReader(c.body))
+				if strings.HasPrefix(c.path, "/v1/messages") {
+					req.Header.Set("X-Api-Key", aliceAPIKey)
+				} else {
+					req.Header.Set("Authorization", "Bearer "+aliceAPIKey)
+				}
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !bytes.Contains(b, []byte(c.want)) || !bytes.HasSuffix(b, []byte(c.end)) {
+					t.Errorf("%s %s: %d %s", c.path, c.body, resp.StatusCode, b)
+				}
+			}
 			for _, get := range []struct{ path, key string }{{"/healthz", ""}, {"/", ""}, {"/api/invocations", aliceAPIKey}, {"/metrics", scraperAPIKey}} {
 				req, _ := http.NewRequest(http.MethodGet, srv.URL()+get.path, nil)
 				if get.key != "" {
@@ -217,6 +245,11 @@ func TestBadInputGetsTheSameAnswerOnHTTP1AndHTTP2(t *testing.T) {
 		{"converse validation", "POST", "/model/" + haiku + "/converse", `{"messages":[]}`, 400},
 		{"openai bad request", "POST", "/v1/chat/completions", `{"model":"` + haiku + `","messages":"hi"}`, 400},
 		{"openai body over the limit", "POST", "/v1/chat/completions", `{"model":"` + haiku + `","messages":[{"role":"user","content":"` + strings.Repeat("x", 2000) + `"}]}`, 400},
+		{"messages bad request", "POST", "/v1/messages", `{"model":"claude-3-5-haiku-20241022","messages":[{"role":"user","content":"hi"}]}`, 400},
+		{"messages unknown model", "POST", "/v1/messages", `{"model":"claude-nope","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 404},
+		{"messages body over the limit", "POST", "/v1/messages", `{"model":"x","max_tokens":5,"messages":[{"role":"user","content":"` + strings.Repeat("x", 2000) + `"}]}`, 413},
+		{"responses bad request", "POST", "/v1/responses", `{"model":"` + haiku + `","input":7}`, 400},
+		{"responses stored response", "POST", "/v1/responses", `{"model":"` + haiku + `","input":"hi","previous_response_id":"resp_1"}`, 400},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var answers [2]struct {
@@ -238,6 +271,10 @@ func TestBadInputGetsTheSameAnswerOnHTTP1AndHTTP2(t *testing.T) {
 			if answers[0].status != tt.status {
 				t.Errorf("HTTP/1.1 status %d, want %d (%s)", answers[0].status, tt.status, answers[0].body)
 			}
+			// Anthropic's error bodies name their request; the rest must match.
+			for i := range answers {
+				answers[i].body = anthropicRequestID.ReplaceAll(answers[i].body, []byte(`"request_id":"req_…"`))
+			}
 			if answers[1].status != answers[0].status || !bytes.Equal(answers[1].body, answers[0].body) {
 				t.Errorf("HTTP/2 answered %d %s\nHTTP/1.1 answered %d %s", answers[1].status, answers[1].body, answers[0].status, answers[0].body)
 			}
@@ -249,6 +286,8 @@ func TestBadInputGetsTheSameAnswerOnHTTP1AndHTTP2(t *testing.T) {
 		})
 	}
 }
+
+var anthropicRequestID = regexp.MustCompile(`"request_id":"req_[0-9a-f]{32}"`)
 
 // h2Conn is a raw cleartext HTTP/2 connection, for tests that must send
 // what no well-behaved client would.

@@ -23,7 +23,7 @@ func TestBedrockPassThrough(t *testing.T) {
 	back, backRec := startServer(t, nil)
 	upstreamCredentials(t)
 	front, frontRec := startServer(t, func(c *config.Config) {
-		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: config.ProviderBedrock, BaseURL: back.URL()})
+		c.Providers = append(c.Providers, config.Provider{Name: "aws", Type: "bedrock", Settings: map[string]any{"baseURL": back.URL()}})
 		for i := range c.Models {
 			if c.Models[i].ID == haiku {
 				c.Models[i].Provider = "aws"

@@ -22,7 +22,7 @@ func TestRetriesAndFallbacks(t *testing.T) {
 	const flaky, invalid = "modelwatch.flaky-v1", "modelwatch.flaky-invalid-v1"
 	srv, rec := startServer(t, func(c *config.Config) {
 		two := 2
-		c.Providers = append(c.Providers, config.Provider{Name: "flaky", Type: config.ProviderSimulator, Retries: &two,
+		c.Providers = append(c.Providers, config.Provider{Name: "flaky", Type: "simulator", Retries: &two,
 			BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 		for _, m := range []struct {
 			id   string

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/modelwatch/modelwatch/internal/anthropicapi"
+	"github.com/modelwatch/modelwatch/internal/asyncinvoke"
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/bedrockapi"
 	"github.com/modelwatch/modelwatch/internal/catalog"
@@ -31,10 +34,9 @@ import (
 	"github.com/modelwatch/modelwatch/internal/metrics"
 	"github.com/modelwatch/modelwatch/internal/openaiapi"
 	"github.com/modelwatch/modelwatch/internal/provider"
-	anthropicprovider "github.com/modelwatch/modelwatch/internal/provider/anthropic"
-	bedrockprovider "github.com/modelwatch/modelwatch/internal/provider/bedrock"
-	openaiprovider "github.com/modelwatch/modelwatch/internal/provider/openai"
+	"github.com/modelwatch/modelwatch/internal/provider/providers"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 	"github.com/modelwatch/modelwatch/internal/webui"
 )
 
@@ -75,6 +77,8 @@ type Server struct {
 	dashboard   *dashboard.Dashboard
 	registry    *prometheus.Registry
 	ready       atomic.Bool
+	// async runs StartAsyncInvoke's jobs.
+	async *asyncinvoke.Manager
 }
 
 // New validates the configuration, prepares the data directory and binds
@@ -101,7 +105,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	providers, err := buildProviders(cfg)
+	upstreams, err := buildProviders(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -151,8 +155,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, p := range cfg.Providers {
 		retry[p.Name] = gateway.RetryPolicy{Retries: p.RetryCount(), BackoffMin: p.BackoffMin, BackoffMax: p.BackoffMax}
 	}
-	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: providers, Observers: s.observers, Retry: retry, Logger: log})
+	s.gw, err = gateway.New(gateway.Options{Catalog: cat, Auth: authn, Providers: upstreams, Observers: s.observers, Retry: retry, Logger: log})
 	if err != nil {
+		s.closeEarly()
+		return nil, err
+	}
+
+	if err := s.openAsync(log); err != nil {
 		s.closeEarly()
 		return nil, err
 	}
@@ -171,8 +180,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux.Handle("GET /api/invocations", s.guarded(auth.ActionListInvocations, s.listInvocations))
 	mux.Handle("GET /api/invocations/{id}", s.guarded(auth.ActionListInvocations, s.getInvocation))
 	s.bodies = gateway.NewBodyBudget(cfg.Limits.MaxBodyBytesInFlight, s.registry) // one budget for every front door and the data APIs
-	mux.Handle("/v1/", openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log}))
-	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Region: cfg.Region, Logger: log, Logging: s.logging}))
+	openaiDoor := openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log})
+	anthropicDoor := anthropicapi.New(s.gw, anthropicapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log})
+	mux.Handle("/v1/", apiDoors(openaiDoor, anthropicDoor))
+	// Bedrock's own OpenAI-compatible path, and the Anthropic-shaped one
+	// of Bedrock's Mantle endpoint.
+	mux.Handle("/openai/v1/", http.StripPrefix("/openai", openaiDoor))
+	mux.Handle("/anthropic/v1/", http.StripPrefix("/anthropic", anthropicDoor))
+	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Region: cfg.Region, Logger: log, Logging: s.logging, Async: s.async}))
 	s.http = newHTTPServer(s.closeWhileDraining(mux), cfg.Limits, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -296,6 +311,23 @@ const maxHeaderBytes = 64 << 10
 // reset attack, CVE-2023-44487) and stops reading a header block at the
 // size limit (the CONTINUATION flood, CVE-2023-45288); the tests in
 // http2_test.go mount both attacks.
+// apiDoors routes /v1/ between the OpenAI and Anthropic APIs, which share
+// it: /v1/messages is Anthropic's, /v1/models is Anthropic's when the
+// request carries anthropic-version (every Anthropic SDK and Claude Code
+// send it), and the rest is OpenAI's.
+func apiDoors(openaiDoor, anthropicDoor http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case p == "/v1/messages" || strings.HasPrefix(p, "/v1/messages/"),
+			(p == "/v1/models" || strings.HasPrefix(p, "/v1/models/")) && r.Header.Get("Anthropic-Version") != "":
+			anthropicDoor.ServeHTTP(w, r)
+		default:
+			openaiDoor.ServeHTTP(w, r)
+		}
+	})
+}
+
 func newHTTPServer(h http.Handler, limits config.Limits, log *slog.Logger) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -349,50 +381,29 @@ func (s *Server) closeWhileDraining(h http.Handler) http.Handler {
 	})
 }
 
-// buildProviders constructs the configured providers. Real upstreams'
-// credentials come from the environment (API keys from the variable named
-// by apiKeyEnv, AWS credentials from the standard chain); nothing is
-// contacted until the first call.
+// buildProviders constructs the configured providers through the registry
+// of provider types. Real upstreams' credentials come from the environment
+// (API keys from the variable named by apiKeyEnv, AWS credentials from the
+// standard chain); nothing is contacted until the first call.
 func buildProviders(cfg *config.Config) (map[string]provider.Provider, error) {
 	out := map[string]provider.Provider{}
 	for _, p := range cfg.Providers {
-		switch p.Type {
-		case config.ProviderOpenAI:
-			o, err := openaiprovider.New(openaiprovider.Options{Name: p.Name, BaseURL: p.BaseURL, APIKey: os.Getenv(p.APIKeyEnv), Headers: p.Headers})
-			if err != nil {
-				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
-			}
-			out[p.Name] = o
-		case config.ProviderAnthropic:
-			if os.Getenv(p.APIKeyEnv) == "" {
-				return nil, fmt.Errorf("provider %s: the environment variable %s named by apiKeyEnv is not set; it must hold the Anthropic API key", p.Name, p.APIKeyEnv)
-			}
-			a, err := anthropicprovider.New(anthropicprovider.Options{Name: p.Name, BaseURL: p.BaseURL, APIKey: os.Getenv(p.APIKeyEnv), Headers: p.Headers})
-			if err != nil {
-				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
-			}
-			out[p.Name] = a
-		case config.ProviderBedrock:
-			region := p.Region
-			if region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-				region = cfg.Region
-			}
-			b, err := bedrockprovider.New(context.Background(), bedrockprovider.Options{Name: p.Name, Region: region, BaseURL: p.BaseURL})
-			if err != nil {
-				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
-			}
-			out[p.Name] = b
-		case config.ProviderSimulator:
-			settings := map[string]simulator.ModelSettings{}
-			for _, m := range cfg.Models {
-				if m.Provider == p.Name {
-					settings[m.ID] = m.Simulator
-				}
-			}
-			out[p.Name] = simulator.New(settings, simulator.Options{})
-		default:
-			return nil, fmt.Errorf("provider %s: unknown type %q", p.Name, p.Type)
+		t, err := providers.Lookup(p.Type)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
 		}
+		models := map[string]simulator.ModelSettings{}
+		for _, m := range cfg.Models {
+			if m.Provider == p.Name {
+				models[m.ID] = m.Simulator
+			}
+		}
+		env := providers.Env{Getenv: os.Getenv, Region: cfg.Region, SimulatorModels: models}
+		built, err := t.Provision(context.Background(), p.Name, p.Settings, env)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+		}
+		out[p.Name] = built
 	}
 	return out, nil
 }
@@ -471,6 +482,9 @@ func (s *Server) Run(ctx context.Context) error {
 			s.metricsHTTP.Close()
 		}
 	}
+	// Running jobs stop (they resume at the next start) before the
+	// observers that record ended ones flush.
+	s.async.Close()
 	for _, o := range s.observers {
 		if f, ok := o.(Flusher); ok {
 			if err := f.Shutdown(shutdownCtx); err != nil {
@@ -540,11 +554,30 @@ func (s *Server) lockDataDir() error {
 func (s *Server) closeEarly() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if s.async != nil {
+		s.async.Close()
+	}
 	_ = s.logging.Shutdown(ctx)
 	if s.history != nil {
 		_ = s.history.Close()
 	}
 	s.unlock()
+}
+
+// openAsync opens the asynchronous invocations' job store, resuming the
+// jobs a previous run left in progress; their output goes to the object
+// store of asyncInvoke.store.
+func (s *Server) openAsync(log *slog.Logger) error {
+	store, err := objectstore.Open(context.Background(), s.cfg.AsyncInvoke.OutputStore(s.cfg.InvocationLogging), s.cfg.DataDir, s.cfg.Region, nil)
+	if err != nil {
+		return fmt.Errorf("asyncInvoke: %w", err)
+	}
+	s.async, err = asyncinvoke.Open(asyncinvoke.Options{
+		DataDir: s.cfg.DataDir, Region: s.cfg.Region, AccountID: s.cfg.AccountID,
+		MaxInProgress: s.cfg.AsyncInvoke.MaxInProgress, Generate: bedrockapi.VideoJobs(s.gw), Store: store,
+		Record: s.gw.Record, Logger: log.With("component", "async-invoke"),
+	})
+	return err
 }
 
 func (s *Server) unlock() {

@@ -37,15 +37,15 @@ func (s *Spool) Append(payload []byte) (Pos, error) {
 			return Pos{}, ErrClosed
 		}
 		seg := s.active
-		if seg == nil || seg.end+alen > seg.size {
-			if s.spare == nil {
-				s.mu.Unlock()
-				if err := s.slowRotate(alen); err != nil {
-					return Pos{}, err
-				}
-				continue
-			}
+		if s.armed && seg != nil && seg.data != nil && seg.end+alen > seg.size && s.spare != nil && s.spare.data != nil {
 			seg, becameFull = s.rotateLocked()
+		}
+		if !s.armed || seg == nil || seg.data == nil || seg.end+alen > seg.size {
+			s.mu.Unlock()
+			if err := s.makeRoom(alen); err != nil {
+				return Pos{}, err
+			}
+			continue
 		}
 		off := seg.end
 		data := seg.data
@@ -106,18 +106,28 @@ func (s *Spool) kickBackground() {
 	}
 }
 
-// slowRotate creates the spare synchronously because an append needs it
-// and the background goroutine has not made it yet. A nil error means
-// "retry the append".
-func (s *Spool) slowRotate(alen int64) error {
+// makeRoom readies the spool synchronously for an append of alen bytes
+// that found it unready: not armed (a lazy spool's first append, or the
+// first since Release), without a mapped segment to append to, or with the
+// active segment too full and no spare to rotate to because the background
+// goroutine has not made it yet. A nil error means "retry the append".
+func (s *Spool) makeRoom(alen int64) error {
 	s.rotMu.Lock()
 	defer s.rotMu.Unlock()
 	s.mu.Lock()
-	switch {
-	case s.closed:
+	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
-	case s.spare != nil || s.full.Load() || (s.active != nil && s.active.end+alen <= s.active.size):
+	}
+	if a := s.active; !s.armed || a == nil || a.data == nil || s.spare != nil && s.spare.data == nil {
+		s.mu.Unlock()
+		created, err := s.armRotLocked(false, true)
+		if created {
+			s.slowRotations.Add(1)
+		}
+		return err
+	}
+	if s.spare != nil || s.full.Load() || s.active.end+alen <= s.active.size {
 		s.mu.Unlock()
 		return nil // someone else made progress: retry
 	}
@@ -126,6 +136,128 @@ func (s *Spool) slowRotate(alen int64) error {
 	}
 	s.slowRotations.Add(1)
 	return nil
+}
+
+// Prepare readies the spool for appends, so that the first ones make no
+// system call: it creates a segment to append to if there is none (and the
+// spare, if the budget allows), maps them, and starts the background
+// goroutines that keep a spare preallocated and the pages ahead of the
+// append position prefaulted. Open does this unless Options.Lazy is set;
+// Append does it when it finds the spool unprepared. Prepare returns an
+// error wrapping ErrFull when no segment to append to could be created;
+// when only the spare could not be, it returns nil and Full says so.
+// Calling it on a prepared spool costs little.
+func (s *Spool) Prepare() error {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	_, err := s.armRotLocked(true, true)
+	return err
+}
+
+// armRotLocked arms the spool: it creates the active segment if there is
+// none (and, with spare, the spare), maps the active segment and the spare
+// read-write, and (with start) starts the background goroutines and wakes
+// them. created reports that it created the active segment. s.rotMu must
+// be held, s.mu not.
+func (s *Spool) armRotLocked(spare, start bool) (created bool, err error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false, ErrClosed
+	}
+	s.armed = true
+	start = start && !s.bgStarted
+	s.bgStarted = s.bgStarted || start
+	var becameFull bool
+	if s.active == nil && s.spare != nil {
+		// The background goroutine made a spare after creating the active
+		// segment had failed: it is next in sequence.
+		_, becameFull = s.rotateLocked()
+	}
+	hasActive := s.active != nil
+	s.mu.Unlock()
+	if becameFull {
+		s.logBudgetFull()
+	}
+	if start {
+		go s.background()
+	}
+	if !hasActive {
+		if err := s.createActive(); err != nil {
+			return false, err
+		}
+		created = true
+	}
+	s.mu.Lock()
+	segs := []*segment{s.active, s.spare}
+	needSpare := spare && s.spare == nil && !s.full.Load()
+	s.mu.Unlock()
+	for _, seg := range segs {
+		if seg != nil {
+			if err := s.mapForAppends(seg); err != nil {
+				return created, err
+			}
+		}
+	}
+	if needSpare {
+		s.mu.Lock()
+		if s.spare == nil && !s.closed {
+			_, _ = s.makeSpareLocked() // on failure the spool is full, and that is logged
+		} else {
+			s.mu.Unlock()
+		}
+	}
+	s.kickBackground()
+	return created, nil
+}
+
+// Release gives back what the spool holds for appends while none are
+// expected, once every registered consumer has read everything appended
+// (it returns false, and does nothing, while any has not): it deletes the
+// spare segment, unmaps every segment no reader is using, and stops the
+// background goroutine from preallocating and prefaulting, until Prepare
+// or the next Append arms the spool again. Records and cursors are not
+// affected: the active segment stays on disk (its sequence number is what
+// keeps positions increasing across restarts), readers map segments again
+// as they need them, and an Append after Release works, making the system
+// calls Prepare would have made.
+func (s *Spool) Release() bool {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	end := s.endLocked()
+	for _, c := range s.cons {
+		if c.pos.Less(end) {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	s.armed = false
+	spare := s.spare
+	s.spare = nil
+	if spare != nil {
+		s.bytes -= spare.size
+		spare.deleted = true
+	}
+	var unm [][]byte
+	for _, seg := range s.segs {
+		if seg.data != nil && seg.refs == 0 && seg.inflight.Load() == 0 {
+			unm = append(unm, seg.data)
+			seg.data = nil
+		}
+	}
+	s.mu.Unlock()
+	munmapAll(unm)
+	if spare != nil {
+		// The background goroutine may be prefaulting it; deleteSegments
+		// waits for that.
+		s.deleteSegments([]*segment{spare})
+	}
+	return true
 }
 
 // logBudgetFull reports that the spool became full for lack of budget.
@@ -176,7 +308,7 @@ func (s *Spool) ensureSpare() {
 	s.rotMu.Lock()
 	defer s.rotMu.Unlock()
 	s.mu.Lock()
-	if s.closed || s.spare != nil {
+	if s.closed || s.spare != nil || !s.armed {
 		s.mu.Unlock()
 		return
 	}

@@ -23,7 +23,9 @@ const (
 // TestCrashChild is the child process of TestCrashSafety: it appends from
 // several goroutines and prints "ok <id> <pos>" after each Append returns.
 // In "exit" mode it exits without closing the spool; in "kill" mode it
-// appends until the parent kills it.
+// appends until the parent kills it; "kill-release" is "kill" on a lazy
+// spool that another goroutine keeps releasing (Release), so that appends
+// keep arming it again, mapping its active segment afresh.
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
@@ -32,10 +34,19 @@ func TestCrashChild(t *testing.T) {
 	mode := os.Getenv(crashModeEnv)
 	opts := testOpts()
 	opts.SyncInterval = 20 * time.Millisecond
+	opts.Lazy = mode == "kill-release"
 	s, err := Open(dir, opts)
 	if err != nil {
 		fmt.Println("open error:", err)
 		os.Exit(2)
+	}
+	if mode == "kill-release" {
+		go func() {
+			for {
+				s.Release() // no consumer: always releases
+				time.Sleep(200 * time.Microsecond)
+			}
+		}()
 	}
 	var outMu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
@@ -44,7 +55,7 @@ func TestCrashChild(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; mode == "kill" || i < crashExitEach; i++ {
+			for i := 0; mode != "exit" || i < crashExitEach; i++ {
 				id := uint64(g)<<32 | uint64(i)
 				p, err := s.Append(payload(id, 12+(i*131+g)%3000))
 				outMu.Lock()
@@ -73,7 +84,7 @@ func TestCrashSafety(t *testing.T) {
 	if os.Getenv(crashDirEnv) != "" {
 		t.Skip("in the child")
 	}
-	for _, mode := range []string{"kill", "exit"} {
+	for _, mode := range []string{"kill", "exit", "kill-release"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout=60s")
@@ -102,14 +113,14 @@ func TestCrashSafety(t *testing.T) {
 				seg, _ := strconv.ParseUint(f[2], 10, 64)
 				off, _ := strconv.ParseInt(f[3], 10, 64)
 				acked[id] = Pos{seg, off}
-				if mode == "kill" && !killed && len(acked) >= 3000 {
+				if mode != "exit" && !killed && len(acked) >= 3000 {
 					cmd.Process.Signal(syscall.SIGKILL) // mid-append, most likely
 					killed = true
 				}
 			}
 			err = cmd.Wait()
 			switch mode {
-			case "kill":
+			case "kill", "kill-release":
 				if !killed {
 					t.Fatalf("child ended before it was killed: %v", err)
 				}

@@ -81,7 +81,7 @@ func (s *Spool) Register(consumer string) Pos {
 	}
 	// Past torn frames and damage, as Open does for loaded cursors. commitMu
 	// keeps segments from being deleted meanwhile.
-	if _, next, err := s.readOnce(p, 0, 0, false); err == nil {
+	if _, _, next, err := s.readOnce(p, 0, 0, false, nil, nil); err == nil {
 		p = next
 	}
 	s.mu.Lock()

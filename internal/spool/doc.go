@@ -13,13 +13,26 @@
 // crashes (records appended within the last interval may be lost then),
 // preallocate and map the next segment ahead of time so that rotating to a
 // new segment normally costs no system call either, and write-fault the
-// pages appends are about to use (the spare, and a window ahead of the
-// append position), so that the first write to a page does not take a page
-// fault on the Append path. When the spare is not ready, the appender that
+// pages appends are about to use (a window ahead of the append position,
+// and the same window at the start of the spare), so that the first write
+// to a page does not take a page fault on the Append path. When the spare is not ready, the appender that
 // needs it creates it synchronously ([Stats.SlowRotations] counts these).
 // Appends sustained faster than the background goroutine can fault pages in
 // take some page faults themselves (and, when the disk cannot keep up, the
 // kernel's dirty-page throttling), but never wait for a sync.
+//
+// All of that costs memory (the prefaulted pages are resident) and disk
+// (the spare) whether or not records come. A spool opened with
+// [Options.Lazy] creates, maps and prefaults nothing, and starts no
+// goroutine, until [Spool.Prepare] or the first Append arms it; a spool
+// whose consumers have read everything can be disarmed again with
+// [Spool.Release], which deletes the spare and unmaps every segment. An
+// Append on an unarmed spool arms it itself, making the system calls that
+// Prepare would have made (counted in [Stats.SlowRotations] when it has to
+// create a segment): the durability of what it appends is the same. The
+// last segment stays on disk when released, since positions must keep
+// increasing across restarts and its file name is what says where they
+// are.
 //
 // Syncing msyncs (MS_SYNC) the range written since the last sync, which on
 // Linux writes that range back and commits the metadata needed to read it,

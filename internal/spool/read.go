@@ -21,23 +21,48 @@ import (
 // found, after which it resumes at the next valid frame (see the package
 // documentation); Stats counts what it skips, once.
 func (s *Spool) Read(ctx context.Context, from Pos, maxRecords int, maxBytes int) ([]Entry, error) {
+	ents, _, err := s.read(ctx, from, maxRecords, maxBytes, nil, nil)
+	return ents, err
+}
+
+// ReadInto is Read for a consumer that reuses its memory: it appends the
+// entries to ents and their payloads to buf, and returns both; there is no
+// allocation per record once they are large enough. A payload that does
+// not fit in buf's capacity starts a new buffer of twice that capacity (or
+// the payload's size) instead of copying what buf holds: the entries
+// already read keep their payloads where they are, and the buffer returned
+// is the new one. Each Entry.Data is a slice of a buffer (capped, so that
+// appending to it cannot overwrite the next), valid until the caller
+// reuses that part of it, e.g. by passing the returned buffer's [:0] to a
+// later call once it is done with the entries. On error the entries and
+// buffer passed in are returned as they were.
+func (s *Spool) ReadInto(ctx context.Context, from Pos, maxRecords, maxBytes int, ents []Entry, buf []byte) ([]Entry, []byte, error) {
+	if buf == nil {
+		buf = []byte{} // non-nil: payloads go to buf, not to one allocation each
+	}
+	return s.read(ctx, from, maxRecords, maxBytes, ents, buf)
+}
+
+// read is Read and ReadInto: with a nil buf, each payload is a copy of
+// its own.
+func (s *Spool) read(ctx context.Context, from Pos, maxRecords, maxBytes int, dst []Entry, buf []byte) ([]Entry, []byte, error) {
 	maxRecords = max(maxRecords, 1)
 	pos := from
 	for {
 		ev := s.events.Load()
-		ents, next, err := s.readOnce(pos, maxRecords, maxBytes, true)
+		ents, nbuf, next, err := s.readOnce(pos, maxRecords, maxBytes, true, dst, buf)
 		if err != nil {
-			return nil, err
+			return dst, buf, err
 		}
-		if len(ents) > 0 {
-			return ents, nil
+		if len(ents) > len(dst) {
+			return ents, nbuf, nil
 		}
 		pos = next
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return dst, buf, err
 		}
 		if err := s.wait(ctx, ev); err != nil {
-			return nil, err
+			return dst, buf, err
 		}
 	}
 }
@@ -65,19 +90,19 @@ func (s *Spool) wait(ctx context.Context, ev uint64) error {
 }
 
 // readOnce reads without blocking: up to maxRecords records at or after pos
-// (with withData, copies of their payloads). It stops at the end of the
-// spool, before a frame still being appended, or when the batch is full,
-// and returns the position where it stopped: the start of the next frame
-// to look at. With maxRecords 0 it only skips torn frames and segment ends,
-// stopping at the first record.
-func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]Entry, Pos, error) {
-	var ents []Entry
-	total := 0
+// (with withData, copies of their payloads: appended to buf when it is not
+// nil, each in an allocation of its own otherwise), appended to ents. It
+// stops at the end of the spool, before a frame still being appended, or
+// when the batch is full, and returns the position where it stopped: the
+// start of the next frame to look at. With maxRecords 0 it only skips torn
+// frames and segment ends, stopping at the first record.
+func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool, ents []Entry, buf []byte) ([]Entry, []byte, Pos, error) {
+	total, first := 0, len(ents)
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return nil, pos, ErrClosed
+			return ents[:first], buf, pos, ErrClosed
 		}
 		seg := s.findLocked(pos.Seg)
 		if seg == nil {
@@ -87,13 +112,19 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 		if seg.seq != pos.Seg || pos.Off < segHeaderSize {
 			pos = Pos{seg.seq, segHeaderSize}
 		}
+		if seg == s.active && pos.Off >= seg.end {
+			// Caught up: nothing to read, and no reason to map the segment
+			// (an idle spool's is not, see Release).
+			s.mu.Unlock()
+			break
+		}
 		s.mu.Unlock()
 		p, err := s.pin(seg)
 		if errors.Is(err, errDeleted) {
 			continue // findLocked moves on to the next segment
 		}
 		if err != nil {
-			return nil, pos, err
+			return ents[:first], buf, pos, err
 		}
 		data, limit := p.data, p.end
 		off := pos.Off
@@ -129,7 +160,7 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 				continue
 			}
 			plen := int(n - frameHeaderSize)
-			if len(ents) >= maxRecords || (len(ents) > 0 && maxBytes > 0 && total+plen > maxBytes) {
+			if got := len(ents) - first; got >= maxRecords || (got > 0 && maxBytes > 0 && total+plen > maxBytes) {
 				stop = true
 				break
 			}
@@ -139,7 +170,15 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 				Next: Pos{seg.seq, off + align8(n)},
 				Time: time.Unix(0, lastTime),
 			}
-			if withData {
+			switch {
+			case withData && buf != nil:
+				if cap(buf)-len(buf) < plen {
+					buf = make([]byte, 0, max(2*cap(buf), plen))
+				}
+				at := len(buf)
+				buf = append(buf, data[off+frameHeaderSize:off+n]...)
+				e.Data = buf[at:len(buf):len(buf)]
+			case withData:
 				e.Data = make([]byte, plen)
 				copy(e.Data, data[off+frameHeaderSize:off+n])
 			}
@@ -171,11 +210,11 @@ func (s *Spool) readOnce(pos Pos, maxRecords, maxBytes int, withData bool) ([]En
 			break
 		}
 	}
-	if len(ents) > 0 {
+	if len(ents) > first {
 		// Whatever was skipped after the last record is behind it too.
 		ents[len(ents)-1].Next = pos
 	}
-	return ents, pos, nil
+	return ents, buf, pos, nil
 }
 
 // liveDamage handles a bad frame at off that recovery did not record: data

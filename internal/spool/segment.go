@@ -38,7 +38,10 @@ type segment struct {
 	deleted bool
 
 	inflight atomic.Int64 // appends copying into the segment
-	mapMu    sync.Mutex   // serializes mapping for readers
+	mapMu    sync.Mutex   // serializes mapping
+	// fixHeader: recovered without frames, its header is rewritten when it
+	// is mapped for appends; guarded by mapMu.
+	fixHeader bool
 	// syncedEnd is the end of the data known to be on disk; guarded by
 	// Spool.syncMu.
 	syncedEnd int64
@@ -364,13 +367,29 @@ func (s *Spool) openSegment(seq uint64, tb *timeBounds) (*segment, scanResult, e
 	return seg, res, nil
 }
 
-// mapRW maps a segment read-write.
-func (s *Spool) mapRW(seg *segment) error {
-	data, err := syscall.Mmap(int(seg.f.Fd()), 0, int(seg.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("spool: mmap %s: %w", seg.path, err)
+// mapForAppends maps the active segment or the spare read-write, if it is
+// not mapped yet, and rewrites the header of one recovered without frames.
+func (s *Spool) mapForAppends(seg *segment) error {
+	seg.mapMu.Lock()
+	defer seg.mapMu.Unlock()
+	s.mu.Lock()
+	data := seg.data
+	s.mu.Unlock()
+	if data == nil {
+		var err error
+		data, err = syscall.Mmap(int(seg.f.Fd()), 0, int(seg.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+		if err != nil {
+			return fmt.Errorf("spool: mmap %s: %w", seg.path, err)
+		}
+		s.mu.Lock()
+		seg.prefaulted.Store(0) // a new mapping: no page of it is faulted in
+		seg.data = data
+		s.mu.Unlock()
 	}
-	seg.data = data
+	if seg.fixHeader {
+		writeHeader(data, seg.size)
+		seg.fixHeader = false
+	}
 	return nil
 }
 
@@ -413,21 +432,28 @@ func (s *Spool) pin(seg *segment) (pinned, error) {
 
 var errDeleted = errors.New("spool: segment deleted")
 
-// mapSegment maps a pinned segment read-only for reading.
+// mapSegment maps a pinned segment for reading: read-only, except the
+// active segment, whose mapping appends use too once it is there (an idle
+// spool's active segment is unmapped, see Release).
 func (s *Spool) mapSegment(seg *segment) ([]byte, error) {
 	seg.mapMu.Lock()
 	defer seg.mapMu.Unlock()
 	s.mu.Lock()
 	data := seg.data
+	prot := syscall.PROT_READ
+	if seg == s.active {
+		prot |= syscall.PROT_WRITE
+	}
 	s.mu.Unlock()
 	if data != nil {
 		return data, nil
 	}
-	data, err := syscall.Mmap(int(seg.f.Fd()), 0, int(seg.size), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := syscall.Mmap(int(seg.f.Fd()), 0, int(seg.size), prot, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("spool: mmap %s: %w", seg.path, err)
 	}
 	s.mu.Lock()
+	seg.prefaulted.Store(0) // a new mapping: no page of it is faulted in
 	seg.data = data
 	s.mu.Unlock()
 	return data, nil
@@ -445,16 +471,24 @@ func (s *Spool) unpin(seg *segment) {
 
 // trimLocked unmaps (returns for munmap) the least recently used idle
 // segments while more than maxOldMapped segments other than the active one
-// are mapped.
+// are mapped; while the spool is not armed (see Release), every idle
+// segment, the active one included: a reader mapped it for a moment.
 func (s *Spool) trimLocked() [][]byte {
-	mapped := 0
+	var out [][]byte
+	if a := s.active; a != nil && !s.armed && a.data != nil && a.refs == 0 && a.inflight.Load() == 0 {
+		out = append(out, a.data)
+		a.data = nil
+	}
+	mapped, limit := 0, maxOldMapped
+	if !s.armed {
+		limit = 0
+	}
 	for _, seg := range s.segs {
 		if seg != s.active && seg.data != nil {
 			mapped++
 		}
 	}
-	var out [][]byte
-	for mapped > maxOldMapped {
+	for mapped > limit {
 		var victim *segment
 		for _, seg := range s.segs {
 			if seg != s.active && seg.data != nil && seg.refs == 0 && seg.inflight.Load() == 0 &&

@@ -67,6 +67,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for record timestamps; default time.Now.
 	Now func() time.Time
+	// Lazy makes Open create, map and prefault nothing and start no
+	// goroutine: the first segment is made (and the background goroutines
+	// started) by Prepare or by the first Append. A spool that may never
+	// be written to then costs no disk and no memory beyond the segments
+	// it recovered, which stay unmapped until they are read.
+	Lazy bool
 }
 
 // Pos is a position in the spool: a segment sequence number and a byte
@@ -145,8 +151,9 @@ type Stats struct {
 	Full bool
 	// SyncErrors counts failed msync/fsync calls.
 	SyncErrors uint64
-	// SlowRotations counts rotations that had to create a segment
-	// synchronously on the Append path.
+	// SlowRotations counts the segments an Append had to create
+	// synchronously: rotations that found no spare, and the first segment
+	// of a lazy spool that no Prepare made.
 	SlowRotations uint64
 }
 
@@ -160,17 +167,21 @@ type cursorState struct {
 // use.
 type Spool struct {
 	// mu is the short append mutex. Nothing under it makes a system call.
-	mu       sync.Mutex
-	active   *segment   // segment appends go to; nil only while no segment could be created
-	segs     []*segment // every segment with data, ascending seq; the active one last
-	spare    *segment   // preallocated next segment, not yet in segs
-	closed   bool
-	appended uint64
-	nextSeq  uint64
-	bytes    int64 // segment bytes on disk, incl. the spare and segments being created
-	useClock uint64
-	cons     map[string]*cursorState
-	retired  map[string]*cursorState // unregistered consumers' last cursors; guarded by commitMu
+	mu     sync.Mutex
+	active *segment   // segment appends go to; nil while none could be created, or none was yet (Options.Lazy)
+	segs   []*segment // every segment with data, ascending seq; the active one last
+	spare  *segment   // preallocated next segment, not yet in segs
+	closed bool
+	// armed: appends are expected, so the background goroutine keeps a
+	// spare and prefaults pages (see Prepare and Release).
+	armed     bool
+	bgStarted bool // the background goroutines run (they start when first armed)
+	appended  uint64
+	nextSeq   uint64
+	bytes     int64 // segment bytes on disk, incl. the spare and segments being created
+	useClock  uint64
+	cons      map[string]*cursorState
+	retired   map[string]*cursorState // unregistered consumers' last cursors; guarded by commitMu
 
 	full          atomic.Bool
 	isClosed      atomic.Bool
@@ -251,8 +262,9 @@ func (o *Options) normalize() error {
 // directory, from this or another process, fails), recovers the existing
 // segments (scanning every frame, verifying its checksum, and counting,
 // logging and resynchronising after any damage), loads the
-// consumers' cursors, and starts the background goroutine that syncs and
-// preallocates segments.
+// consumers' cursors and, unless opts.Lazy is set, prepares for appends as
+// Prepare does: it creates a segment if none can take appends, maps it and
+// starts the background goroutine that syncs and preallocates segments.
 func Open(dir string, opts Options) (*Spool, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
@@ -297,15 +309,12 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
-	if s.active == nil {
-		if err := s.createActive(); err != nil {
-			s.full.Store(true)
-			if errors.Is(err, ErrFull) {
-				s.log.Warn("spool full: disk budget exhausted; appends fail until consumers commit",
-					"dir", s.dir, "max_bytes", s.opts.MaxBytes)
-			} else {
-				s.logCreateError(err, true)
-			}
+	if !opts.Lazy {
+		s.rotMu.Lock()
+		_, err := s.armRotLocked(false, false)
+		s.rotMu.Unlock()
+		if err != nil && !errors.Is(err, ErrFull) {
+			return nil, err
 		}
 	}
 	if err := s.loadCursors(); err != nil {
@@ -317,7 +326,13 @@ func Open(dir string, opts Options) (*Spool, error) {
 	s.deleteSegments(victims)
 	s.pruneRetired()
 	ok = true
-	go s.background()
+	s.mu.Lock()
+	start := s.armed && !s.bgStarted
+	s.bgStarted = s.bgStarted || start
+	s.mu.Unlock()
+	if start {
+		go s.background()
+	}
 	st := s.Stats()
 	s.log.Info("spool opened", "dir", dir, "segments", st.Segments, "pending_records", st.PendingRecords,
 		"pending_bytes", st.PendingBytes, "consumers", len(s.cons), "torn", st.Torn,
@@ -334,23 +349,36 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-// createActive creates the first segment synchronously (during Open).
+// createActive creates a segment for appends synchronously, when none can
+// take them (a new or damaged spool, or a lazy one's first append). On
+// failure the spool is full: the error wraps ErrFull, and is logged.
+// s.rotMu must be held.
 func (s *Spool) createActive() error {
 	s.mu.Lock()
 	seq, size, ok := s.reserveLocked()
 	s.mu.Unlock()
 	if !ok {
+		s.mu.Lock()
+		became := s.setFullLocked()
+		s.mu.Unlock()
+		if became {
+			s.logBudgetFull()
+		}
 		return ErrFull
 	}
 	seg, err := s.createSegment(seq, size)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err != nil {
 		s.bytes -= size
-		return err
+		became := s.setFullLocked()
+		s.mu.Unlock()
+		s.logCreateError(err, became)
+		return fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	s.segs = append(s.segs, seg)
 	s.active = seg
+	s.mu.Unlock()
+	s.createFailing.Store(false)
 	return nil
 }
 
@@ -484,16 +512,11 @@ func (s *Spool) recover() error {
 		}
 	}
 	for _, seg := range []*segment{s.active, s.spare} {
-		if seg == nil {
-			continue
-		}
-		if err := s.mapRW(seg); err != nil {
-			return err
-		}
-		if seg.end == segHeaderSize {
+		if seg != nil && seg.end == segHeaderSize {
 			// No frames: its creation may have been interrupted, or it may
-			// have a header from before the header recorded the size.
-			writeHeader(seg.data, seg.size)
+			// have a header from before the header recorded the size. It
+			// is rewritten when the segment is mapped for appends.
+			seg.fixHeader = true
 		}
 	}
 	for _, seg := range s.segs {
@@ -539,7 +562,7 @@ func (s *Spool) loadCursors() error {
 		pos = s.clampCursor(cname, pos, first, end)
 		// Move the cursor past torn frames (and segment ends) so that a
 		// consumer is never stuck before records that cannot be read.
-		_, next, err := s.readOnce(pos, 0, 0, false)
+		_, _, next, err := s.readOnce(pos, 0, 0, false, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -651,6 +674,7 @@ func (s *Spool) Stats() Stats {
 	}
 	m := s.minCursorLocked()
 	var minSeg *segment
+	var minEnd, minFrames int64
 	for _, seg := range s.segs {
 		st.Segments++
 		st.Bytes += seg.size
@@ -663,7 +687,7 @@ func (s *Spool) Stats() Stats {
 				st.PendingBytes += seg.end - off
 			}
 			st.PendingRecords += seg.frames
-			minSeg = seg
+			minSeg, minEnd, minFrames = seg, seg.end, seg.frames
 		}
 	}
 	if s.spare != nil {
@@ -675,11 +699,17 @@ func (s *Spool) Stats() Stats {
 	if closed {
 		return st
 	}
-	if minSeg != nil && m.Off > segHeaderSize {
+	switch {
+	case minSeg == nil || m.Off <= segHeaderSize:
+	case m.Off >= minEnd:
+		// Every consumer is past the segment's frames: no need to map and
+		// walk it (an idle spool stays unmapped, see Release).
+		st.PendingRecords -= minFrames
+	default:
 		st.PendingRecords -= s.framesBefore(minSeg, m.Off)
 	}
 	if st.PendingRecords > 0 {
-		if ents, _, _ := s.readOnce(m, 1, 0, false); len(ents) > 0 {
+		if ents, _, _, _ := s.readOnce(m, 1, 0, false, nil, nil); len(ents) > 0 {
 			st.Oldest = ents[0].Time
 		}
 	}
@@ -734,12 +764,15 @@ func (s *Spool) Close() error {
 	}
 	s.closed = true
 	s.isClosed.Store(true)
+	started := s.bgStarted
 	s.mu.Unlock()
 	s.cmu.Lock()
 	s.cond.Broadcast()
 	s.cmu.Unlock()
 	close(s.stop)
-	<-s.bgDone
+	if started {
+		<-s.bgDone
+	}
 	s.rotMu.Lock()
 	defer s.rotMu.Unlock()
 	s.commitMu.Lock()

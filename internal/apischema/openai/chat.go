@@ -55,7 +55,8 @@ type ChatRequest struct {
 	ToolChoice    *ToolChoice    `json:"tool_choice,omitempty"`
 	// ParallelToolCalls is accepted and not enforced.
 	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
-	// Logprobs is refused when true: no provider reports them.
+	// Logprobs is passed on to upstreams that speak chat completions
+	// and refused when true for others (TranslationLimits).
 	Logprobs *bool `json:"logprobs,omitempty"`
 	// User and Metadata are recorded with the call.
 	User     string            `json:"user,omitempty"`
@@ -63,6 +64,9 @@ type ChatRequest struct {
 	// ResponseFormat asks for JSON output (structured output or JSON
 	// mode); nil or type text asks for plain text.
 	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
+	// ReasoningEffort (low, medium, high, ...) asks a reasoning model to
+	// reason that much; it travels in additionalModelRequestFields.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // Response format types of ResponseFormat.Type.

@@ -12,13 +12,15 @@ import (
 
 // RequestError is an invalid request: a ValidationException (so the gateway
 // records and classifies it like any other) that also names the offending
-// parameter, for the param member of OpenAI's error body.
+// parameter, for the param member of OpenAI's error body. The Responses API
+// (package responses) refuses requests with it too.
 type RequestError struct {
-	// Param is the parameter at fault, e.g. "messages[2].content"; empty
-	// when the whole body is.
+	// Param is the parameter at fault, e.g. "messages[2].content" or
+	// "input[2].content[0].image_url"; empty when the whole body is.
 	Param string
 	// Code is OpenAI's error code for the failure, when it has one (for
-	// example model_not_found); usually empty.
+	// example model_not_found or missing_required_parameter); usually
+	// empty.
 	Code string
 	Err  *apierror.Error
 }
@@ -38,7 +40,8 @@ func invalid(param, format string, args ...any) *RequestError {
 	return NewRequestError(param, format, args...)
 }
 
-// ErrorResponse is OpenAI's error body.
+// ErrorResponse is OpenAI's error body, the same for the Responses API as
+// for chat completions: {"error":{"message","type","param","code"}}.
 type ErrorResponse struct {
 	Error ErrorBody `json:"error"`
 }
@@ -125,7 +128,15 @@ func (e UpstreamError) StatusCode() int {
 
 // jsonError turns an encoding/json error into an invalid_request_error
 // that names the offending field and never shows Go type names.
-func jsonError(err error) error {
+func jsonError(err error) error { return JSONError(err, "") }
+
+// JSONError turns an error from decoding a request body with encoding/json
+// into an invalid_request_error that names the offending member and never
+// shows Go type names; a *RequestError a union's decoder returned is
+// returned as it is. typeCode is the error code of a member of the wrong
+// JSON type: empty for chat completions, invalid_type for the Responses
+// API.
+func JSONError(err error, typeCode string) error {
 	var re *RequestError
 	if errors.As(err, &re) {
 		return re
@@ -138,7 +149,7 @@ func jsonError(err error) error {
 		if field == "" {
 			return invalid("", "The request body must be a JSON object.")
 		}
-		return invalid(field, "Invalid type for '%s': a JSON %s is not allowed here.", field, typeErr.Value)
+		return requestError(field, typeCode, "Invalid type for '%s': a JSON %s is not allowed here.", field, typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return invalid("", "We could not parse the JSON body of your request: it is not valid JSON (error at byte %d).", syntaxErr.Offset)
 	}

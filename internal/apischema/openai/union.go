@@ -17,32 +17,50 @@ func TextContent(s string) *Content { return &Content{Text: &s} }
 
 // MarshalJSON writes a string or an array.
 func (c Content) MarshalJSON() ([]byte, error) {
-	if c.Text != nil {
-		return json.Marshal(*c.Text)
-	}
-	if c.Parts == nil {
-		return []byte("[]"), nil
-	}
-	return json.Marshal(c.Parts)
+	return MarshalStringOrArray(c.Text, c.Parts)
 }
 
 // UnmarshalJSON reads a string or an array of content parts.
 func (c *Content) UnmarshalJSON(b []byte) error {
 	*c = Content{}
+	if ok, err := UnmarshalStringOrArray(b, &c.Text, &c.Parts); ok {
+		return err
+	}
+	return invalid("", "Invalid type for a message's 'content': it must be a string or an array of content parts.")
+}
+
+// MarshalStringOrArray writes a union that is a string or an array (a
+// message's content, the Responses API's input): text as a JSON string
+// when it is set, else list as an array, [] when nil (never null).
+func MarshalStringOrArray[T any](text *string, list []T) ([]byte, error) {
+	if text != nil {
+		return json.Marshal(*text)
+	}
+	if list == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(list)
+}
+
+// UnmarshalStringOrArray reads a union that is a string or an array: a
+// JSON string into *text, an array into *list; null leaves both as they
+// are. ok is false, with nothing read, for any other JSON value, which the
+// caller refuses in its own API's terms.
+func UnmarshalStringOrArray[T any](b []byte, text **string, list *[]T) (ok bool, err error) {
 	switch firstByte(b) {
 	case '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+			return true, err
 		}
-		c.Text = &s
-		return nil
+		*text = &s
+		return true, nil
 	case '[':
-		return json.Unmarshal(b, &c.Parts)
+		return true, json.Unmarshal(b, list)
 	case 'n':
-		return nil
+		return true, nil
 	}
-	return invalid("", "Invalid type for a message's 'content': it must be a string or an array of content parts.")
+	return false, nil
 }
 
 // Stop is the stop parameter: a string or an array of strings, held as a

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
+	wire "github.com/modelwatch/modelwatch/internal/apischema/anthropic"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/provider"
+	"github.com/modelwatch/modelwatch/internal/translate"
 )
 
 // Defaults for Options.
@@ -169,29 +171,53 @@ func (p *Provider) Converse(ctx context.Context, call provider.Call, req *conver
 	if err != nil {
 		return nil, err
 	}
+	_, out, err := p.message(ctx, model, enc)
+	return out, err
+}
+
+// message sends one non-streamed Messages API request and returns the
+// answer as sent and in the neutral form.
+func (p *Provider) message(ctx context.Context, model string, enc *encoded) ([]byte, *converse.Response, error) {
 	start := time.Now()
 	resp, err := p.post(ctx, model, enc, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, provider.TransportError(displayName, err)
+		return nil, nil, provider.TransportError(displayName, err)
 	}
 	if len(body) > maxResponseBytes {
-		return nil, badResponse(model, resp, fmt.Errorf("response larger than %d bytes", maxResponseBytes))
+		return nil, nil, badResponse(model, resp, fmt.Errorf("response larger than %d bytes", maxResponseBytes))
 	}
-	var m messageResponse
+	var m wire.MessagesResponse
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, badResponse(model, resp, err)
+		return nil, nil, badResponse(model, resp, err)
 	}
-	if m.Type != "" && m.Type != "message" {
-		return nil, badResponse(model, resp, fmt.Errorf("response type %q, want message", m.Type))
+	if m.Type != "" && m.Type != wire.MessageType {
+		return nil, nil, badResponse(model, resp, fmt.Errorf("response type %q, want message", m.Type))
 	}
-	out := toResponse(&m)
+	out := translate.MessagesResponseToConverse(&m)
 	out.Metrics.LatencyMs = time.Since(start).Milliseconds()
-	return out, nil
+	return body, out, nil
+}
+
+// stream sends one streamed Messages API request and waits for its first
+// event; keepRaw keeps the upstream's bytes (a pass-through stream).
+func (p *Provider) stream(ctx context.Context, model string, enc *encoded, keepRaw bool) (*stream, error) {
+	start := time.Now()
+	resp, err := p.post(ctx, model, enc, true)
+	if err != nil {
+		return nil, err
+	}
+	st := newStream(ctx, resp, model, start)
+	st.keepRaw = keepRaw
+	if err := st.prime(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // ConverseStream sends the request with "stream": true and returns the
@@ -205,15 +231,9 @@ func (p *Provider) ConverseStream(ctx context.Context, call provider.Call, req *
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	resp, err := p.post(ctx, model, enc, true)
+	st, err := p.stream(ctx, model, enc, false)
 	if err != nil {
-		return nil, err
-	}
-	st := newStream(ctx, resp, model, start)
-	if err := st.prime(); err != nil {
-		st.Close()
-		return nil, err
+		return nil, err // not a nil *stream in a non-nil interface
 	}
 	return st, nil
 }
@@ -258,7 +278,7 @@ func (p *Provider) post(ctx context.Context, model string, enc *encoded, stream 
 // Anthropic's error type and request ID in the cause for the server log.
 func httpError(model string, resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
-	var eb errorBody
+	var eb wire.ErrorResponse
 	message, detail := "", ""
 	if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
 		message, detail = eb.Error.Message, eb.Error.Type

@@ -7,13 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
-	"github.com/modelwatch/modelwatch/internal/apischema/converse"
+	wire "github.com/modelwatch/modelwatch/internal/apischema/anthropic"
 	"github.com/modelwatch/modelwatch/internal/provider"
 )
 
@@ -207,84 +206,14 @@ func TestTransportFailures(t *testing.T) {
 	}
 }
 
-func TestToResponse(t *testing.T) {
-	stop := "###"
-	tests := []struct {
-		name string
-		in   string
-		want *converse.Response
-	}{
-		{
-			name: "stop sequence, thinking and tool use",
-			in: `{"type":"message","role":"assistant","content":[
-				{"type":"thinking","thinking":"hmm","signature":"sig"},
-				{"type":"redacted_thinking","data":"EmwK"},
-				{"type":"text","text":"Calling.","citations":[{"type":"char_location"}]},
-				{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"x"}},
-				{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[]},
-				{"type":"tool_use","id":"toolu_1","name":"f","input":null}],
-				"stop_reason":"stop_sequence","stop_sequence":"###",
-				"usage":{"input_tokens":3,"output_tokens":4,"cache_creation_input_tokens":5}}`,
-			want: &converse.Response{
-				Output: converse.Output{Message: &converse.Message{Role: converse.RoleAssistant, Content: []converse.ContentBlock{
-					{ReasoningContent: &converse.ReasoningContentBlock{ReasoningText: &converse.ReasoningText{Text: "hmm", Signature: "sig"}}},
-					{ReasoningContent: &converse.ReasoningContentBlock{RedactedContent: []byte("EmwK")}},
-					converse.TextBlock("Calling."),
-					{ToolUse: &converse.ToolUseBlock{ToolUseID: "toolu_1", Name: "f", Input: json.RawMessage("{}")}},
-				}}},
-				StopReason:   converse.StopSequence,
-				StopSequence: stop,
-				Usage:        converse.Usage{InputTokens: 3, OutputTokens: 4, CacheWriteInputTokens: 5, TotalTokens: 12},
-			},
-		},
-		{
-			name: "empty content",
-			in:   `{"type":"message","role":"assistant","content":[],"stop_reason":"max_tokens","usage":{"input_tokens":3,"output_tokens":0}}`,
-			want: &converse.Response{
-				Output:     converse.Output{Message: &converse.Message{Role: converse.RoleAssistant, Content: []converse.ContentBlock{}}},
-				StopReason: converse.StopMaxTokens,
-				Usage:      converse.Usage{InputTokens: 3, TotalTokens: 3},
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var m messageResponse
-			if err := json.Unmarshal([]byte(tt.in), &m); err != nil {
-				t.Fatal(err)
-			}
-			if got := toResponse(&m); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("response\n%s\nwant\n%s", asJSON(got), asJSON(tt.want))
-			}
-		})
-	}
-}
-
-func TestStopReason(t *testing.T) {
-	for in, want := range map[string]string{
-		"end_turn":                      converse.StopEndTurn,
-		"max_tokens":                    converse.StopMaxTokens,
-		"stop_sequence":                 converse.StopSequence,
-		"tool_use":                      converse.StopToolUse,
-		"refusal":                       converse.StopContentFiltered,
-		"model_context_window_exceeded": "model_context_window_exceeded",
-		"pause_turn":                    converse.StopEndTurn,
-		"something_new":                 converse.StopEndTurn,
-	} {
-		if got := stopReason(in); got != want {
-			t.Errorf("stopReason(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestErrorStatus(t *testing.T) {
 	for typ, want := range map[string]int{
 		"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402, "permission_error": 403,
 		"not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429, "api_error": 500,
 		"timeout_error": 504, "overloaded_error": 529, "": 500,
 	} {
-		if got := errorStatus(typ); got != want {
-			t.Errorf("errorStatus(%q) = %d, want %d", typ, got, want)
+		if got := wire.ErrorStatus(typ); got != want {
+			t.Errorf("ErrorStatus(%q) = %d, want %d", typ, got, want)
 		}
 	}
 }

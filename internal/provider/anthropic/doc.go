@@ -5,6 +5,16 @@
 // without an AWS account. It also implements provider.TokenCounter with
 // Anthropic's POST /v1/messages/count_tokens.
 //
+// The Messages wire types are those of package apischema/anthropic, and
+// the translation is package translate's (converse_anthropic.go):
+// translate.ConverseToMessagesRequest builds the body and the betas,
+// translate.MessagesResponseToConverse reads an answer, and a
+// translate.MessagesStreamDecoder turns the streamed events into Converse
+// events. This package is the transport around them: HTTP, headers and
+// betas, reading server-sent events, the latency, the pass-through of the
+// caller's own Messages bodies and of the upstream's raw events, and the
+// mapping of failures to Bedrock exceptions with Anthropic's request ID.
+//
 // # Requests
 //
 // A Converse request maps onto a Messages request almost member for member:

@@ -3,15 +3,11 @@ package anthropic
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
 	"testing"
 
-	"github.com/modelwatch/modelwatch/internal/apierror"
-	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/provider/providertest"
 )
 
@@ -40,48 +36,5 @@ func FuzzStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		tr.Body = body
 		providertest.CheckStream(t, p)
-	})
-}
-
-// FuzzOutputConfig translates arbitrary structured output requests (the
-// schema string, the effort, native output_config fields): no panic; a
-// refusal is a ValidationException; an accepted request has an
-// output_config whose format schema, when there is one, is a JSON object.
-func FuzzOutputConfig(f *testing.F) {
-	f.Add(contactSchema, "low", "")
-	f.Add(`{"type":"object"}`, "", `{"output_config":{"effort":"max"}}`)
-	f.Add(`[1]`, "", "")
-	f.Add(`{"type":`, "high", `{"output_config":null}`)
-	f.Add("", "medium", `{"output_config":{"format":{"type":"json_schema","schema":{}}}}`)
-	f.Fuzz(func(t *testing.T, schema, effort, extra string) {
-		req := userRequest("Extract.", 64)
-		req.OutputConfig = &converse.OutputConfig{Effort: effort, TextFormat: &converse.OutputFormat{
-			Type: converse.OutputFormatJSONSchema, Structure: converse.OutputFormatStructure{JSONSchema: &converse.JSONSchemaDefinition{Schema: schema}}}}
-		if extra != "" {
-			req.AdditionalModelRequestFields = json.RawMessage(extra)
-		}
-		enc, err := encodeRequest(req, "claude-x", false)
-		if err != nil {
-			var ae *apierror.Error
-			if !errors.As(err, &ae) || ae.Code != apierror.Validation {
-				t.Fatalf("refusal %v is not a ValidationException", err)
-			}
-			return
-		}
-		var body struct {
-			OutputConfig *struct {
-				Format *struct {
-					Schema json.RawMessage `json:"schema"`
-				} `json:"format"`
-			} `json:"output_config"`
-		}
-		if err := json.Unmarshal(enc.body, &body); err != nil {
-			t.Fatalf("body %s: %v", enc.body, err)
-		}
-		if extra == "" && schema != "" {
-			if body.OutputConfig == nil || body.OutputConfig.Format == nil || !isObject(body.OutputConfig.Format.Schema) {
-				t.Fatalf("schema %q was accepted but sent as %s", schema, enc.body)
-			}
-		}
 	})
 }

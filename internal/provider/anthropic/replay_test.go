@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
+	wire "github.com/modelwatch/modelwatch/internal/apischema/anthropic"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/provider"
 )
@@ -65,13 +66,13 @@ func loadJSON(t *testing.T, name string) map[string]any {
 }
 
 // loadMessage decodes a testdata Message object.
-func loadMessage(t *testing.T, name string) *messageResponse {
+func loadMessage(t *testing.T, name string) *wire.MessagesResponse {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m messageResponse
+	var m wire.MessagesResponse
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -601,7 +602,7 @@ func TestStreamEndingInErrorEvent(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("error %v, want an *apierror.Error", err)
 			}
-			if ae.Code != apierror.ModelStreamError || ae.OriginalStatusCode != statusOverloaded || ae.OriginalMessage != "Overloaded" {
+			if ae.Code != apierror.ModelStreamError || ae.OriginalStatusCode != wire.StatusOverloaded || ae.OriginalMessage != "Overloaded" {
 				t.Errorf("error %+v, want ModelStreamErrorException with status 529 and message Overloaded", ae)
 			}
 			if !ae.Retryable() {

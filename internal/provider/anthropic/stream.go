@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +13,10 @@ import (
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
+	wire "github.com/modelwatch/modelwatch/internal/apischema/anthropic"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/provider"
+	"github.com/modelwatch/modelwatch/internal/translate"
 )
 
 // maxEventBytes bounds one server-sent event. Anthropic's events are small
@@ -33,83 +34,51 @@ var (
 	errClosed        = errors.New("anthropic: the stream was closed")
 )
 
-// streamEvent is one event of a Messages stream: the union of the members
-// of every event type.
-type streamEvent struct {
-	Type         string           `json:"type"`
-	Message      *messageResponse `json:"message"`
-	Index        int              `json:"index"`
-	ContentBlock *responseBlock   `json:"content_block"`
-	Delta        *streamDelta     `json:"delta"`
-	Usage        *usage           `json:"usage"`
-	Error        *struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// streamDelta is a content_block_delta's delta or a message_delta's delta.
-type streamDelta struct {
-	Type         string  `json:"type"`
-	Text         string  `json:"text"`
-	PartialJSON  string  `json:"partial_json"`
-	Thinking     string  `json:"thinking"`
-	Signature    string  `json:"signature"`
-	StopReason   string  `json:"stop_reason"`
-	StopSequence *string `json:"stop_sequence"`
-}
-
-// block is a content block in progress.
-type block struct {
-	index   int    // Converse contentBlockIndex
-	kind    string // Anthropic block type
-	content bool   // a delta (or tool use start) was emitted
-}
-
-// stream translates a Messages SSE stream into Converse events as it
-// arrives. Anthropic's order already is Converse's: message_start, content
-// blocks (start, deltas, stop), message_delta, message_stop. Blocks are
-// renumbered so the Converse indices stay dense when untranslatable
-// (server tool) blocks are left out.
+// stream reads a Messages SSE stream and hands its events, as they
+// arrive, to a translate.MessagesStreamDecoder, which turns them into
+// Converse events; the stream adds the latency to the metadata event and
+// maps errors (broken streams, error events) to Bedrock exceptions.
 type stream struct {
 	ctx   context.Context
 	body  io.ReadCloser
 	sse   sseReader
+	dec   *translate.MessagesStreamDecoder
 	model string
 	reqID string
 	start time.Time
 
-	queue   []converse.StreamEvent
-	err     error
-	started bool // message_start arrived
-	done    bool // message_stop arrived
-
-	blocks     map[int]*block // by Anthropic index
-	nextIndex  int
-	usage      converse.Usage
-	stopReason string
-	stopSeq    string
+	queue []converse.StreamEvent
+	err   error
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+
+	// keepRaw keeps the upstream's bytes for a pass-through stream:
+	// pending are those of the events read since the last emitted event,
+	// raws the bytes of each queued event, raw those of the event Next
+	// returned last.
+	keepRaw bool
+	pending []byte
+	raws    [][]byte
+	raw     []byte
 }
 
 func newStream(ctx context.Context, resp *http.Response, model string, start time.Time) *stream {
 	return &stream{
-		ctx:    ctx,
-		body:   resp.Body,
-		sse:    sseReader{r: bufio.NewReaderSize(resp.Body, streamBufferBytes)},
-		model:  model,
-		reqID:  requestID(resp, ""),
-		start:  start,
-		blocks: map[int]*block{},
+		ctx:   ctx,
+		body:  resp.Body,
+		sse:   sseReader{r: bufio.NewReaderSize(resp.Body, streamBufferBytes)},
+		dec:   translate.NewMessagesStreamDecoder(),
+		model: model,
+		reqID: requestID(resp, ""),
+		start: start,
 	}
 }
 
 // prime reads up to the first Converse event (message_start), so failures
 // before it are reported by ConverseStream.
 func (s *stream) prime() error {
-	for len(s.queue) == 0 && s.err == nil && !s.done {
+	for len(s.queue) == 0 && s.err == nil && !s.dec.Done() {
 		s.step()
 	}
 	return s.err
@@ -119,7 +88,7 @@ func (s *stream) prime() error {
 // the error that ended the stream.
 func (s *stream) Next() (*converse.StreamEvent, error) {
 	for {
-		if len(s.queue) == 0 && s.done {
+		if len(s.queue) == 0 && s.dec.Done() {
 			return nil, io.EOF
 		}
 		if s.err == nil {
@@ -133,6 +102,9 @@ func (s *stream) Next() (*converse.StreamEvent, error) {
 		if len(s.queue) > 0 {
 			ev := s.queue[0]
 			s.queue = s.queue[1:]
+			if s.keepRaw {
+				s.raw, s.raws = s.raws[0], s.raws[1:]
+			}
 			return &ev, nil
 		}
 		s.step()
@@ -169,11 +141,18 @@ func (s *stream) finish() {
 
 func (s *stream) fail(err error) {
 	s.err = err
-	s.queue = nil
+	s.queue, s.raws = nil, nil
 	s.closeBody()
 }
 
-func (s *stream) emit(ev converse.StreamEvent) { s.queue = append(s.queue, ev) }
+func (s *stream) emit(ev converse.StreamEvent) {
+	s.queue = append(s.queue, ev)
+	if s.keepRaw {
+		// The bytes read so far go out with the first event they produce.
+		s.raws = append(s.raws, s.pending)
+		s.pending = nil
+	}
+}
 
 // step reads one server-sent event and translates it.
 func (s *stream) step() {
@@ -193,15 +172,28 @@ func (s *stream) step() {
 		}
 		return
 	}
-	var e streamEvent
-	if err := json.Unmarshal(ev.data, &e); err != nil {
+	if s.keepRaw {
+		s.pending = appendSSE(s.pending, ev)
+	}
+	evs, err := s.dec.Decode(ev.name, ev.data)
+	var se *translate.MessagesStreamError
+	switch {
+	case errors.As(err, &se):
+		s.fail(s.upstreamError(se))
+		return
+	case err != nil:
 		s.fail(s.broken("the upstream sent a malformed event", fmt.Errorf("event %q: %w", ev.name, err)))
 		return
 	}
-	if e.Type == "" {
-		e.Type = ev.name
+	for _, e := range evs {
+		if e.Metadata != nil {
+			e.Metadata.Metrics.LatencyMs = time.Since(s.start).Milliseconds()
+		}
+		s.emit(e)
 	}
-	s.handle(&e)
+	if s.dec.Done() {
+		s.finish()
+	}
 }
 
 // broken is the error for a stream the upstream broke off or garbled:
@@ -209,7 +201,7 @@ func (s *stream) step() {
 // ModelStreamErrorException.
 func (s *stream) broken(message string, cause error) *apierror.Error {
 	var err *apierror.Error
-	if s.started {
+	if s.dec.Started() {
 		err = provider.StreamError(displayName, s.model, statusBrokenStream, message)
 	} else {
 		err = provider.UpstreamError(displayName, s.model, statusBrokenStream, message)
@@ -218,147 +210,20 @@ func (s *stream) broken(message string, cause error) *apierror.Error {
 	return err
 }
 
-func (s *stream) handle(e *streamEvent) {
-	if s.done {
-		return
+// upstreamError is the error for an error event: before the first event
+// as good as an error status, and as retryable; after it, a
+// ModelStreamErrorException. A stream's error has no status of its own:
+// it gets the one Anthropic documents for its type (529 for
+// overloaded_error, 500 for api_error).
+func (s *stream) upstreamError(se *translate.MessagesStreamError) *apierror.Error {
+	var err *apierror.Error
+	if s.dec.Started() {
+		err = provider.StreamError(displayName, s.model, wire.ErrorStatus(se.Type), se.Message)
+	} else {
+		err = provider.UpstreamError(displayName, s.model, wire.ErrorStatus(se.Type), se.Message)
 	}
-	switch e.Type {
-	case "message_start":
-		if s.started {
-			return
-		}
-		s.started = true
-		if e.Message != nil {
-			e.Message.Usage.apply(&s.usage)
-		}
-		// The input and cache counts are final at the start; native
-		// stream encoders announce them there, as Anthropic does.
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant, InputTokens: s.usage.InputTokens,
-			CacheRead: s.usage.CacheReadInputTokens, CacheWrite: s.usage.CacheWriteInputTokens, CacheDetails: s.usage.CacheDetails}})
-	case "content_block_start":
-		s.blockStart(e)
-	case "content_block_delta":
-		b := s.blocks[e.Index]
-		if b == nil || e.Delta == nil {
-			return
-		}
-		s.delta(b, e.Delta)
-	case "content_block_stop":
-		b := s.blocks[e.Index]
-		if b == nil {
-			return
-		}
-		delete(s.blocks, e.Index)
-		if !b.content {
-			// A block that arrived empty still exists in the message, as it
-			// does in the non-streamed response.
-			empty := ""
-			switch b.kind {
-			case "text":
-				s.emitDelta(b, converse.ContentBlockDelta{Text: &empty})
-			case "thinking":
-				s.emitDelta(b, converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{Text: &empty}})
-			}
-		}
-		s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: b.index}})
-	case "message_delta":
-		if d := e.Delta; d != nil {
-			if d.StopReason != "" {
-				s.stopReason = d.StopReason
-			}
-			if d.StopSequence != nil {
-				s.stopSeq = *d.StopSequence
-			}
-		}
-		// Its usage is cumulative: the final counts.
-		e.Usage.apply(&s.usage)
-	case "message_stop":
-		s.done = true
-		s.usage.TotalTokens = total(s.usage)
-		s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: stopReason(s.stopReason), StopSequence: s.stopSeq}})
-		s.emit(converse.StreamEvent{Metadata: &converse.MetadataEvent{
-			Usage:   s.usage,
-			Metrics: converse.Metrics{LatencyMs: time.Since(s.start).Milliseconds()},
-		}})
-		s.finish()
-	case "error":
-		typ, msg := "", ""
-		if e.Error != nil {
-			typ, msg = e.Error.Type, e.Error.Message
-		}
-		var err *apierror.Error
-		if s.started {
-			err = provider.StreamError(displayName, s.model, errorStatus(typ), msg)
-		} else {
-			// Nothing was sent yet: as good as an error status, and as
-			// retryable.
-			err = provider.UpstreamError(displayName, s.model, errorStatus(typ), msg)
-		}
-		err.Cause = withRequestID(err.Cause, s.reqID, typ)
-		s.fail(err)
-	}
-	// ping, and event types newer than this code, carry nothing to
-	// translate (Anthropic's versioning policy asks clients to ignore
-	// unknown events).
-}
-
-func (s *stream) blockStart(e *streamEvent) {
-	cb := e.ContentBlock
-	if cb == nil || !translated(cb.Type) {
-		return // its deltas and stop find no block and are dropped too
-	}
-	b := &block{index: s.nextIndex, kind: cb.Type}
-	s.nextIndex++
-	s.blocks[e.Index] = b
-	switch cb.Type {
-	case "tool_use":
-		b.content = true
-		s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{
-			ContentBlockIndex: b.index,
-			Start:             converse.ContentBlockStart{ToolUse: &converse.ToolUseBlockStart{ToolUseID: cb.ID, Name: cb.Name}},
-		}})
-		// The input arrives as input_json_delta pieces; the start carries
-		// an empty object, but pass on anything more.
-		if in := bytes.TrimSpace(cb.Input); len(in) > 0 && !bytes.Equal(in, []byte("{}")) && !bytes.Equal(in, []byte("null")) {
-			s.emitDelta(b, converse.ContentBlockDelta{ToolUse: &converse.ToolUseBlockDelta{Input: string(in)}})
-		}
-	case "text":
-		if cb.Text != "" {
-			s.emitDelta(b, converse.ContentBlockDelta{Text: &cb.Text})
-		}
-	case "thinking":
-		if cb.Thinking != "" {
-			s.emitDelta(b, converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{Text: &cb.Thinking}})
-		}
-		if cb.Signature != "" {
-			s.emitDelta(b, converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{Signature: &cb.Signature}})
-		}
-	case "redacted_thinking":
-		// Redacted thinking arrives whole in its start event.
-		s.emitDelta(b, converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{RedactedContent: []byte(cb.Data)}})
-	}
-}
-
-func (s *stream) delta(b *block, d *streamDelta) {
-	switch d.Type {
-	case "text_delta":
-		s.emitDelta(b, converse.ContentBlockDelta{Text: &d.Text})
-	case "input_json_delta":
-		// The first piece is often empty; an empty delta says nothing.
-		if d.PartialJSON != "" {
-			s.emitDelta(b, converse.ContentBlockDelta{ToolUse: &converse.ToolUseBlockDelta{Input: d.PartialJSON}})
-		}
-	case "thinking_delta":
-		s.emitDelta(b, converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{Text: &d.Thinking}})
-	case "signature_delta":
-		s.emitDelta(b, converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{Signature: &d.Signature}})
-	}
-	// citations_delta and newer delta types have no Converse form.
-}
-
-func (s *stream) emitDelta(b *block, d converse.ContentBlockDelta) {
-	b.content = true
-	s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: b.index, Delta: d}})
+	err.Cause = withRequestID(err.Cause, s.reqID, se.Type)
+	return err
 }
 
 // sseReader reads server-sent events (the text/event-stream format of the

@@ -2,9 +2,9 @@ package bedrock
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 
@@ -26,8 +26,10 @@ const (
 
 // Embed computes embeddings with the upstream's native InvokeModel body:
 // Titan Text Embeddings (one call per text, run in parallel, token
-// counts summed), Titan Multimodal Embeddings (text only) or Cohere
-// Embed (batches of 96). Other models are a ValidationException.
+// counts summed), Titan Multimodal Embeddings (a text and at most one
+// image per input) or Cohere Embed (batches of 96; images only with v4,
+// as interleaved inputs). Other models, and images for a text model, are a
+// ValidationException.
 // Models that cannot normalise upstream are normalised here.
 func (p *Provider) Embed(ctx context.Context, call provider.Call, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
 	if req == nil || len(req.Inputs) == 0 {
@@ -48,9 +50,10 @@ func (p *Provider) Embed(ctx context.Context, call provider.Call, req *provider.
 
 // titanEmbedRequest is the body of Titan Text Embeddings V2 (dimensions,
 // normalize), G1 (inputText only) and Multimodal Embeddings G1
-// (embeddingConfig).
+// (embeddingConfig, inputImage; inputText may then be absent).
 type titanEmbedRequest struct {
-	InputText       string                `json:"inputText"`
+	InputText       string                `json:"inputText,omitempty"`
+	InputImage      string                `json:"inputImage,omitempty"`
 	Dimensions      int                   `json:"dimensions,omitempty"`
 	Normalize       *bool                 `json:"normalize,omitempty"`
 	EmbeddingConfig *titanEmbeddingConfig `json:"embeddingConfig,omitempty"`
@@ -68,6 +71,17 @@ type titanEmbedResponse struct {
 func (p *Provider) embedTitan(ctx context.Context, model string, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
 	v2 := strings.Contains(model, "titan-embed-text-v2")
 	image := strings.Contains(model, "titan-embed-image")
+	// Titan Multimodal takes one image with (or instead of) the text.
+	if !image {
+		if err := req.RefuseImages("Bedrock (" + model + ")"); err != nil {
+			return nil, err
+		}
+	}
+	for _, imgs := range req.Images {
+		if len(imgs) > 1 {
+			return nil, apierror.New(apierror.Validation, "The model %s embeds at most one image per input; an input has %d.", model, len(imgs))
+		}
+	}
 	if !v2 && !image && req.Dimensions != 0 && req.Dimensions != titanV1Dimensions {
 		return nil, apierror.New(apierror.Validation, "The model %s only produces %d-dimension embeddings.", model, titanV1Dimensions)
 	}
@@ -83,6 +97,9 @@ func (p *Provider) embedTitan(ctx context.Context, model string, req *provider.E
 			body.Normalize = &req.Normalize
 		case image && req.Dimensions != 0:
 			body.EmbeddingConfig = &titanEmbeddingConfig{OutputEmbeddingLength: req.Dimensions}
+		}
+		if image && req.Images != nil && len(req.Images[i]) == 1 {
+			body.InputImage = base64.StdEncoding.EncodeToString(req.Images[i][0].Data)
 		}
 		var resp titanEmbedResponse
 		headerTokens, err := p.invokeJSON(ctx, model, body, &resp)
@@ -102,22 +119,38 @@ func (p *Provider) embedTitan(ctx context.Context, model string, req *provider.E
 	if err != nil {
 		return nil, err
 	}
-	out := &provider.EmbedResponse{Embeddings: vectors}
+	out := &provider.EmbedResponse{Embeddings: vectors, InputImages: req.ImageCount()}
 	for _, n := range tokens {
 		out.InputTokens += n
 	}
 	if normalizeHere {
-		normalize(out.Embeddings)
+		for _, v := range out.Embeddings {
+			provider.NormalizeVector(v)
+		}
 	}
 	return out, nil
 }
 
-// cohereEmbedRequest is the body of Cohere Embed v3 and v4.
+// cohereEmbedRequest is the body of Cohere Embed v3 and v4: texts, or
+// for v4 interleaved inputs when there are images.
 type cohereEmbedRequest struct {
-	Texts           []string `json:"texts"`
-	InputType       string   `json:"input_type"`
-	EmbeddingTypes  []string `json:"embedding_types,omitempty"`
-	OutputDimension int      `json:"output_dimension,omitempty"`
+	Texts           []string      `json:"texts,omitempty"`
+	Inputs          []cohereInput `json:"inputs,omitempty"`
+	InputType       string        `json:"input_type"`
+	Truncate        string        `json:"truncate,omitempty"`
+	EmbeddingTypes  []string      `json:"embedding_types,omitempty"`
+	OutputDimension int           `json:"output_dimension,omitempty"`
+}
+
+// cohereInput is one of Cohere Embed v4's interleaved inputs.
+type cohereInput struct {
+	Content []cohereContent `json:"content"`
+}
+
+type cohereContent struct {
+	Type     string `json:"type"`
+	Text     string `json:"text,omitempty"`
+	ImageURL string `json:"image_url,omitempty"`
 }
 
 // cohereEmbedResponse holds "embeddings" as a list of float vectors (the
@@ -146,12 +179,42 @@ func (p *Provider) embedCohere(ctx context.Context, model string, req *provider.
 	if !v4 && req.Dimensions != 0 && req.Dimensions != cohereV3Dimensions {
 		return nil, apierror.New(apierror.Validation, "The model %s only produces %d-dimension embeddings.", model, cohereV3Dimensions)
 	}
+	// Images go as v4's interleaved inputs; v3 takes one image per call
+	// and no text with it, which a neutral request cannot promise.
+	if !v4 {
+		if err := req.RefuseImages("Bedrock (" + model + ")"); err != nil {
+			return nil, err
+		}
+	}
+	inputType := req.InputType
+	// v4 has no "image" type: its images are documents like any input.
+	if inputType == "" || (v4 && inputType == provider.EmbedImageInput) {
+		inputType = provider.EmbedSearchDocument
+	}
+	truncate := req.Truncate
+	if v4 {
+		truncate = map[string]string{provider.TruncateStart: "LEFT", provider.TruncateEnd: "RIGHT"}[truncate]
+	}
 	batches := (len(req.Inputs) + cohereBatch - 1) / cohereBatch
 	vectors := make([][]float32, len(req.Inputs))
 	tokens := make([]int, batches)
 	err := parallel(ctx, batches, func(ctx context.Context, b int) error {
 		lo, hi := b*cohereBatch, min((b+1)*cohereBatch, len(req.Inputs))
-		body := cohereEmbedRequest{Texts: req.Inputs[lo:hi], InputType: "search_document"}
+		body := cohereEmbedRequest{Texts: req.Inputs[lo:hi], InputType: inputType, Truncate: truncate}
+		if req.ImageCount() > 0 {
+			body.Texts = nil
+			for i := lo; i < hi; i++ {
+				var in cohereInput
+				if req.Inputs[i] != "" {
+					in.Content = append(in.Content, cohereContent{Type: "text", Text: req.Inputs[i]})
+				}
+				for _, im := range req.Images[i] {
+					in.Content = append(in.Content, cohereContent{Type: "image_url",
+						ImageURL: "data:" + im.MediaType() + ";base64," + base64.StdEncoding.EncodeToString(im.Data)})
+				}
+				body.Inputs = append(body.Inputs, in)
+			}
+		}
 		if v4 {
 			body.EmbeddingTypes = []string{"float"}
 			body.OutputDimension = req.Dimensions
@@ -172,12 +235,14 @@ func (p *Provider) embedCohere(ctx context.Context, model string, req *provider.
 	if err != nil {
 		return nil, err
 	}
-	out := &provider.EmbedResponse{Embeddings: vectors}
+	out := &provider.EmbedResponse{Embeddings: vectors, InputImages: req.ImageCount()}
 	for _, n := range tokens {
 		out.InputTokens += n
 	}
 	if req.Normalize {
-		normalize(out.Embeddings)
+		for _, v := range out.Embeddings {
+			provider.NormalizeVector(v)
+		}
 	}
 	return out, nil
 }
@@ -248,21 +313,4 @@ func parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) er
 		return provider.TransportError("Bedrock", ctx.Err())
 	}
 	return firstErr
-}
-
-// normalize scales each vector to unit length (zero vectors stay zero).
-func normalize(vectors [][]float32) {
-	for _, v := range vectors {
-		var sum float64
-		for _, x := range v {
-			sum += float64(x) * float64(x)
-		}
-		if sum == 0 {
-			continue
-		}
-		inv := 1 / math.Sqrt(sum)
-		for i := range v {
-			v[i] = float32(float64(v[i]) * inv)
-		}
-	}
 }

@@ -7,8 +7,9 @@
 // UpstreamModel as model; ConverseStream does the same with stream: true and
 // stream_options.include_usage, reading the server-sent events as they
 // arrive and turning them into Converse stream events in Bedrock's order;
-// Embed calls POST {base}/embeddings. The translation lives in package
-// apischema/openai.
+// Embed calls POST {base}/embeddings. The wire types live in package
+// apischema/openai, the translation to and from Converse in package
+// translate (converse_openai.go).
 //
 // Decisions:
 //

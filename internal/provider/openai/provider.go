@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	wire "github.com/modelwatch/modelwatch/internal/apischema/openai"
 	"github.com/modelwatch/modelwatch/internal/provider"
+	"github.com/modelwatch/modelwatch/internal/translate"
 )
 
 // DefaultBaseURL is OpenAI's API root.
@@ -54,14 +54,28 @@ type Options struct {
 	// Headers are extra headers sent with every request
 	// (OpenAI-Organization, OpenAI-Project, ...).
 	Headers map[string]string
-	// Client is the HTTP client; nil means one with connect, TLS and idle
-	// timeouts and no overall timeout (each call's context bounds it).
+	// Client is the HTTP client whose Transport carries the calls (its
+	// redirect policy, cookie jar and Timeout are not used: each call's
+	// context bounds it); nil means one with connect, TLS and idle
+	// timeouts.
 	Client *http.Client
 	// MaxTokensParam names the output budget parameter: max_completion_tokens
 	// or max_tokens. Empty means max_completion_tokens for api.openai.com
 	// and max_tokens for other servers.
 	MaxTokensParam string
+	// UnencryptedHTTP2 speaks HTTP/2 without TLS (h2c, prior knowledge) to
+	// an http:// BaseURL, for servers that take it (another modelwatch,
+	// Envoy, nginx with http2 on a plain port): all calls and streams then
+	// share a few connections instead of holding one each. HTTPS
+	// upstreams get HTTP/2 when they offer it, without this.
+	UnencryptedHTTP2 bool
 }
+
+// Header values every request shares.
+var (
+	headerJSON        = []string{"application/json"}
+	headerEventStream = []string{"text/event-stream"}
+)
 
 // Provider calls an OpenAI-compatible upstream. It is safe for concurrent
 // use.
@@ -69,6 +83,7 @@ type Provider struct {
 	name            string
 	base            string
 	key             string
+	auth            []string // the Authorization header's value, nil without a key
 	headers         http.Header
 	client          *http.Client
 	legacyMaxTokens bool
@@ -104,6 +119,9 @@ func New(opts Options) (*Provider, error) {
 	if strings.ContainsAny(p.key, "\r\n") {
 		return nil, fmt.Errorf("openai provider %s: the API key contains a line break", p.name)
 	}
+	if p.key != "" {
+		p.auth = []string{"Bearer " + p.key}
+	}
 	for k, v := range opts.Headers {
 		if k == "" || strings.ContainsAny(k, " :\t\r\n") {
 			return nil, fmt.Errorf("openai provider %s: header name %q is not valid", p.name, k)
@@ -127,15 +145,15 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("openai provider %s: maxTokensParam must be %q or %q", p.name, MaxCompletionTokens, MaxTokens)
 	}
 	if p.client == nil {
-		p.client = defaultClient()
+		p.client = defaultClient(opts.UnencryptedHTTP2)
 	}
 	return p, nil
 }
 
 // defaultClient bounds connecting but not answering: completions can take
 // minutes, and streams last as long as the model writes.
-func defaultClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+func defaultClient(h2c bool) *http.Client {
+	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -145,7 +163,13 @@ func defaultClient() *http.Client {
 		// A gateway talks to few hosts with many calls at once: keep enough
 		// idle connections that bursts do not reconnect.
 		MaxIdleConnsPerHost: 1024,
-	}}
+	}
+	if h2c {
+		t.Protocols = new(http.Protocols)
+		t.Protocols.SetUnencryptedHTTP2(true)
+		t.Protocols.SetHTTP2(true)
+	}
+	return &http.Client{Transport: t}
 }
 
 // model returns the upstream's name for the call's model.
@@ -177,6 +201,11 @@ func (p *Provider) readCompletion(ctx context.Context, call provider.Call, resp 
 	if err != nil {
 		return nil, p.readError(ctx, call, err)
 	}
+	return p.parseCompletion(call, data)
+}
+
+// parseCompletion translates a non-streamed chat completion's body.
+func (p *Provider) parseCompletion(call provider.Call, data []byte) (*converse.Response, error) {
 	var cc wire.ChatCompletion
 	if err := json.Unmarshal(data, &cc); err != nil {
 		return nil, p.badResponse(call, "the chat completion could not be parsed", err)
@@ -190,7 +219,7 @@ func (p *Provider) readCompletion(ctx context.Context, call provider.Call, resp 
 			return nil, provider.UpstreamError(p.name, model(call), status, p.redact(ue.Message))
 		}
 	}
-	out, err := cc.ToConverse()
+	out, err := translate.ChatCompletionToConverse(&cc)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +231,7 @@ func (p *Provider) chatBody(call provider.Call, req *converse.Request, stream bo
 	if req == nil {
 		return nil, apierror.New(apierror.Validation, "The request body is missing.")
 	}
-	cr, err := wire.FromConverse(req)
+	cr, err := translate.ConverseToChatRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +247,14 @@ func (p *Provider) chatBody(call provider.Call, req *converse.Request, stream bo
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding the chat request: %w", p.name, err)
 	}
-	if len(req.AdditionalModelRequestFields) == 0 {
+	extra, err := reasoningFields(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(extra) == 0 {
 		return body, nil
 	}
-	return mergeFields(body, req.AdditionalModelRequestFields)
+	return mergeFields(body, extra)
 }
 
 // mergeFields adds the members of extra that body does not have.
@@ -249,21 +282,27 @@ func (p *Provider) post(ctx context.Context, call provider.Call, path string, bo
 	if err != nil {
 		return nil, fmt.Errorf("%s: building the request: %w", p.name, err)
 	}
-	req.Header = p.headers.Clone()
-	req.Header.Set("Content-Type", "application/json")
-	if stream {
-		req.Header.Set("Accept", "text/event-stream")
-	} else {
-		req.Header.Set("Accept", "application/json")
+	// A new map whose values are shared, never cloned: the transport
+	// only reads a request's headers, and the values are fixed.
+	h := make(http.Header, len(p.headers)+4)
+	for k, v := range p.headers {
+		h[k] = v
 	}
-	if p.key != "" {
-		req.Header.Set("Authorization", "Bearer "+p.key)
+	h["Content-Type"] = headerJSON
+	if stream {
+		h["Accept"] = headerEventStream
+	} else {
+		h["Accept"] = headerJSON
+	}
+	if p.auth != nil {
+		h["Authorization"] = p.auth
 	}
 	if call.RequestID != "" {
 		// OpenAI records a caller-supplied request ID with the request.
-		req.Header.Set("X-Client-Request-Id", call.RequestID)
+		h["X-Client-Request-Id"] = []string{call.RequestID}
 	}
-	resp, err := p.client.Do(req)
+	req.Header = h
+	resp, err := p.roundTrip(req)
 	if err != nil {
 		return nil, provider.TransportError(p.name, err)
 	}
@@ -273,6 +312,17 @@ func (p *Provider) post(ctx context.Context, call provider.Call, path string, bo
 	defer resp.Body.Close()
 	data, _ := readLimited(resp.Body, maxErrorBytes)
 	return nil, provider.UpstreamError(p.name, model(call), resp.StatusCode, p.redact(errorMessage(data)))
+}
+
+// roundTrip sends req through the client's transport directly: an API
+// call follows no redirects and keeps no cookies, and each call's context
+// bounds it, so what http.Client.Do adds (a copy of the request headers
+// for redirects, their bookkeeping) is cost without use.
+func (p *Provider) roundTrip(req *http.Request) (*http.Response, error) {
+	if p.client.Transport != nil {
+		return p.client.Transport.RoundTrip(req)
+	}
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // errorMessage extracts the message of an upstream error body: OpenAI's
@@ -318,12 +368,26 @@ var errTooLarge = errors.New("response larger than the limit")
 
 // readLimited reads at most limit bytes.
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	return readSized(r, -1, limit)
+}
+
+// readSized reads at most limit bytes of a body whose length the server
+// announced (size; -1 when unknown): a known length is read into one
+// buffer of that size, instead of one grown by doubling.
+func readSized(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(data)) > limit {
+			return nil, errTooLarge
+		}
+		return data, nil
 	}
-	if int64(len(data)) > limit {
-		return nil, errTooLarge
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, err
 	}
 	return data, nil
 }
@@ -333,6 +397,10 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 func (p *Provider) Embed(ctx context.Context, call provider.Call, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
 	if req == nil || len(req.Inputs) == 0 {
 		return nil, apierror.New(apierror.Validation, "At least one input text is required.")
+	}
+	// /v1/embeddings takes text only.
+	if err := req.RefuseImages(p.name); err != nil {
+		return nil, err
 	}
 	er := wire.EmbeddingRequest{Model: model(call), Input: req.Inputs, EncodingFormat: wire.EncodingFloat}
 	if req.Dimensions > 0 {
@@ -366,24 +434,10 @@ func (p *Provider) Embed(ctx context.Context, call provider.Call, req *provider.
 		}
 		vecs[d.Index] = d.Embedding.Values
 		if req.Normalize {
-			normalize(d.Embedding.Values)
+			provider.NormalizeVector(d.Embedding.Values)
 		}
 	}
 	return &provider.EmbedResponse{Embeddings: vecs, InputTokens: out.Usage.PromptTokens}, nil
-}
-
-func normalize(v []float32) {
-	var sum float64
-	for _, x := range v {
-		sum += float64(x) * float64(x)
-	}
-	if sum == 0 {
-		return
-	}
-	inv := 1 / math.Sqrt(sum)
-	for i := range v {
-		v[i] = float32(float64(v[i]) * inv)
-	}
 }
 
 // isJSON reports whether a Content-Type is JSON.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
@@ -58,5 +59,22 @@ func CheckStream(t testing.TB, p provider.Provider) {
 	var e *apierror.Error
 	if err != nil && !errors.As(err, &e) {
 		t.Fatalf("error %v (%T) is not a Bedrock exception", err, err)
+	}
+}
+
+// CheckValidation checks a configuration's Validate result against want:
+// no error when want is empty, else an error containing want, and never an
+// error that shows the value the configuration holds in place of a secret
+// (tests put "SECRET" in such values).
+func CheckValidation(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("Validate() = %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("Validate() = %v, want %q", err, want)
+	}
+	if err != nil && strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("the error shows the value: %v", err)
 	}
 }

@@ -320,7 +320,11 @@ var stopWords = func() map[string]bool {
 }()
 
 // questionText returns the text of the last user message that has text
-// (the question the current turn answers) and that message's index, or -1.
+// and no tool results (the question the current turn answers) and that
+// message's index, or -1. A message carrying tool results continues the
+// turn even with text beside them: agents such as Claude Code add notes
+// (system reminders) to their tool results, and a turn that restarted
+// there would let a client's tool loop run forever.
 func questionText(req *converse.Request) (string, int) {
 	for i := len(req.Messages) - 1; i >= 0; i-- {
 		m := &req.Messages[i]
@@ -328,17 +332,41 @@ func questionText(req *converse.Request) (string, int) {
 			continue
 		}
 		var sb strings.Builder
+		results := false
 		for _, b := range m.Content {
 			if b.Text != nil {
-				sb.WriteString(*b.Text)
+				sb.WriteString(withoutReminders(*b.Text))
 				sb.WriteByte('\n')
 			}
+			results = results || b.ToolResult != nil
+		}
+		if results {
+			continue
 		}
 		if sb.Len() > 0 {
 			return sb.String(), i
 		}
 	}
 	return "", -1
+}
+
+// withoutReminders removes the <system-reminder>…</system-reminder>
+// sections agents add to a user's message (Claude Code lists its context,
+// skills and tools there): they are not the user's question, and their
+// words would match every tool.
+func withoutReminders(s string) string {
+	const open, close = "<system-reminder>", "</system-reminder>"
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			return s
+		}
+		j := strings.Index(s[i:], close)
+		if j < 0 {
+			return s[:i]
+		}
+		s = s[:i] + s[i+j+len(close):]
+	}
 }
 
 // calledSince returns the names of the tools assistant messages after

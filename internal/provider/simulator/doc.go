@@ -72,6 +72,40 @@
 // AccessDeniedException. CountTokens (provider.TokenCounter) gives
 // input + cacheRead + cacheWrite of the same request, cache or not.
 //
+// # Reasoning
+//
+// A model whose catalog entry says reasoning "always", or "on-request"
+// when the request switches it on, answers with a reasoningContent block
+// before the answer, which is the answer it gives without reasoning. The
+// switch and the block follow the family (by model ID): Claude's
+// additionalModelRequestFields.thinking (enabled with budget_tokens, or
+// adaptive) gives reasoning text of 1/16 to 1/8 of the budget (64 to 256
+// tokens adaptive) with a signature; Nova 2's reasoningConfig
+// (maxReasoningEffort low, medium, high: 200-600, 800-1,600 and
+// 2,000-3,200 tokens) gives the text "[REDACTED]", its tokens counted as
+// if written; gpt-oss's reasoning_effort (low 20-60, medium 60-180, high
+// 180-480 tokens, medium when unset on a model that always reasons) gives
+// text without a signature. Claude and Nova 2 also take reasoning_effort
+// when their own switch is absent (the OpenAI front door's way to ask).
+// Reasoning tokens are output tokens, maxTokens covers reasoning and
+// answer, and a stream sends the reasoning as reasoningContent text deltas,
+// Claude's signature as one delta at the end of the block, and the answer
+// at the next index.
+//
+// Claude's signature is an HMAC-SHA256 of the text under a fixed key, so
+// it survives restarts and replicas; reasoning blocks sent back in a
+// conversation must carry it, or the call fails with Bedrock's
+// ValidationException ("messages.N.content.M: Invalid signature in
+// thinking block", or "...thinking.signature: Field required"). Redacted
+// reasoning is accepted back unchecked. Bedrock's rules apply in its
+// words: a budget of at least 1,024 tokens below maxTokens, temperature 1
+// and top_p from 0.95 or unset, no top_k and no forced tool use with
+// thinking; temperature and top_p not both on Sonnet 4.5 and Haiku 4.5;
+// only Bedrock's beta flags in anthropic_beta; with Nova 2's high effort
+// no maxTokens (other than the catalog default, which the gateway fills
+// in), temperature, topP or topK. Thinking on a Claude model that does not
+// reason is refused as an extra input.
+//
 // # Service tiers
 //
 // performanceConfig and serviceTier are echoed in the response and the
@@ -99,6 +133,7 @@
 // with probability ErrorRate with the configured ErrorCode, carrying the
 // messages Bedrock uses.
 //
-// Embeddings are deterministic per input text, of the requested or the
-// model's default dimension, and take TimeToFirstToken.
+// Embeddings are deterministic per input, of the requested or the
+// model's default dimension, and take TimeToFirstToken; images embed from
+// their pixels, so similar pictures get close vectors (embed.go).
 package simulator

@@ -46,6 +46,12 @@ type planBlock struct {
 	// tokens is the block's share of the output tokens (for a tool use,
 	// its name and input).
 	tokens int
+	// reasoning marks a reasoningContent block; signature is its
+	// signature (Claude's), and hidden the tokens it spent beyond its
+	// pieces (Nova 2's "[REDACTED]" stands for all of them).
+	reasoning bool
+	signature string
+	hidden    int
 }
 
 // pieces returns the block's text split into its pieces.
@@ -84,9 +90,13 @@ func (p *plan) response() *converse.Response {
 	content := make([]converse.ContentBlock, len(p.blocks))
 	for i := range p.blocks {
 		b := &p.blocks[i]
-		if b.toolUse != nil {
+		switch {
+		case b.reasoning:
+			content[i].ReasoningContent = &converse.ReasoningContentBlock{
+				ReasoningText: &converse.ReasoningText{Text: b.text, Signature: b.signature}}
+		case b.toolUse != nil:
 			content[i].ToolUse = b.toolUse
-		} else {
+		default:
 			content[i] = converse.TextBlock(b.text)
 		}
 	}
@@ -111,12 +121,16 @@ const (
 	streamText = 0x5eed7e47
 	streamTool = 0x5eed7001
 	streamJSON = 0x5eed750a
+	// streamReasoning draws the reasoning, so that the answer is the same
+	// with reasoning on or off.
+	streamReasoning = 0x5eed7ea5
 )
 
 // plan computes the outcome of a Converse call for this model. The natural
 // reply depends only on the conversation (system, messages, tools) and the
-// output schema; maxTokens and stop sequences only cut it short.
-func (m *model) plan(req *converse.Request) *plan {
+// output schema; maxTokens and stop sequences only cut it short. With rp
+// set, a reasoning block comes first and its tokens come out of maxTokens.
+func (m *model) plan(req *converse.Request, rp *reasoningPlan) *plan {
 	h := conversationHash(req)
 	scale := latencyScale(req)
 	p := &plan{
@@ -175,6 +189,12 @@ func (m *model) plan(req *converse.Request) *plan {
 	if ic := req.InferenceConfig; ic != nil && ic.MaxTokens != nil {
 		maxTokens = max(*ic.MaxTokens, 0)
 	}
+	var think *planBlock
+	if rp != nil {
+		b := rp.block(h, maxTokens)
+		think = &b
+		maxTokens -= b.tokens
+	}
 	ends := appendEnds(make([]int32, 0, min(len(text)/3+8, maxTokens+1)), text)
 	p.stopReason = converse.StopEndTurn
 	out := len(ends)
@@ -204,7 +224,11 @@ func (m *model) plan(req *converse.Request) *plan {
 		}
 	}
 
-	p.blocks = make([]planBlock, 0, 2)
+	p.blocks = make([]planBlock, 0, 3)
+	if think != nil {
+		p.blocks = append(p.blocks, *think)
+		out += think.tokens
+	}
 	if text != "" {
 		p.blocks = append(p.blocks, planBlock{text: text, ends: ends, tokens: len(ends)})
 	}

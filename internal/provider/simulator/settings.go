@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelwatch/modelwatch/internal/catalog"
+
 	"github.com/modelwatch/modelwatch/internal/apierror"
 )
 
@@ -23,7 +25,7 @@ const (
 	defaultMinReplyTokens      = 20
 	defaultMaxReplyTokens      = 200
 	defaultEmbeddingDimensions = 1024
-	defaultMaxTokens           = 4096
+	defaultMaxTokens           = catalog.FallbackMaxTokens
 )
 
 // Upper bounds that keep a misconfiguration from exhausting memory.
@@ -87,6 +89,13 @@ type ModelSettings struct {
 	// as Bedrock refuses them (Claude 3, Claude 3.5 Sonnet, Titan, Llama,
 	// Mistral and other families default to that).
 	MinCacheTokens int `yaml:"minCacheTokens"`
+
+	// Reasoning is the catalog entry's reasoning ("", "on-request" or
+	// "always"), and DefaultMaxTokens its output budget when a request
+	// sets none; the configuration copies both from the model's catalog
+	// entry, so they are not simulator keys.
+	Reasoning        string `yaml:"-"`
+	DefaultMaxTokens int    `yaml:"-"`
 }
 
 // Validate reports every problem with the settings in one error, naming the
@@ -167,23 +176,29 @@ type model struct {
 	dimensions      int
 	// minCache is MinCacheTokens as configured (0: the family default).
 	minCache int
+	// reasoningMode and defaultMaxTokens are Reasoning and
+	// DefaultMaxTokens.
+	reasoningMode    string
+	defaultMaxTokens int
 }
 
 // resolve applies defaults. Settings are expected to have passed Validate;
 // out-of-range values are clamped rather than trusted.
 func (s ModelSettings) resolve() *model {
 	m := &model{
-		ttft:            max(s.TimeToFirstToken, 0),
-		tpot:            max(s.TimePerOutputToken, 0),
-		errorRate:       clampRate(s.ErrorRate),
-		throttleRate:    clampRate(s.ThrottleRate),
-		streamErrorRate: clampRate(s.StreamErrorRate),
-		errorCode:       apierror.InternalServer,
-		echo:            s.Reply == ReplyEcho,
-		minReply:        min(max(s.MinReplyTokens, 0), maxReplyTokensLimit),
-		maxReply:        min(max(s.MaxReplyTokens, 0), maxReplyTokensLimit),
-		dimensions:      min(max(s.EmbeddingDimensions, 0), maxDimensions),
-		minCache:        min(max(s.MinCacheTokens, -1), maxCacheTokensLimit),
+		ttft:             max(s.TimeToFirstToken, 0),
+		tpot:             max(s.TimePerOutputToken, 0),
+		errorRate:        clampRate(s.ErrorRate),
+		throttleRate:     clampRate(s.ThrottleRate),
+		streamErrorRate:  clampRate(s.StreamErrorRate),
+		errorCode:        apierror.InternalServer,
+		echo:             s.Reply == ReplyEcho,
+		minReply:         min(max(s.MinReplyTokens, 0), maxReplyTokensLimit),
+		maxReply:         min(max(s.MaxReplyTokens, 0), maxReplyTokensLimit),
+		dimensions:       min(max(s.EmbeddingDimensions, 0), maxDimensions),
+		minCache:         min(max(s.MinCacheTokens, -1), maxCacheTokensLimit),
+		reasoningMode:    s.Reasoning,
+		defaultMaxTokens: max(s.DefaultMaxTokens, 0),
 	}
 	if knownCode(s.ErrorCode) {
 		m.errorCode = apierror.Code(s.ErrorCode)

@@ -3,9 +3,7 @@ package simulator
 import (
 	"context"
 	"errors"
-	"math"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -108,10 +106,14 @@ func (s *Simulator) start(call provider.Call, req *converse.Request) (*plan, err
 	if minCache < 0 && cached {
 		return nil, errCachingUnsupported()
 	}
+	rp, err := m.reasoning(call.ModelID, req)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.inject(m, call); err != nil {
 		return nil, err
 	}
-	p := m.plan(req)
+	p := m.plan(req, rp)
 	if cached {
 		s.cache.account(p, call.ModelID, minCache, checkpoints(req, toolPoints))
 	}
@@ -119,9 +121,12 @@ func (s *Simulator) start(call provider.Call, req *converse.Request) (*plan, err
 }
 
 // plan returns the precomputed outcome of a Converse call without waiting,
-// injecting failures or touching the cache.
+// injecting failures or touching the cache. A request the reasoning checks
+// refuse is planned without reasoning.
 func (s *Simulator) plan(call provider.Call, req *converse.Request) *plan {
-	return s.model(call.ModelID).plan(req)
+	m := s.model(call.ModelID)
+	rp, _ := m.reasoning(call.ModelID, req)
+	return m.plan(req, rp)
 }
 
 // CountTokens returns the input tokens a Converse call with the request
@@ -137,68 +142,6 @@ func (s *Simulator) CountTokens(ctx context.Context, call provider.Call, req *co
 		return 0, ctxError(err)
 	}
 	return countInput(req), nil
-}
-
-// Embed returns one deterministic vector per input: the same text always
-// gets the same vector (seeded by a hash of the text), the values are drawn
-// from a normal distribution and scaled to a length of about one, or to
-// exactly one when Normalize is set. Latency is TimeToFirstToken.
-func (s *Simulator) Embed(ctx context.Context, call provider.Call, req *provider.EmbedRequest) (*provider.EmbedResponse, error) {
-	if req == nil || len(req.Inputs) == 0 {
-		return nil, apierror.New(apierror.Validation, "At least one input text is required.")
-	}
-	if len(req.Inputs) > maxEmbedInputs {
-		return nil, apierror.ConstraintViolation(strconv.Itoa(len(req.Inputs)), "inputs",
-			"Member must have length less than or equal to "+strconv.Itoa(maxEmbedInputs))
-	}
-	m := s.model(call.ModelID)
-	dims := m.dimensions
-	if req.Dimensions != 0 {
-		dims = req.Dimensions
-	}
-	if dims < 1 || dims > maxDimensions {
-		return nil, apierror.ConstraintViolation(strconv.Itoa(req.Dimensions), "dimensions",
-			"Member must have value between 1 and "+strconv.Itoa(maxDimensions))
-	}
-	if err := s.inject(m, call); err != nil {
-		return nil, err
-	}
-	resp := &provider.EmbedResponse{Embeddings: make([][]float32, len(req.Inputs))}
-	// One backing array for all vectors: one allocation instead of many.
-	backing := make([]float32, dims*len(req.Inputs))
-	var src rand.PCG
-	r := rand.New(&src)
-	for i, text := range req.Inputs {
-		v := backing[i*dims : (i+1)*dims : (i+1)*dims]
-		h := hashString(text)
-		src.Seed(h, h^0x6a09e667f3bcc909)
-		embed(v, r, req.Normalize)
-		resp.Embeddings[i] = v
-		resp.InputTokens += CountTokens(text)
-	}
-	if err := wait(ctx, m.ttft); err != nil {
-		return nil, err
-	}
-	return resp, nil
-}
-
-// embed fills v with normal values scaled by 1/sqrt(len): a vector of
-// length close to one, as unnormalised embeddings of real models roughly
-// are, or exactly one when normalize is set.
-func embed(v []float32, r *rand.Rand, normalize bool) {
-	scale := 1 / math.Sqrt(float64(len(v)))
-	var sum float64
-	for i := range v {
-		x := r.NormFloat64() * scale
-		sum += x * x
-		v[i] = float32(x)
-	}
-	if normalize && sum > 0 {
-		inv := 1 / math.Sqrt(sum)
-		for i := range v {
-			v[i] = float32(float64(v[i]) * inv)
-		}
-	}
 }
 
 // inject decides, before any waiting, whether this call fails with an

@@ -25,7 +25,7 @@ func (s *Simulator) ConverseStream(ctx context.Context, call provider.Call, req 
 	m := s.model(call.ModelID)
 	st := &stream{ctx: ctx, plan: p, start: time.Now(), model: call.ModelID, failAt: -1}
 	for i := range p.blocks {
-		st.total += len(p.blocks[i].ends)
+		st.total += len(p.blocks[i].ends) + p.blocks[i].hidden
 	}
 	if m.streamErrorRate > 0 {
 		s.mu.Lock()
@@ -49,7 +49,8 @@ type stream struct {
 	block  int // current block
 	piece  int // next piece within the block
 	opened bool
-	sent   int // pieces emitted so far, over all blocks
+	signed bool // the block's signature delta is out
+	sent   int  // pieces emitted so far, over all blocks
 	total  int
 	failAt int // fail when sent reaches it (-1: never)
 }
@@ -74,6 +75,8 @@ func (st *stream) Next() (*converse.StreamEvent, error) {
 			b := &p.blocks[st.block]
 			if !st.opened {
 				st.opened = true
+				// Hidden reasoning comes out when it is done.
+				st.sent += b.hidden
 				if b.toolUse != nil {
 					return &converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{
 						ContentBlockIndex: st.block,
@@ -84,10 +87,18 @@ func (st *stream) Next() (*converse.StreamEvent, error) {
 			if st.piece < len(b.ends) {
 				return st.delta(b)
 			}
+			if b.signature != "" && !st.signed {
+				// Claude's signature is one delta at the block's end.
+				st.signed = true
+				sig := b.signature
+				return &converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: st.block,
+					Delta: converse.ContentBlockDelta{ReasoningContent: &converse.ReasoningContentDelta{Signature: &sig}}}}, nil
+			}
 			idx := st.block
 			st.block++
 			st.piece = 0
 			st.opened = false
+			st.signed = false
 			return &converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: idx}}, nil
 		}
 		st.state = 2
@@ -114,7 +125,7 @@ func (st *stream) Next() (*converse.StreamEvent, error) {
 // delta waits for the block's next piece and returns it merged with every
 // further piece of the block that is due by then.
 func (st *stream) delta(b *planBlock) (*converse.StreamEvent, error) {
-	if st.sent == st.failAt {
+	if st.failAt >= 0 && st.sent >= st.failAt {
 		return nil, &apierror.Error{
 			Code:               apierror.ModelStreamError,
 			Message:            "The model's response stream failed: simulated failure in the middle of the stream.",
@@ -133,15 +144,18 @@ func (st *stream) delta(b *planBlock) (*converse.StreamEvent, error) {
 	}
 	st.piece++
 	st.sent++
-	for st.piece < len(b.ends) && st.sent != st.failAt && !st.due(st.sent).After(now) {
+	for st.piece < len(b.ends) && (st.failAt < 0 || st.sent < st.failAt) && !st.due(st.sent).After(now) {
 		st.piece++
 		st.sent++
 	}
 	text := b.text[from:b.ends[st.piece-1]]
 	d := converse.ContentBlockDelta{}
-	if b.toolUse != nil {
+	switch {
+	case b.reasoning:
+		d.ReasoningContent = &converse.ReasoningContentDelta{Text: &text}
+	case b.toolUse != nil:
 		d.ToolUse = &converse.ToolUseBlockDelta{Input: text}
-	} else {
+	default:
 		d.Text = &text
 	}
 	return &converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: st.block, Delta: d}}, nil

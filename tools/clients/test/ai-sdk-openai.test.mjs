@@ -5,8 +5,8 @@
 // where a test says so, the provider's documented capability flags
 // (includeUsage for stream usage, supportsStructuredOutputs for
 // json_schema: without it the provider sends json_object with no schema).
-// @ai-sdk/openai is used through openai.chat(): its default openai(id) is the
-// Responses API, which modelwatch does not serve.
+// @ai-sdk/openai is used both through openai.chat() and through its default
+// openai(id), which calls the Responses API (/v1/responses).
 //
 // Environment (set by internal/clientsuite; see lib/suite.mjs):
 //   MW_OPENAI_BASE_URL, MW_API_KEY, MW_ENDPOINT (record look-ups),
@@ -107,3 +107,44 @@ for (const [label, chat, chatWithUsage, chatStructured] of providers) {
     });
   });
 }
+
+// @ai-sdk/openai's default provider: openai(id) is the Responses API.
+test("@ai-sdk/openai default (Responses API): generateText answers with usage equal to the invocation record", async () => {
+  const r = await generateText({ model: openai(models.haiku), ...request });
+  assert.ok(r.text.length > 0);
+  assert.equal(r.finishReason, "stop");
+  const id = r.response.headers["x-request-id"];
+  assert.equal(r.response.id, "resp_" + id.replaceAll("-", ""));
+  const rec = await record(id);
+  assert.equal(rec.operation, "Responses");
+  assert.equal(rec.identity.arn, env.bearerPrincipalARN);
+  assert.equal(r.usage.inputTokens, rec.input.inputTokenCount);
+  assert.equal(r.usage.outputTokens, rec.output.outputTokenCount);
+});
+
+test("@ai-sdk/openai default (Responses API): streamText assembles generateText's text and usage", async () => {
+  const plain = await generateText({ model: openai(models.haiku), ...request });
+  const s = streamText({ model: openai(models.haiku), ...request });
+  let text = "";
+  for await (const delta of s.textStream) text += delta;
+  assert.equal(text, plain.text);
+  assert.equal(await s.finishReason, "stop");
+  const usage = await s.usage;
+  assert.equal(usage.inputTokens, plain.usage.inputTokens);
+  assert.equal(usage.outputTokens, plain.usage.outputTokens);
+});
+
+test("@ai-sdk/openai default (Responses API): tools with stopWhen run the tool and end with text", async () => {
+  const calls = [];
+  const r = await generateText({ model: openai(models.haiku), prompt: weatherPrompt, tools: weatherTools(calls), stopWhen: stepCountIs(5) });
+  assert.ok(calls.length >= 1, "the tool was never executed");
+  assert.equal(r.steps[0].finishReason, "tool-calls");
+  assert.equal(r.finishReason, "stop");
+  assert.ok(r.text.length > 0, "the loop did not end with text");
+});
+
+test("@ai-sdk/openai default (Responses API): generateObject returns an object that validates", async () => {
+  const r = await generateObject({ model: openai(models.haiku), schema: Weather, prompt: "Describe the weather in Paris." });
+  const parsed = Weather.safeParse(r.object);
+  assert.ok(parsed.success, `object does not validate: ${parsed.error}`);
+});

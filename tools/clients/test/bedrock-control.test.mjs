@@ -39,8 +39,12 @@ test("ListFoundationModels lists the catalog with foundation-model ARNs and filt
   assert.equal(haiku.providerName, "Anthropic");
   assert.deepEqual(haiku.outputModalities, ["TEXT"]);
   for (const m of all.modelSummaries) assert.equal(m.modelArn, foundationARN(m.modelId));
+  // The filter returns exactly the catalog's embedding models, in catalog order.
   const embed = await client.send(new ListFoundationModelsCommand({ byOutputModality: "EMBEDDING" }));
-  assert.deepEqual(embed.modelSummaries.map((m) => m.modelId), [models.titanEmbed]);
+  const embedding = all.modelSummaries.filter((m) => m.outputModalities.includes("EMBEDDING")).map((m) => m.modelId);
+  assert.deepEqual(embed.modelSummaries.map((m) => m.modelId), embedding);
+  assert.ok(embedding.includes(models.titanEmbed) && embedding.includes("amazon.titan-embed-image-v1") && embedding.includes("cohere.embed-v4:0"), embedding.join(", "));
+  assert.ok(embedding.length < all.modelSummaries.length);
 });
 
 test("GetFoundationModel returns the model's details", async () => {
