@@ -27,7 +27,7 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	if err == nil {
 		var n int
-		n, err = h.count(r.Context(), id, reqID, body)
+		n, err = h.count(r, id, reqID, body)
 		if err == nil {
 			out, _ := json.Marshal(anthropic.CountTokensResponse{InputTokens: n})
 			gateway.WriteJSON(w, http.StatusOK, out)
@@ -46,7 +46,8 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request) {
 
 // count decodes the body, resolves and authorizes the model, applies the
 // model policy and asks the provider for the count.
-func (h *Handler) count(ctx context.Context, id auth.Identity, reqID string, body []byte) (int, error) {
+func (h *Handler) count(r *http.Request, id auth.Identity, reqID string, body []byte) (int, error) {
+	ctx := r.Context()
 	req, err := translate.DecodeCountTokensRequest(body)
 	if err != nil {
 		return 0, err
@@ -60,7 +61,7 @@ func (h *Handler) count(ctx context.Context, id auth.Identity, reqID string, bod
 	if err != nil {
 		return 0, notFound(req.Model)
 	}
-	if err := auth.Authorize(id, auth.ActionCountTokens, cat.ModelARN(res)); err != nil {
+	if err := h.gw.Authorize(r, id, auth.ActionCountTokens, cat.ModelARN(res)); err != nil {
 		return 0, err
 	}
 	model := res.Model

@@ -176,3 +176,7 @@ func (s *messagesStream) Fail(err error) (*apierror.Error, int, []byte) {
 	frame, _ := s.enc.ErrorEvent(we.typ, we.err.Message).SSE()
 	return we.err, we.status, frame
 }
+
+// SendsRetryAfter implements gateway.RetryAfterer: the API's clients read
+// Retry-After on a 429.
+func (d *messagesDoor) SendsRetryAfter() bool { return true }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Code is the name of an AWS exception, exactly as it appears in the
@@ -73,6 +75,19 @@ type Error struct {
 	// Cause is the internal error behind the failure, for server logs only.
 	// It is never sent to the caller.
 	Cause error
+	// RetryAfter is when a refused call may be tried again (a quota's
+	// window): the OpenAI and Anthropic doors send it as Retry-After, in
+	// whole seconds. Bedrock's wire has no such header.
+	RetryAfter time.Duration
+}
+
+// RetryAfterSeconds is RetryAfter as Retry-After's value: whole seconds,
+// rounded up, at least 1; "" when RetryAfter is not set.
+func (e *Error) RetryAfterSeconds() string {
+	if e == nil || e.RetryAfter <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10)
 }
 
 // New returns an Error with a formatted message.

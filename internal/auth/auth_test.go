@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -863,7 +864,7 @@ func TestAnonymous(t *testing.T) {
 		t.Fatal("Anonymous() = false with no principals")
 	}
 	want := Identity{Name: "anonymous", ARN: "arn:aws:iam::000000000000:user/anonymous", Method: "anonymous"}
-	if got := a.AnonymousIdentity(); got != want {
+	if got := a.AnonymousIdentity(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("AnonymousIdentity() = %+v, want %+v", got, want)
 	}
 	srv := newTestServer(t, a, false)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/modelwatch/modelwatch/internal/iampolicy"
 )
 
 // redacted replaces secret values in every textual rendering.
@@ -74,6 +76,17 @@ type Principal struct {
 	// "modelwatch:GetMetrics", "*"). Absent, it is DefaultAllow: call and
 	// list models and read its own records. An empty list allows nothing.
 	Allow []string `yaml:"allow" json:"allow,omitempty"`
+	// Tags are the principal's tags (aws:PrincipalTag/<key> in policy
+	// conditions; budgets may filter on them).
+	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+	// Groups name groups under auth.groups whose policies apply too.
+	Groups []string `yaml:"groups" json:"groups,omitempty"`
+	// Policies are the principal's inline identity policies, as IAM JSON
+	// documents; ManagedPolicies name policies under auth.policies. A
+	// principal with policies or groups and no allow list may do exactly
+	// what they allow.
+	Policies        []PolicyDoc `yaml:"policies" json:"policies,omitempty"`
+	ManagedPolicies []string    `yaml:"managedPolicies" json:"managedPolicies,omitempty"`
 }
 
 // Options configures an Authenticator.
@@ -90,6 +103,10 @@ type Options struct {
 	MaxSkew time.Duration
 	// Now returns the current time; time.Now if nil.
 	Now func() time.Time
+	// Groups are the groups principals may belong to; Policies the
+	// managed policies principals and groups may attach by name.
+	Groups   []Group
+	Policies []PolicyDoc
 }
 
 // Identity is the authenticated caller.
@@ -103,8 +120,12 @@ type Identity struct {
 	// AccessKeyID is the access key that signed the request (sigv4 only).
 	AccessKeyID string
 
-	// grants is what the principal may do (see Allows).
-	grants *grants
+	// Tags are the principal's tags.
+	Tags map[string]string
+
+	// policies are the principal's identity policies, its groups'
+	// included (see Decide).
+	policies *iampolicy.Set
 }
 
 // Authentication methods reported in Identity.Method.
@@ -128,6 +149,12 @@ type Authenticator struct {
 	apiKeys   map[[32]byte]*Pending // by SHA-256 of the key; shared, immutable
 	anon      *Pending              // shared, immutable
 	anonID    Identity
+
+	// principals are the configured principals' identities (no method,
+	// no key), for the policy simulator; policies their parsed policies.
+	principals []Identity
+	policies   map[string][]*iampolicy.Policy
+	views      map[string][]PolicyView
 }
 
 // accessKey is a configured key pair with the identity it authenticates.
@@ -205,6 +232,29 @@ func New(principals []Principal, opts Options) (*Authenticator, error) {
 		principal string
 		index     int
 	}
+	managed, err := parseManaged(opts.Policies, a.accountID)
+	if err != nil {
+		fail("%v", err)
+	}
+	groups := make(map[string]*Group, len(opts.Groups))
+	for gi := range opts.Groups {
+		g := &opts.Groups[gi]
+		if g.Name == "" {
+			fail("groups[%d]: name is required", gi)
+			continue
+		}
+		if _, dup := groups[g.Name]; dup {
+			fail("groups[%d]: name %q is already used", gi, g.Name)
+			continue
+		}
+		groups[g.Name] = g
+	}
+	a.policies = make(map[string][]*iampolicy.Policy, len(principals))
+	a.views = make(map[string][]PolicyView, len(principals))
+	managedDocs := make(map[string]PolicyDoc, len(opts.Policies))
+	for _, d := range opts.Policies {
+		managedDocs[d.Name] = d
+	}
 	names := make(map[string]int)
 	keyOwners := make(map[string]keyRef)
 	apiKeyOwners := make(map[[32]byte]keyRef)
@@ -233,14 +283,16 @@ func New(principals []Principal, opts Options) (*Authenticator, error) {
 		if len(p.AccessKeys) == 0 && len(p.APIKeys) == 0 {
 			fail("principal %q: has neither accessKeys nor apiKeys", p.Name)
 		}
-		allow := p.Allow
-		if allow == nil {
-			allow = DefaultAllow
+		if err := validateAllow(p.Allow); err != nil {
+			fail("principal %q: %v", p.Name, err)
 		}
-		g, err := newGrants(allow)
+		g, docs, err := policySet(p, a.accountID, groups, managed)
 		if err != nil {
 			fail("principal %q: %v", p.Name, err)
 		}
+		a.policies[p.Name] = docs
+		a.views[p.Name] = views(p, a.accountID, groups, managedDocs)
+		a.principals = append(a.principals, Identity{Name: p.Name, ARN: arn, Tags: p.Tags, policies: g})
 
 		for ki, k := range p.AccessKeys {
 			// The ID is checked before it is ever echoed: a secret pasted
@@ -260,11 +312,11 @@ func New(principals []Principal, opts Options) (*Authenticator, error) {
 			keyOwners[k.ID] = keyRef{p.Name, ki}
 			a.keys[k.ID] = &accessKey{
 				secret: string(k.Secret),
-				id:     Identity{Name: p.Name, ARN: arn, Method: MethodSigV4, AccessKeyID: k.ID, grants: g},
+				id:     Identity{Name: p.Name, ARN: arn, Method: MethodSigV4, AccessKeyID: k.ID, Tags: p.Tags, policies: g},
 			}
 		}
 
-		bearerPending := &Pending{id: Identity{Name: p.Name, ARN: arn, Method: MethodBearer, grants: g}}
+		bearerPending := &Pending{id: Identity{Name: p.Name, ARN: arn, Method: MethodBearer, Tags: p.Tags, policies: g}}
 		for ki, key := range p.APIKeys {
 			digest, err := apiKeyDigest(string(key))
 			if err != nil {
@@ -323,3 +375,42 @@ func (a *Authenticator) Anonymous() bool { return a.anonymous }
 
 // AnonymousIdentity is the identity given to every request in anonymous mode.
 func (a *Authenticator) AnonymousIdentity() Identity { return a.anonID }
+
+// Principal returns the configured principal named name as an identity
+// (no authentication method), for the policy simulator and the
+// dashboard's policy view.
+func (a *Authenticator) Principal(name string) (Identity, bool) {
+	for _, id := range a.principals {
+		if id.Name == name {
+			return id, true
+		}
+	}
+	return Identity{}, false
+}
+
+// Principals returns every configured principal as an identity.
+func (a *Authenticator) Principals() []Identity { return a.principals }
+
+// PrincipalPolicies returns the parsed policies that apply to the
+// principal named name: its own, its managed ones and its groups'.
+func (a *Authenticator) PrincipalPolicies(name string) []*iampolicy.Policy { return a.policies[name] }
+
+// PolicyViews returns the policies of the principal named name as JSON
+// documents, for the dashboard's policy view.
+func (a *Authenticator) PolicyViews(name string) []PolicyView { return a.views[name] }
+
+// AccountID returns the account in the server's ARNs.
+func (a *Authenticator) AccountID() string { return a.accountID }
+
+// Region returns the serving region.
+func (a *Authenticator) Region() string { return a.region }
+
+// ForService returns an authenticator of the same principals for requests
+// signed for another service's SigV4 signing name (the audit trail's
+// LookupEvents is signed for "cloudtrail"). It shares the keys and
+// policies; only the credential scope's service differs.
+func (a *Authenticator) ForService(service string) *Authenticator {
+	b := *a
+	b.service = service
+	return &b
+}

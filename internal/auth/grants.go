@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/modelwatch/modelwatch/internal/apierror"
 )
 
 // Actions are named as IAM names them: "service:Operation". The bedrock
@@ -24,6 +22,29 @@ const (
 	ActionPutLoggingConfiguration       = "bedrock:PutModelInvocationLoggingConfiguration"
 	ActionGetLoggingConfiguration       = "bedrock:GetModelInvocationLoggingConfiguration"
 	ActionDeleteLoggingConfiguration    = "bedrock:DeleteModelInvocationLoggingConfiguration"
+	// ActionCallWithBearerToken is what every call made with an API key
+	// needs beside its own action, as on Bedrock.
+	ActionCallWithBearerToken = "bedrock:CallWithBearerToken"
+	// ActionGetAsyncInvoke and ActionListAsyncInvokes read asynchronous
+	// invocations (StartAsyncInvoke needs bedrock:InvokeModel).
+	ActionGetAsyncInvoke   = "bedrock:GetAsyncInvoke"
+	ActionListAsyncInvokes = "bedrock:ListAsyncInvokes"
+	// ActionLookupEvents and ActionListPublicKeys read the audit trail
+	// (CloudTrail's LookupEvents) and the keys its digests are signed
+	// with.
+	ActionLookupEvents   = "cloudtrail:LookupEvents"
+	ActionListPublicKeys = "cloudtrail:ListPublicKeys"
+	// ActionDescribeAlarms, ActionViewBudget and ActionGetServiceQuota
+	// read the alarms, budgets and quota use (the dashboard's governance
+	// view), by the names CloudWatch, AWS Budgets and Service Quotas give
+	// those actions.
+	ActionDescribeAlarms  = "cloudwatch:DescribeAlarms"
+	ActionViewBudget      = "budgets:ViewBudget"
+	ActionGetServiceQuota = "servicequotas:GetServiceQuota"
+	// ActionGetPolicy reads the configured policies; ActionSimulatePolicy
+	// runs the policy simulator on any principal.
+	ActionGetPolicy               = "iam:GetPolicy"
+	ActionSimulatePrincipalPolicy = "iam:SimulatePrincipalPolicy"
 	// ActionGetMetrics reads the metrics (/metrics) and their history
 	// (/api/v1/...), which name every principal and its cost.
 	ActionGetMetrics = "modelwatch:GetMetrics"
@@ -42,6 +63,10 @@ var Actions = []string{
 	ActionListInferenceProfiles, ActionGetInferenceProfile,
 	ActionPutLoggingConfiguration, ActionGetLoggingConfiguration, ActionDeleteLoggingConfiguration,
 	ActionGetMetrics, ActionListInvocations, ActionListAllInvocations,
+	ActionCallWithBearerToken, ActionGetAsyncInvoke, ActionListAsyncInvokes,
+	ActionLookupEvents, ActionListPublicKeys,
+	ActionDescribeAlarms, ActionViewBudget, ActionGetServiceQuota,
+	ActionGetPolicy, ActionSimulatePrincipalPolicy,
 }
 
 // DefaultAllow is what a principal configured without an allow list may
@@ -52,61 +77,27 @@ var DefaultAllow = []string{
 	ActionInvokeModel, ActionInvokeModelWithResponseStream, ActionCountTokens,
 	ActionListFoundationModels, ActionGetFoundationModel,
 	ActionListInferenceProfiles, ActionGetInferenceProfile,
+	ActionGetAsyncInvoke, ActionListAsyncInvokes,
 	ActionListInvocations,
 }
 
-// grants is a principal's allow list, as action patterns ("bedrock:*",
-// "bedrock:*LoggingConfiguration"). It is immutable once built.
-type grants struct {
-	patterns []string // lower-cased
-	// known holds the verdict for every action in Actions, decided once,
-	// so that authorizing a call is a map lookup with no allocation.
-	known map[string]bool
-}
-
-// newGrants validates an allow list: every entry is "*" or
+// validateAllow checks an allow list: every entry is "*" or
 // "service:pattern", and matches at least one action modelwatch knows, so
-// a misspelt grant is an error rather than a silent deny.
-func newGrants(allow []string) (*grants, error) {
-	g := &grants{}
+// a misspelt grant is an error rather than a silent deny. The list then
+// stands for an identity policy allowing those actions on every resource
+// (allowPolicy).
+func validateAllow(allow []string) error {
 	for i, a := range allow {
 		p := strings.ToLower(strings.TrimSpace(a))
 		svc, _, ok := strings.Cut(p, ":")
 		if p != "*" && (!ok || svc == "" || strings.ContainsAny(svc, "*?")) {
-			return nil, fmt.Errorf("allow[%d]: %q must be an action such as bedrock:InvokeModel, a pattern such as bedrock:*, or *", i, a)
+			return fmt.Errorf("allow[%d]: %q must be an action such as bedrock:InvokeModel, a pattern such as bedrock:*, or *", i, a)
 		}
 		if !slices.ContainsFunc(Actions, func(act string) bool { return matchAction(p, strings.ToLower(act)) }) {
-			return nil, fmt.Errorf("allow[%d]: %q matches no action modelwatch authorizes (%s)", i, a, strings.Join(Actions, ", "))
-		}
-		g.patterns = append(g.patterns, p)
-	}
-	g.known = make(map[string]bool, len(Actions))
-	for _, act := range Actions {
-		g.known[act] = g.match(strings.ToLower(act))
-	}
-	return g, nil
-}
-
-// allows reports whether some pattern matches action. Action names are
-// case-insensitive, as in IAM.
-func (g *grants) allows(action string) bool {
-	if g == nil {
-		return false
-	}
-	if v, ok := g.known[action]; ok {
-		return v
-	}
-	return g.match(strings.ToLower(action))
-}
-
-// match matches a lower-cased action against the patterns.
-func (g *grants) match(action string) bool {
-	for _, p := range g.patterns {
-		if matchAction(p, action) {
-			return true
+			return fmt.Errorf("allow[%d]: %q matches no action modelwatch authorizes (%s)", i, a, strings.Join(Actions, ", "))
 		}
 	}
-	return false
+	return nil
 }
 
 // matchAction matches IAM-style wildcards: * is any run of characters,
@@ -135,28 +126,4 @@ func matchAction(pattern, s string) bool {
 		p++
 	}
 	return p == len(pattern)
-}
-
-// Allows reports whether the identity may perform action. The anonymous
-// identity (no principals configured, loopback only) may do everything.
-func (id Identity) Allows(action string) bool {
-	if id.Method == MethodAnonymous {
-		return true
-	}
-	return id.grants.allows(action)
-}
-
-// Authorize returns nil when id may perform action on resource, else
-// AccessDeniedException in AWS's wording. resource is an ARN, or "" or "*"
-// for actions that have no resource (AWS then leaves "on resource" out).
-func Authorize(id Identity, action, resource string) error {
-	if id.Allows(action) {
-		return nil
-	}
-	on := ""
-	if resource != "" && resource != "*" {
-		on = " on resource: " + resource
-	}
-	return apierror.New(apierror.AccessDenied, "User: %s is not authorized to perform: %s%s because no identity-based policy allows the %s action",
-		id.ARN, action, on, action)
 }

@@ -62,6 +62,18 @@ func TestPrincipalGrants_DefaultIsLeastPrivilege(t *testing.T) {
 		ActionGetMetrics:                    {false, true, false},
 		ActionListInvocations:               {true, false, false},
 		ActionListAllInvocations:            {false, false, false},
+		// Principals with API keys and an allow list (or the default) may
+		// use their keys; an empty allow list allows nothing at all.
+		ActionCallWithBearerToken:     {true, true, false},
+		ActionGetAsyncInvoke:          {true, false, false},
+		ActionListAsyncInvokes:        {true, false, false},
+		ActionLookupEvents:            {false, false, false},
+		ActionListPublicKeys:          {false, false, false},
+		ActionDescribeAlarms:          {false, false, false},
+		ActionViewBudget:              {false, false, false},
+		ActionGetServiceQuota:         {false, false, false},
+		ActionGetPolicy:               {false, false, false},
+		ActionSimulatePrincipalPolicy: {false, false, false},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("table covers %d of %d actions", len(want), len(Actions))
@@ -76,12 +88,12 @@ func TestPrincipalGrants_DefaultIsLeastPrivilege(t *testing.T) {
 			t.Errorf("anonymous (loopback, no principals) must be allowed %s", action)
 		}
 	}
-	err = Authorize(alice, ActionPutLoggingConfiguration, "*")
+	err = Authorize(alice, ActionPutLoggingConfiguration, "*", nil)
 	const msg = "User: arn:aws:iam::000000000000:user/alice is not authorized to perform: bedrock:PutModelInvocationLoggingConfiguration because no identity-based policy allows the bedrock:PutModelInvocationLoggingConfiguration action"
 	if err == nil || err.Error() != "AccessDeniedException: "+msg && !strings.HasSuffix(err.Error(), msg) {
 		t.Errorf("Authorize = %v", err)
 	}
-	err = Authorize(ops, ActionInvokeModel, "arn:aws:bedrock:us-east-1::foundation-model/m")
+	err = Authorize(ops, ActionInvokeModel, "arn:aws:bedrock:us-east-1::foundation-model/m", nil)
 	if err == nil || !strings.Contains(err.Error(), "perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/m because") {
 		t.Errorf("Authorize with a resource = %v", err)
 	}

@@ -158,7 +158,7 @@ func (h *Handler) startAsyncInvoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	modelARN := cat.ModelARN(res)
-	if err := auth.Authorize(id, auth.ActionInvokeModel, modelARN); err != nil {
+	if err := h.gw.Authorize(r, id, auth.ActionInvokeModel, modelARN); err != nil {
 		writeError(w, apierror.From(err))
 		return
 	}
@@ -285,7 +285,7 @@ func (h *Handler) getAsyncInvoke(w http.ResponseWriter, r *http.Request, escaped
 		writeError(w, apierror.New(apierror.ResourceNotFound, "The specified invocation ARN was not found: %s", arn))
 		return
 	}
-	if err := auth.Authorize(id, auth.ActionInvokeModel, job.ModelARN); err != nil {
+	if err := h.gw.Authorize(r, id, auth.ActionGetAsyncInvoke, job.ARN); err != nil {
 		writeError(w, apierror.From(err))
 		return
 	}
@@ -300,7 +300,7 @@ func (h *Handler) listAsyncInvokes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, _, ok := h.authenticateControl(w, r, auth.ActionInvokeModel, "*"); !ok {
+	if _, _, ok := h.authenticateControl(w, r, auth.ActionListAsyncInvokes, "*"); !ok {
 		return
 	}
 	q := r.URL.Query()

@@ -93,7 +93,7 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, escapedID 
 	}
 	// The header is set under Bedrock's spelling, which Get would not find.
 	requestID := strings.Join(w.Header()[headerRequestID], "")
-	n, err := h.count(r.Context(), id, requestID, escapedID, body)
+	n, err := h.count(r, id, requestID, escapedID, body)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the caller went away: nobody to answer, nothing to log
@@ -113,7 +113,8 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, escapedID 
 
 // count resolves and authorizes the model, decodes the body and asks the
 // model's provider for the count.
-func (h *Handler) count(ctx context.Context, id auth.Identity, requestID, escapedID string, body []byte) (int, error) {
+func (h *Handler) count(r *http.Request, id auth.Identity, requestID, escapedID string, body []byte) (int, error) {
+	ctx := r.Context()
 	modelID, err := url.PathUnescape(escapedID)
 	if err != nil {
 		return 0, apierror.New(apierror.Validation, "The provided model identifier is invalid.")
@@ -126,7 +127,7 @@ func (h *Handler) count(ctx context.Context, id auth.Identity, requestID, escape
 	if err != nil {
 		return 0, err
 	}
-	if err := auth.Authorize(id, auth.ActionCountTokens, cat.ModelARN(res)); err != nil {
+	if err := h.gw.Authorize(r, id, auth.ActionCountTokens, cat.ModelARN(res)); err != nil {
 		return 0, err
 	}
 	model := res.Model

@@ -34,6 +34,11 @@ Usage:
   modelwatch logs redeliver [flags]   deliver the log records kept as undeliverable
   modelwatch dashboard export --format cloudwatch|grafana
                                       print the dashboard for CloudWatch or Grafana
+  modelwatch policy simulate --principal P --action A [--resource R]
+                                      evaluate a principal's IAM policies as IAM's policy simulator does
+  modelwatch audit validate [flags]   check the audit trail's log and digest files (as aws cloudtrail validate-logs)
+  modelwatch alarms export --format cloudwatch|prometheus
+                                      print the alarms as PutMetricAlarm JSON or a Prometheus rule file
   modelwatch bench [flags]            measure the gateway's overhead under load (see modelwatch bench -h)
   modelwatch version                  print the version
 
@@ -63,6 +68,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return logsMain(ctx, args[1:], stdout, stderr, env)
 	case "dashboard":
 		return dashboardMain(args[1:], stdout, stderr, env)
+	case "policy":
+		return policyMain(args[1:], stdout, stderr, env)
+	case "audit":
+		return auditMain(ctx, args[1:], stdout, stderr, env)
+	case "alarms":
+		return alarmsMain(args[1:], stdout, stderr, env)
 	case "bench":
 		err = bench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -200,6 +211,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer, env Env) error 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads the configuration file: principals, policies,
+	// quotas, budgets and alarms apply at once, or not at all.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := loadConfig("modelwatch serve", args, io.Discard, env)
+				if err == nil {
+					err = srv.Reload(next)
+				}
+				if err != nil {
+					log.Error("configuration not reloaded; the server keeps its previous configuration", "error", err)
+				}
+			}
+		}
+	}()
 	return srv.Run(ctx)
 }
 

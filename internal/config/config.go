@@ -14,7 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/modelwatch/modelwatch/internal/alarm"
 	"github.com/modelwatch/modelwatch/internal/auth"
+	"github.com/modelwatch/modelwatch/internal/budget"
 	"github.com/modelwatch/modelwatch/internal/catalog"
 	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/dashboard"
@@ -22,6 +24,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invokebody"
 	"github.com/modelwatch/modelwatch/internal/provider/providers"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
+	"github.com/modelwatch/modelwatch/internal/quota"
 	"github.com/modelwatch/modelwatch/internal/sink/objectstore"
 )
 
@@ -64,10 +67,25 @@ type Config struct {
 	// (see package cost for the shape).
 	Prices cost.Prices `yaml:"prices"`
 
+	// Audit configures the audit trail (CloudTrail's format).
+	Audit Audit `yaml:"audit"`
+
+	// Quotas are Bedrock-style service quotas: requests and tokens per
+	// minute (and tokens per day) per model, principal or profile.
+	Quotas []quota.Rule `yaml:"quotas"`
+	// Budgets are AWS Budgets-style spend limits with notifications.
+	Budgets []budget.Definition `yaml:"budgets"`
+	// Alarms are CloudWatch-style alarms on the metric history.
+	Alarms []alarm.Definition `yaml:"alarms"`
+
 	// Providers are the model backends models can be routed to.
 	Providers []Provider `yaml:"providers"`
 	// Models is the catalog.
 	Models []Model `yaml:"models"`
+
+	// lines are the YAML lines of list entries ("quotas[2]" → 14), for
+	// messages about an entry's meaning that the decoder cannot place.
+	lines map[string]int
 
 	// fromEnv holds the values ${NAME} references expanded to, so that
 	// error messages never show them (see redact).
@@ -181,6 +199,17 @@ type Metrics struct {
 // Auth lists the principals allowed to call modelwatch.
 type Auth struct {
 	Principals []auth.Principal `yaml:"principals"`
+	// Groups are groups of principals: a member's policies include its
+	// groups'.
+	Groups []auth.Group `yaml:"groups"`
+	// Policies are managed identity policies that principals and groups
+	// attach by name (managedPolicies).
+	Policies []auth.PolicyDoc `yaml:"policies"`
+}
+
+// AuthOptions are the options the authenticator is built with.
+func (c *Config) AuthOptions() auth.Options {
+	return auth.Options{AccountID: c.AccountID, Region: c.Region, Groups: c.Auth.Groups, Policies: c.Auth.Policies}
 }
 
 // Provider is a configured model backend (an upstream). It holds what
@@ -296,6 +325,7 @@ func (c *Config) apply(data []byte) error {
 	if err := decodeNodeStrict(rest, c); err != nil {
 		return c.redact(err)
 	}
+	c.noteLines(root)
 	if providers != nil {
 		if err := mergeByKey(providers, "name", &c.Providers, func(p *Provider) string { return p.Name }); err != nil {
 			return c.redact(fmt.Errorf("providers: %w", err))
@@ -497,9 +527,10 @@ func (c *Config) Validate() error {
 	if err := c.InvocationLogging.Validate(); err != nil {
 		bad("%v", err)
 	}
-	if _, err := auth.New(c.Auth.Principals, auth.Options{AccountID: c.AccountID, Region: c.Region}); err != nil {
+	if _, err := auth.New(c.Auth.Principals, c.AuthOptions()); err != nil {
 		bad("auth: %v", err)
 	}
+	errs = append(errs, c.validateGovernance()...)
 
 	typeOf := map[string]string{}
 	for i := range c.Providers {

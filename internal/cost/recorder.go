@@ -121,13 +121,8 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 	if model == "" {
 		return
 	}
-	priceModel, profile := model, inv.InferenceProfileID
-	if inv.ServedModelID != "" && inv.ServedModelID != model {
-		// A profile's price is for the profile's own model, not a fallback.
-		priceModel, profile = inv.ServedModelID, ""
-	}
 	u := inv.Usage
-	if dollars, ok := r.prices.CallCost(priceModel, profile, u, inv.ServiceTier, inv.PerformanceLatency); ok {
+	if dollars, ok := r.prices.InvocationCost(inv); ok {
 		principal := inv.PrincipalName
 		if principal == "" {
 			principal = AnonymousPrincipal
@@ -163,4 +158,21 @@ func (r *Recorder) Observe(inv *invocation.Invocation) {
 // series is one of the Recorder's counters.
 func (r *Recorder) Resume(series map[string]string) bool {
 	return r.resumable.Resume(series)
+}
+
+// InvocationCost prices a finished call as the cost metrics count it: the
+// model that served it (a fallback at its own price; a profile's price
+// only for the profile's own model), its usage, service tier and latency
+// mode. priced is false when the price list cannot price it.
+func (p *PriceList) InvocationCost(inv *invocation.Invocation) (dollars float64, priced bool) {
+	model := inv.CatalogModelID
+	if model == "" {
+		return 0, false
+	}
+	priceModel, profile := model, inv.InferenceProfileID
+	if inv.ServedModelID != "" && inv.ServedModelID != model {
+		// A profile's price is for the profile's own model, not a fallback.
+		priceModel, profile = inv.ServedModelID, ""
+	}
+	return p.CallCost(priceModel, profile, inv.Usage, inv.ServiceTier, inv.PerformanceLatency)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/iampolicy"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/provider"
 )
@@ -50,8 +51,9 @@ type Options struct {
 
 // Gateway is safe for concurrent use.
 type Gateway struct {
-	catalog   *catalog.Catalog
-	auth      *auth.Authenticator
+	catalog *catalog.Catalog
+	// auth is swapped whole when the configuration is reloaded (SetAuth).
+	auth      atomic.Pointer[auth.Authenticator]
 	providers map[string]provider.Provider
 	observers []invocation.Observer
 	admitters []Admitter
@@ -61,6 +63,11 @@ type Gateway struct {
 	retry      map[string]RetryPolicy
 	log        *slog.Logger
 	now        func() time.Time
+
+	// admission holds the quotas and budgets (SetAdmission); rollback
+	// the models alarms have switched to their fallbacks.
+	admission atomic.Pointer[admissionBox]
+	rollback  rollbacks
 
 	observerPanics atomic.Int64
 	inFlight       atomic.Int64
@@ -80,13 +87,13 @@ const msgDraining = "The server is shutting down and takes no new calls. Retry t
 func New(opts Options) (*Gateway, error) {
 	g := &Gateway{
 		catalog:   opts.Catalog,
-		auth:      opts.Auth,
 		providers: opts.Providers,
 		observers: opts.Observers,
 		retry:     opts.Retry,
 		log:       opts.Logger,
 		now:       opts.Now,
 	}
+	g.auth.Store(opts.Auth)
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -117,7 +124,12 @@ func (g *Gateway) Provider(name string) provider.Provider { return g.providers[n
 
 // Auth returns the authenticator, for front-door operations that are not
 // model calls (listing models).
-func (g *Gateway) Auth() *auth.Authenticator { return g.auth }
+func (g *Gateway) Auth() *auth.Authenticator { return g.auth.Load() }
+
+// SetAuth replaces the authenticator (principals, keys, policies) for the
+// calls that begin from now on; calls in progress keep the one they were
+// authenticated by. The configuration's reload uses it.
+func (g *Gateway) SetAuth(a *auth.Authenticator) { g.auth.Store(a) }
 
 // Call is one runtime call in progress. It is used by one goroutine.
 type Call struct {
@@ -135,6 +147,13 @@ type Call struct {
 	// catalogID is the catalog identifier the model ID stands for, when
 	// the API names models its own way (see Request.CatalogID).
 	catalogID string
+	// r is the request, for the policy context (pctx, built on first
+	// need); settle settles what admission reserved, when the call ends.
+	r    *http.Request
+	pctx *iampolicy.Context
+	// resolution is how the model identifier resolved.
+	resolution catalog.Resolution
+	settle     func(*invocation.Invocation)
 	// tierDropped is set when the provider that served the call does not
 	// carry the service tier and latency mode to its model
 	// (provider.TierCarrier): what was asked then did not happen.
@@ -145,7 +164,7 @@ type Call struct {
 // time and client details.
 func (g *Gateway) begin(r *http.Request, api invocation.API, op invocation.Operation, modelID string) *Call {
 	g.inFlight.Add(1)
-	return &Call{g: g, inv: &invocation.Invocation{
+	return &Call{g: g, r: r, inv: &invocation.Invocation{
 		RequestID: uuid.NewString(),
 		API:       api,
 		Operation: op,
@@ -169,7 +188,7 @@ func (c *Call) check(r *http.Request) error {
 	if c.g.draining.Load() {
 		return apierror.New(apierror.ServiceUnavailable, msgDraining)
 	}
-	p, err := c.g.auth.Check(r)
+	p, err := c.g.Auth().Check(r)
 	if err != nil {
 		return err
 	}
@@ -230,16 +249,16 @@ func (c *Call) resolve() (*catalog.Model, error) {
 	if !c.authenticated {
 		return nil, apierror.New(apierror.MissingAuthenticationToken, "Missing Authentication Token")
 	}
-	if action := c.action(); !c.id.Allows(action) {
+	if err := c.authorizeModel(res, c.inv.RequestMetadata); err != nil {
 		c.denied = true
-		return nil, auth.Authorize(c.id, action, c.g.catalog.ModelARN(res))
+		return nil, err
 	}
 	if c.catalogID == "" {
 		if err := catalog.OnDemand(id, res); err != nil {
 			return nil, err
 		}
 	}
-	c.model = res.Model
+	c.model, c.resolution = res.Model, res
 	c.inv.CatalogModelID = res.Model.ID
 	c.inv.InferenceProfileID = res.ProfileID
 	c.inv.InferenceRegion = res.InferenceRegion
@@ -404,6 +423,11 @@ func (c *Call) finish(ctx context.Context, status int, output invocation.Body, e
 		e := apierror.From(refused)
 		inv.Status = e.Status()
 		c.setError(e)
+	}
+	if c.settle != nil {
+		settle := c.settle
+		c.settle = nil
+		settle(inv)
 	}
 	c.g.observeAll(inv)
 	return refused

@@ -68,6 +68,10 @@ func fallsBack(e *apierror.Error) bool {
 // translating it); Converse, ConverseStream and Embed are built on it.
 func (c *Call) route(ctx context.Context, attempt func(ctx context.Context, cancel context.CancelFunc, t Target) (keep bool, err error)) error {
 	models := c.model.Chain()
+	if len(models) > 1 && c.g.RolledBack(c.model.ID) {
+		// An alarm's remediation holds the model: its fallbacks serve.
+		models = models[1:]
+	}
 	var last error
 	for mi, m := range models {
 		p := c.g.providers[m.Provider]

@@ -215,6 +215,13 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, door Door) {
 	call.respondJSON(ctx, w, http.StatusOK, out, nil, refusal(door), answered)
 }
 
+// RetryAfterer is implemented by doors whose API tells a refused caller
+// when to try again (OpenAI's and Anthropic's Retry-After): the gateway
+// then sends the header with a quota's refusal. Bedrock's wire has none.
+type RetryAfterer interface {
+	SendsRetryAfter() bool
+}
+
 // StreamOutput is implemented by stream encoders whose API records a
 // stream as something other than the assembled answer (Bedrock logs a
 // streamed InvokeModel as the JSON array of its chunks): Output is the
@@ -427,6 +434,17 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, call *Call, door
 	if err := checkPolicy(model, req); err != nil {
 		return nil, nil, release, err
 	}
+	if info.ModelID != "" && len(req.Metadata) > 0 {
+		// The body named request tags after the model (in the URL) was
+		// authorized without them: policies may test aws:RequestTag.
+		if err := call.authorizeModel(call.resolution, req.Metadata); err != nil {
+			call.denied = true
+			return nil, nil, release, err
+		}
+	}
+	if err := call.admitQuota(req, body); err != nil {
+		return nil, nil, release, err
+	}
 	return req, model, release, nil
 }
 
@@ -446,6 +464,11 @@ func (c *Call) resolveAs(name string) (*catalog.Model, error) {
 
 // fail finishes the call with err and writes it in the door's shape.
 func fail(ctx context.Context, w http.ResponseWriter, call *Call, door Door, err error) {
+	if ra, ok := door.(RetryAfterer); ok && ra.SendsRetryAfter() {
+		if s := apierror.From(err).RetryAfterSeconds(); s != "" {
+			w.Header().Set("Retry-After", s)
+		}
+	}
 	rec, status, body := door.Error(err, w.Header())
 	call.respondJSON(ctx, w, status, body, rec, refusal(door), nil)
 }

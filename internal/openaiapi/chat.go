@@ -177,3 +177,7 @@ func (s *chatStream) Fail(err error) (*apierror.Error, int, []byte) {
 	frame = append(frame, "\n\n"...)
 	return e, status, frame
 }
+
+// SendsRetryAfter implements gateway.RetryAfterer: the API's clients read
+// Retry-After on a 429.
+func (d *chatDoor) SendsRetryAfter() bool { return true }

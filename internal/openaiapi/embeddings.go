@@ -106,3 +106,7 @@ func (d *embeddingsDoor) Error(err error, _ http.Header) (*apierror.Error, int, 
 	}
 	return errorReply(err)
 }
+
+// SendsRetryAfter implements gateway.RetryAfterer: the API's clients read
+// Retry-After on a 429.
+func (d *embeddingsDoor) SendsRetryAfter() bool { return true }

@@ -332,3 +332,7 @@ func (d *imagesDoor) Error(err error, _ http.Header) (*apierror.Error, int, []by
 	}
 	return errorReply(err)
 }
+
+// SendsRetryAfter implements gateway.RetryAfterer: the API's clients read
+// Retry-After on a 429.
+func (d *imagesDoor) SendsRetryAfter() bool { return true }

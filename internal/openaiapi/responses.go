@@ -135,3 +135,7 @@ func (s *responsesStream) Fail(err error) (*apierror.Error, int, []byte) {
 	frame, _ := ev.Frame()
 	return e, status, frame
 }
+
+// SendsRetryAfter implements gateway.RetryAfterer: the API's clients read
+// Retry-After on a 429.
+func (d *responsesDoor) SendsRetryAfter() bool { return true }

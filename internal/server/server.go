@@ -24,6 +24,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/bedrockapi"
 	"github.com/modelwatch/modelwatch/internal/catalog"
+	"github.com/modelwatch/modelwatch/internal/cloudtrail"
 	"github.com/modelwatch/modelwatch/internal/config"
 	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/dashboard"
@@ -79,6 +80,12 @@ type Server struct {
 	ready       atomic.Bool
 	// async runs StartAsyncInvoke's jobs.
 	async *asyncinvoke.Manager
+	// gov holds the quotas, budgets and alarms; trail the audit trail
+	// (nil when audit.enabled is false).
+	gov   *governance
+	trail *cloudtrail.Trail
+	// live is the configuration Reload last applied (nil: cfg).
+	live atomic.Pointer[config.Config]
 }
 
 // New validates the configuration, prepares the data directory and binds
@@ -92,7 +99,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	authn, err := auth.New(cfg.Auth.Principals, auth.Options{AccountID: cfg.AccountID, Region: cfg.Region})
+	authn, err := auth.New(cfg.Auth.Principals, cfg.AuthOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -147,9 +154,16 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		modelIDs = append(modelIDs, m.ID)
 	}
 	latencyWindow := max(metrics.DefaultLatencyWindow, 2*cfg.Metrics.HistoryInterval)
+	if err := s.openTrail(cfg); err != nil {
+		s.closeEarly()
+		return nil, err
+	}
 	s.observers = append([]invocation.Observer{s.logging,
 		metrics.New(s.registry, metrics.Options{Legacy: legacy, LatencyWindow: latencyWindow}),
 		cost.NewRecorder(s.registry, s.prices, modelIDs)}, opts.Observers...)
+	if s.trail != nil {
+		s.observers = append(s.observers, deniedCalls{trail: s.trail, accountID: cfg.AccountID})
+	}
 	s.resumeSeries(cat, cfg.Auth.Principals)
 	retry := map[string]gateway.RetryPolicy{}
 	for _, p := range cfg.Providers {
@@ -165,6 +179,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.closeEarly()
 		return nil, err
 	}
+	if s.gov, err = s.openGovernance(cfg); err != nil {
+		s.closeEarly()
+		return nil, err
+	}
+	s.gw.SetAdmission(s.gov)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -179,6 +198,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	mux.Handle("GET /api/prices", s.guarded("", s.getPrices))
 	mux.Handle("GET /api/invocations", s.guarded(auth.ActionListInvocations, s.listInvocations))
 	mux.Handle("GET /api/invocations/{id}", s.guarded(auth.ActionListInvocations, s.getInvocation))
+	mux.Handle("GET /api/governance", s.guarded("", s.getGovernance))
+	mux.Handle("GET /api/audit", s.guarded(auth.ActionLookupEvents, s.getAudit))
 	s.bodies = gateway.NewBodyBudget(cfg.Limits.MaxBodyBytesInFlight, s.registry) // one budget for every front door and the data APIs
 	openaiDoor := openaiapi.New(s.gw, openaiapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log})
 	anthropicDoor := anthropicapi.New(s.gw, anthropicapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Logger: log})
@@ -187,7 +208,21 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	// of Bedrock's Mantle endpoint.
 	mux.Handle("/openai/v1/", http.StripPrefix("/openai", openaiDoor))
 	mux.Handle("/anthropic/v1/", http.StripPrefix("/anthropic", anthropicDoor))
-	mux.Handle("/", bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Region: cfg.Region, Logger: log, Logging: s.logging, Async: s.async}))
+	bedrockDoor := s.auditControl(bedrockapi.New(s.gw, bedrockapi.Options{MaxRequestBytes: cfg.Limits.MaxRequestBytes, Bodies: s.bodies, Region: cfg.Region, Logger: log, Logging: s.logging, Async: s.async}))
+	root := bedrockDoor
+	if s.trail != nil {
+		// CloudTrail's API shares POST / with nothing of Bedrock's: its
+		// X-Amz-Target tells it apart.
+		trailAPI := s.cloudTrailAPI()
+		root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if isCloudTrail(r) {
+				trailAPI.ServeHTTP(w, r)
+				return
+			}
+			bedrockDoor.ServeHTTP(w, r)
+		})
+	}
+	mux.Handle("/", root)
 	s.http = newHTTPServer(s.closeWhileDraining(mux), cfg.Limits, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -451,6 +486,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { errc <- s.metricsHTTP.Serve(s.metricsLn) }()
 	}
 	s.history.Start()
+	s.gov.start()
 	s.ready.Store(true)
 	s.log.Info("modelwatch serving", "url", s.URL(), "region", s.cfg.Region, "models", len(s.cfg.Models),
 		"auth", map[bool]string{true: "anonymous (loopback)", false: "required"}[s.gw.Auth().Anonymous()], "data_dir", s.cfg.DataDir,
@@ -490,6 +526,15 @@ func (s *Server) Run(ctx context.Context) error {
 			if err := f.Shutdown(shutdownCtx); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	if err := s.gov.close(); err != nil {
+		errs = append(errs, fmt.Errorf("budgets: %w", err))
+	}
+	if s.trail != nil {
+		// After the observers: the denied calls' events are in.
+		if err := s.trail.Close(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("audit: %w", err))
 		}
 	}
 	// The history's final sample includes the last calls' metrics.
@@ -558,6 +603,12 @@ func (s *Server) closeEarly() {
 		s.async.Close()
 	}
 	_ = s.logging.Shutdown(ctx)
+	if s.gov != nil {
+		_ = s.gov.close()
+	}
+	if s.trail != nil {
+		_ = s.trail.Close(ctx)
+	}
 	if s.history != nil {
 		_ = s.history.Close()
 	}

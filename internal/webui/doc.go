@@ -43,7 +43,8 @@
 //     A refresh replaces each tile in one step, never blanking it; refreshes
 //     of a page never overlap (a click during one runs after it), and a
 //     hidden tab skips its ticks and catches up when shown.
-//   - Every page but the invocations list is a dashboard section drawn by
+//   - Every page but the invocations list and the governance page is a
+//     dashboard section drawn by
 //     one generic renderer: the first section is the all-models view
 //     (#/), sections with a ModelID are the per-model pages
 //     (#/model/<id>), and the "cost" section is the cost page (#/cost).
@@ -74,4 +75,29 @@
 //   - The page sends a strict Content-Security-Policy (same-origin only, no
 //     inline script or style), and widget Markdown is escaped before the
 //     small subset (headings, bold, code, links, lists) is rendered.
+//   - The governance page (#/governance, in the nav) is not a dashboard
+//     section: it draws GET /api/governance (budgets, alarms, quotas,
+//     policies) and GET /api/audit?limit=50 (recent CloudTrail records,
+//     newest first) on the same refresh model as the other pages: both
+//     are fetched, every section is built off-screen and swapped in one
+//     step, uPlot charts of the previous load are destroyed after the
+//     swap, and opened history and policy panels (and the keyboard focus
+//     on them) stay open, as does the order chosen in a table. A section whose key /api/governance leaves out
+//     (the caller may not read it) says so, naming the action
+//     ("Your principal may not read budgets (budgets:ViewBudget)"); a 403
+//     of /api/audit shows its message, muted; a 401 offers the API key as
+//     everywhere. Budgets show spend against the limit as a meter (money
+//     as dollars, tokens as exact counts), held spend in flight as a
+//     lighter segment, the forecast or "no forecast yet", and unpriced
+//     calls as "N unpriced calls not included", never as $0. Alarm charts
+//     are the alarm's own datapoints (not a Prometheus query) with the
+//     threshold as a dashed line or, for anomaly detection alarms, the
+//     band shaded. States are words in pills ("Alarm", "Insufficient
+//     data"), colour only repeats them. Policy documents and all other API
+//     text are escaped. Budget cards, alarm rows and cards, quota rows,
+//     principals and audit rows carry data attributes with the API's exact
+//     numbers and states (data-budget, data-actual, data-alarm,
+//     data-state, data-quota-rule, data-tokens-used, data-event-name,
+//     data-error-code, …), which webuitest.Governance reads for the
+//     server's full-stack test.
 package webui

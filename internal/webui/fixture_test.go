@@ -270,6 +270,18 @@ type fakeAPI struct {
 	// sends them back: unix seconds); an instant query must be evaluated
 	// at one of them.
 	sampleTimes map[float64]bool
+	// governance, when set, is what /api/governance answers instead of
+	// fixtureGovernance() (guarded by mu); auditDenied makes /api/audit
+	// answer 403 AccessDenied.
+	governance  map[string]any
+	auditDenied atomic.Bool
+}
+
+// setGovernance changes /api/governance's answer.
+func (f *fakeAPI) setGovernance(g map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.governance = g
 }
 
 // fixtureInterval is the fake history's resolution: the page's default.
@@ -349,6 +361,27 @@ func (f *fakeAPI) register(outer *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"logging": true, "invocations": fixtureInvocations()})
+	})
+	mux.HandleFunc("GET /api/governance", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		g := f.governance
+		f.mu.Unlock()
+		if g == nil {
+			g = fixtureGovernance()
+		}
+		writeJSON(w, http.StatusOK, g)
+	})
+	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
+		if f.auditDenied.Load() {
+			writeJSON(w, http.StatusForbidden, map[string]string{"__type": "AccessDeniedException",
+				"message": "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: cloudtrail:LookupEvents"})
+			return
+		}
+		if r.URL.Query().Get("limit") != "50" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": "the page must ask for limit=50"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"events": fixtureAudit()})
 	})
 	mux.HandleFunc("GET /api/invocations/{id}", func(w http.ResponseWriter, r *http.Request) {
 		for _, rec := range fixtureInvocations() {
@@ -486,4 +519,120 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// fixtureGovernance is /api/governance for a caller allowed everything:
+// two budgets (money with a forecast, unpriced calls and a notification
+// in alarm; tokens over their limit without a forecast yet), two quota
+// rows, three alarms (a threshold alarm in alarm that rolled a model
+// back, an anomaly detection alarm with its band, one without data) and
+// one principal whose policy holds markup that must be shown as text.
+func fixtureGovernance() map[string]any {
+	now := time.Now().UTC().Truncate(time.Minute)
+	iso := func(t time.Time) string { return t.Format(time.RFC3339) }
+	points := func(n int, v func(k int) float64, band bool) []any {
+		var out []any
+		for k := range n {
+			p := map[string]any{"t": iso(now.Add(time.Duration(k-n+1) * time.Minute)), "v": v(k), "lower": nil, "upper": nil}
+			if band {
+				p["lower"], p["upper"] = 0.15, 0.45
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	return map[string]any{
+		"budgets": []any{
+			map[string]any{
+				"name": "team-a-monthly", "type": "COST", "unit": "USD", "limit": 100, "actual": 12.34, "held": 0.5,
+				"forecast": 40.1, "unpricedCalls": 3, "periodStart": "2026-12-01T00:00:00Z", "periodEnd": "2027-01-01T00:00:00Z", "hardLimit": true,
+				"notifications": []any{
+					map[string]any{"type": "ACTUAL", "comparison": "GREATER_THAN", "threshold": 80, "thresholdType": "PERCENTAGE", "state": "OK", "firedAt": nil},
+					map[string]any{"type": "FORECASTED", "comparison": "GREATER_THAN", "threshold": 35, "thresholdType": "ABSOLUTE_VALUE", "state": "ALARM", "firedAt": iso(now.Add(-20 * time.Minute))},
+				},
+			},
+			map[string]any{
+				"name": "tokens-daily", "type": "USAGE", "unit": "tokens", "limit": 1000000, "actual": 1250000, "held": 4096,
+				"forecast": nil, "unpricedCalls": 0, "periodStart": "2026-12-07T00:00:00Z", "periodEnd": "2026-12-08T00:00:00Z", "hardLimit": false,
+				"notifications": []any{},
+			},
+		},
+		"quotas": []any{
+			map[string]any{"rule": "per-principal-tpm", "model": "anthropic.claude-*", "principal": "alice", "profile": "",
+				"requestsPerMinute": 60, "tokensPerMinute": 100000, "tokensPerDay": 0,
+				"requestsUsed": 12, "tokensUsed": 34000, "tokensReserved": 4096, "tokensToday": 50000},
+			map[string]any{"rule": "nova-daily", "model": "amazon.nova-lite-v1:0", "principal": "", "profile": "batch",
+				"requestsPerMinute": 0, "tokensPerMinute": 0, "tokensPerDay": 2000000,
+				"requestsUsed": 3, "tokensUsed": 900, "tokensReserved": 0, "tokensToday": 1900000},
+		},
+		"alarms": []any{
+			map[string]any{
+				"name": "haiku-throttles", "description": "Throttles of Claude 3 Haiku <img src=x onerror=alert(1)>", "state": "ALARM",
+				"stateReason": "Threshold Crossed: 2 out of the last 3 datapoints [12.0, 14.0] were greater than the threshold (10.0).",
+				"stateTime":   iso(now.Add(-4 * time.Minute)), "comparison": "GreaterThanThreshold", "threshold": 10, "anomalyBand": nil,
+				"periodSeconds": 60, "evaluationPeriods": 3, "datapointsToAlarm": 2, "treatMissingData": "missing",
+				"query":      "sum(increase(bedrock_invocation_throttles_total[60s]))",
+				"datapoints": points(12, func(k int) float64 { return float64(2 + k) }, false),
+				"history": []any{
+					map[string]any{"time": iso(now.Add(-4 * time.Minute)), "oldState": "OK", "newState": "ALARM", "reason": "Threshold Crossed: 2 of 3 datapoints > 10"},
+					map[string]any{"time": iso(now.Add(-50 * time.Minute)), "oldState": "INSUFFICIENT_DATA", "newState": "OK", "reason": "Threshold not crossed"},
+				},
+				"rollback": fixtureModel, "rolledBack": true,
+			},
+			map[string]any{
+				"name": "latency-anomaly", "description": "p90 latency outside its usual band", "state": "OK",
+				"stateReason": "Thresholds not crossed", "stateTime": iso(now.Add(-2 * time.Hour)),
+				"comparison": "LessThanLowerOrGreaterThanUpperThreshold", "threshold": nil, "anomalyBand": 2,
+				"periodSeconds": 300, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "notBreaching",
+				"query":      "histogram_quantile(0.9, sum by (le) (rate(bedrock_invocation_latency_seconds_bucket[5m])))",
+				"datapoints": points(8, func(k int) float64 { return 0.3 + 0.01*float64(k%3) }, true),
+				"history":    []any{},
+			},
+			map[string]any{
+				"name": "nova-errors", "description": "", "state": "INSUFFICIENT_DATA",
+				"stateReason": "Unchecked: Initial alarm creation", "stateTime": iso(now.Add(-time.Minute)),
+				"comparison": "GreaterThanOrEqualToThreshold", "threshold": 1, "anomalyBand": nil,
+				"periodSeconds": 60, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "missing",
+				"query": "sum(increase(bedrock_invocation_server_errors_total[60s]))", "datapoints": []any{}, "history": []any{},
+			},
+		},
+		"policies": []any{
+			map[string]any{
+				"principal": "alice", "arn": "arn:aws:iam::123456789012:user/alice", "tags": map[string]string{"team": "a", "cost-center": "42"},
+				"groups": []string{"analysts"},
+				"policies": []any{
+					map[string]any{"id": "InvokeHaiku", "type": "user", "document": map[string]any{
+						"Version": "2012-10-17",
+						"Statement": []any{map[string]any{
+							"Sid": "<script>alert('x')</script>", "Effect": "Allow", "Action": []string{"bedrock:InvokeModel", "bedrock:Converse"},
+							"Resource": "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-*",
+						}},
+					}},
+					map[string]any{"id": "ReadDashboards", "type": "group", "document": map[string]any{
+						"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "cloudwatch:Get*", "Resource": "*"}},
+					}},
+				},
+			},
+			map[string]any{"principal": "bob", "arn": "arn:aws:iam::123456789012:user/bob", "policies": []any{}},
+		},
+	}
+}
+
+// fixtureAudit are three CloudTrail records, newest first: a refused call
+// (AccessDenied), a budget change and a read.
+func fixtureAudit() []map[string]any {
+	now := time.Now().UTC()
+	iso := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	return []map[string]any{
+		{"eventTime": iso(30 * time.Second), "eventName": "UpdateBudget", "eventSource": "budgets.amazonaws.com",
+			"userIdentity":    map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/bob", "userName": "bob"},
+			"sourceIPAddress": "10.0.0.7", "errorCode": "AccessDenied", "errorMessage": "User: bob is not authorized to perform: budgets:ModifyBudget",
+			"readOnly": false, "requestID": "req-a3", "eventID": "ev-3"},
+		{"eventTime": iso(5 * time.Minute), "eventName": "CreateBudget", "eventSource": "budgets.amazonaws.com",
+			"userIdentity":    map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice", "userName": "alice"},
+			"sourceIPAddress": "127.0.0.1", "readOnly": false, "requestID": "req-a2", "eventID": "ev-2"},
+		{"eventTime": iso(9 * time.Minute), "eventName": "DescribeAlarms", "eventSource": "monitoring.amazonaws.com",
+			"userIdentity":    map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/ops/carol"},
+			"sourceIPAddress": "192.0.2.10", "readOnly": true, "requestID": "req-a1", "eventID": "ev-1"},
+	}
 }

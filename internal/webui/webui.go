@@ -71,7 +71,8 @@ var notServed = map[string]bool{"index.html": true, "README.md": true}
 // (the page) and "/ui/<asset>", and 404 for anything else, so it is mounted
 // on the exact paths: mux.Handle("GET /{$}", h) and mux.Handle("GET /ui/", h).
 // The page loads its data from /api/dashboard, /api/v1/query(_range),
-// /api/history and /api/invocations on the same origin.
+// /api/history, /api/invocations, /api/governance and /api/audit on the
+// same origin.
 func Handler(opts Options) http.Handler {
 	if strings.TrimSpace(opts.Title) == "" {
 		opts.Title = "modelwatch"

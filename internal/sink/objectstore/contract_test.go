@@ -164,6 +164,46 @@ func testContract(t *testing.T, st Store, bucket string) {
 		}
 	})
 
+	t.Run("user metadata", func(t *testing.T) {
+		k := "meta/digest.json.gz"
+		um := map[string]string{"signature": "0a1b2c", "Signature-Algorithm": "SHA256withRSA"}
+		if err := st.Put(ctx, bucket, k, []byte("x"), Meta{ContentType: "application/json", UserMetadata: um}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Head(ctx, st, bucket, k)
+		if err != nil {
+			t.Fatalf("Head: %v", err)
+		}
+		want := map[string]string{"signature": "0a1b2c", "signature-algorithm": "SHA256withRSA"}
+		if fmt.Sprint(m.UserMetadata) != fmt.Sprint(want) {
+			t.Errorf("Head user metadata = %v, want %v", m.UserMetadata, want)
+		}
+		var listed []string
+		_ = st.List(ctx, bucket, "meta/", "", func(o Object) error { listed = append(listed, o.Key); return nil })
+		if !slices.Equal(listed, []string{k}) {
+			t.Errorf("List(meta/) = %q: metadata must not show as objects", listed)
+		}
+		// A Put without metadata replaces it.
+		if err := st.Put(ctx, bucket, k, []byte("y"), Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := Head(ctx, st, bucket, k); err != nil || len(m.UserMetadata) != 0 {
+			t.Errorf("Head after Put without metadata = %v, %v", m.UserMetadata, err)
+		}
+		if _, err := Head(ctx, st, bucket, "meta/nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Head(missing) = %v, want ErrNotFound", err)
+		}
+		if err := Delete(ctx, st, bucket, k); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if _, err := st.Get(ctx, bucket, k); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get after Delete = %v, want ErrNotFound", err)
+		}
+		if err := Delete(ctx, st, bucket, k); err != nil {
+			t.Errorf("Delete of a missing object = %v, want nil", err)
+		}
+	})
+
 	t.Run("describe", func(t *testing.T) {
 		if d := st.Describe(bucket); !strings.Contains(d, bucket) {
 			t.Errorf("Describe(%q) = %q", bucket, d)

@@ -2,6 +2,7 @@ package objectstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,18 +17,27 @@ import (
 // through. Such files are never listed, and no key segment may start with it.
 const TempPrefix = ".mwtmp-"
 
+// MetaPrefix starts the name of the sidecar file in which Dir keeps an
+// object's user metadata: object <dir>/<name> has its metadata, as a JSON
+// object of strings, in <dir>/.mwmeta-<name>. Such files are never listed,
+// and no key segment may start with it.
+const MetaPrefix = ".mwmeta-"
+
 // Dir is the local stand-in for S3: bucket b is the directory <root>/b and
 // key k is the file <root>/b/k, a "/" in the key making subdirectories.
 //
 // Put creates the bucket directory (and root) on demand, unlike S3, so that
 // logging works out of the box without a "create bucket" step. Objects are
 // written atomically (temporary file in the target directory, fsync, rename,
-// fsync of the directory), so a crash never leaves a partial object. Meta is
-// not stored: the bytes are, exactly as sent.
+// fsync of the directory), so a crash never leaves a partial object.
+// ContentType and ContentEncoding are not stored: the bytes are, exactly as
+// sent. UserMetadata is kept in a sidecar file (see MetaPrefix), written
+// atomically before the object; a Put without user metadata removes the
+// sidecar, so Head reports what the latest Put sent.
 //
 // Keys are restricted to what maps safely onto a file path: non-empty "/"
 // separated segments, none of them "." or "..", none starting with
-// TempPrefix, no NUL, no leading "/". Unlike S3, a key cannot be both an
+// TempPrefix or MetaPrefix, no NUL, no leading "/". Unlike S3, a key cannot be both an
 // object and the prefix of other objects' keys ("a" and "a/b"): Put of the
 // second one fails.
 //
@@ -36,7 +46,11 @@ type Dir struct {
 	root string
 }
 
-var _ Store = (*Dir)(nil)
+var (
+	_ Store   = (*Dir)(nil)
+	_ Header  = (*Dir)(nil)
+	_ Deleter = (*Dir)(nil)
+)
 
 // NewDir returns a Dir rooted at root, which need not exist yet.
 func NewDir(root string) *Dir { return &Dir{root: root} }
@@ -48,7 +62,7 @@ func (d *Dir) Kind() string { return "local" }
 func (d *Dir) Describe(bucket string) string { return filepath.Join(d.root, bucket) }
 
 // Put writes body under bucket/key atomically, replacing any previous object.
-func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte, _ Meta) error {
+func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte, meta Meta) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -65,6 +79,18 @@ func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte, _ Meta) 
 		return fmt.Errorf("objectstore: put %s/%s: %w", bucket, key, mapFSErr(err))
 	}
 	target := filepath.Join(dir, segs[len(segs)-1])
+	side := filepath.Join(dir, MetaPrefix+segs[len(segs)-1])
+	if um := normalizeUserMetadata(meta.UserMetadata); um != nil {
+		b, err := json.Marshal(um)
+		if err != nil {
+			return fmt.Errorf("objectstore: put %s/%s: metadata: %w", bucket, key, err)
+		}
+		if err := writeAtomic(dir, side, b); err != nil {
+			return fmt.Errorf("objectstore: put %s/%s: metadata: %w", bucket, key, mapFSErr(err))
+		}
+	} else if err := os.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("objectstore: put %s/%s: metadata: %w", bucket, key, mapFSErr(err))
+	}
 	if err := writeAtomic(dir, target, body); err != nil {
 		return fmt.Errorf("objectstore: put %s/%s: %w", bucket, key, mapFSErr(err))
 	}
@@ -96,6 +122,80 @@ func (d *Dir) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 		return nil, fmt.Errorf("objectstore: get %s: %w", p, ErrNotFound)
 	}
 	return nil, fmt.Errorf("objectstore: get: %w", mapFSErr(err))
+}
+
+// objectPath checks bucket and key and returns the bucket directory, the
+// object's path and its metadata sidecar's path.
+func (d *Dir) objectPath(bucket, key string) (bdir, obj, side string, err error) {
+	segs, err := checkKey(key)
+	if err != nil {
+		return "", "", "", err
+	}
+	if err := checkBucket(bucket); err != nil {
+		return "", "", "", err
+	}
+	bdir = filepath.Join(d.root, bucket)
+	obj = filepath.Join(append([]string{bdir}, segs...)...)
+	side = filepath.Join(filepath.Dir(obj), MetaPrefix+segs[len(segs)-1])
+	return bdir, obj, side, nil
+}
+
+// Head returns the user metadata stored with bucket/key (ContentType and
+// ContentEncoding are not kept locally).
+func (d *Dir) Head(ctx context.Context, bucket, key string) (Meta, error) {
+	if err := ctx.Err(); err != nil {
+		return Meta{}, err
+	}
+	bdir, obj, side, err := d.objectPath(bucket, key)
+	if err != nil {
+		return Meta{}, err
+	}
+	fi, err := os.Stat(obj)
+	if err != nil || !fi.Mode().IsRegular() {
+		if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			if err := d.checkBucketDir(bdir); err != nil {
+				return Meta{}, err
+			}
+			return Meta{}, fmt.Errorf("objectstore: head %s: %w", obj, ErrNotFound)
+		}
+		return Meta{}, fmt.Errorf("objectstore: head: %w", mapFSErr(err))
+	}
+	b, err := os.ReadFile(side)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return Meta{}, nil
+	case err != nil:
+		return Meta{}, fmt.Errorf("objectstore: head: %w", mapFSErr(err))
+	}
+	var um map[string]string
+	if err := json.Unmarshal(b, &um); err != nil {
+		return Meta{}, fmt.Errorf("objectstore: head %s: corrupt metadata file %s: %w", obj, side, err)
+	}
+	return Meta{UserMetadata: normalizeUserMetadata(um)}, nil
+}
+
+// Delete removes bucket/key and its metadata; a missing object is not an
+// error, a missing bucket is ErrNoSuchBucket.
+func (d *Dir) Delete(ctx context.Context, bucket, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	bdir, obj, side, err := d.objectPath(bucket, key)
+	if err != nil {
+		return err
+	}
+	if err := d.checkBucketDir(bdir); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(obj); err == nil && fi.IsDir() {
+		return nil // a key prefix, not an object: nothing to delete
+	}
+	for _, p := range []string{obj, side} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("objectstore: delete: %w", mapFSErr(err))
+		}
+	}
+	return syncDir(filepath.Dir(obj))
 }
 
 // List calls fn for the objects of bucket whose keys start with prefix and
@@ -164,7 +264,7 @@ func (w *walker) walk(dir, keyPrefix string) error {
 	ents := make([]dirEntry, 0, len(des))
 	for _, e := range des {
 		name := e.Name()
-		if strings.HasPrefix(name, TempPrefix) {
+		if strings.HasPrefix(name, TempPrefix) || strings.HasPrefix(name, MetaPrefix) {
 			continue
 		}
 		switch {
@@ -356,6 +456,8 @@ func checkKey(key string) ([]string, error) {
 			return bad(`"." or ".." path segment`)
 		case strings.HasPrefix(s, TempPrefix):
 			return bad("segment starts with the temporary-file prefix " + TempPrefix)
+		case strings.HasPrefix(s, MetaPrefix):
+			return bad("segment starts with the metadata-file prefix " + MetaPrefix)
 		}
 	}
 	if !filepath.IsLocal(filepath.FromSlash(key)) {

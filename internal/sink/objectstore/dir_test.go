@@ -86,6 +86,8 @@ func TestDirInvalidNames(t *testing.T) {
 		{"b", "a/\x00b"},
 		{"b", TempPrefix + "x"},
 		{"b", "a/" + TempPrefix + "y"},
+		{"b", MetaPrefix + "x"},
+		{"b", "a/" + MetaPrefix + "y"},
 		{"", "k"},
 		{".", "k"},
 		{"..", "k"},

@@ -42,6 +42,16 @@
 // directory fsync), listings are in S3's key order, and keys that could
 // escape the bucket directory are rejected.
 //
+// # User metadata, Head and Delete
+//
+// Meta.UserMetadata is sent to S3 as x-amz-meta-* headers; Dir keeps it in
+// a sidecar file beside the object (<dir>/.mwmeta-<name>, JSON, never
+// listed). Both stores implement the optional interfaces Header (Head reads
+// the metadata back, keys lower-cased as S3 returns them) and Deleter; the
+// package functions Head and Delete call them on any Store and return
+// ErrUnsupported for one that lacks them. They are optional so that Store
+// implementations elsewhere (test doubles) keep compiling.
+//
 // # Errors
 //
 // Both stores wrap ErrNoSuchBucket, ErrNotFound and ErrAccessDenied so that

@@ -23,7 +23,11 @@ type S3 struct {
 	client *s3.Client
 }
 
-var _ Store = (*S3)(nil)
+var (
+	_ Store   = (*S3)(nil)
+	_ Header  = (*S3)(nil)
+	_ Deleter = (*S3)(nil)
+)
 
 // NewS3 returns an S3 store that uses client as configured.
 func NewS3(client *s3.Client) *S3 { return &S3{client: client} }
@@ -112,6 +116,9 @@ func (s *S3) Put(ctx context.Context, bucket, key string, body []byte, meta Meta
 	if meta.ContentEncoding != "" {
 		in.ContentEncoding = aws.String(meta.ContentEncoding)
 	}
+	if um := normalizeUserMetadata(meta.UserMetadata); um != nil {
+		in.Metadata = um
+	}
 	_, err := s.client.PutObject(ctx, in, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	return mapS3Err(err)
 }
@@ -132,6 +139,26 @@ func (s *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 		return nil, fmt.Errorf("objectstore: read s3://%s/%s: %w", bucket, key, err)
 	}
 	return b, nil
+}
+
+// Head returns the object's metadata with HeadObject: content type and
+// encoding, and the user metadata (x-amz-meta-*) with lower-case keys.
+func (s *S3) Head(ctx context.Context, bucket, key string) (Meta, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return Meta{}, mapS3Err(err)
+	}
+	return Meta{
+		ContentType:     aws.ToString(out.ContentType),
+		ContentEncoding: aws.ToString(out.ContentEncoding),
+		UserMetadata:    normalizeUserMetadata(out.Metadata),
+	}, nil
+}
+
+// Delete removes the object with DeleteObject.
+func (s *S3) Delete(ctx context.Context, bucket, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	return mapS3Err(err)
 }
 
 // List pages through ListObjectsV2 under prefix, starting after startAfter.

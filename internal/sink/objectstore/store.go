@@ -3,6 +3,7 @@ package objectstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,64 @@ type Store interface {
 type Meta struct {
 	ContentType     string
 	ContentEncoding string
+	// UserMetadata is the object's user-defined metadata: S3's
+	// x-amz-meta-<key> headers. Keys are stored lower-case (S3 lower-cases
+	// them too); the local store keeps them in a sidecar file (see Dir).
+	UserMetadata map[string]string
+}
+
+// Header is a Store that can read an object's metadata back. Both stores of
+// this package implement it; use the package function Head to call it on
+// any Store.
+type Header interface {
+	// Head returns the metadata an object was stored with. Only
+	// UserMetadata is guaranteed: the local store does not keep
+	// ContentType or ContentEncoding. A missing object is ErrNotFound, a
+	// missing bucket ErrNoSuchBucket.
+	Head(ctx context.Context, bucket, key string) (Meta, error)
+}
+
+// Deleter is a Store that can delete objects (both stores of this package).
+type Deleter interface {
+	// Delete removes an object; deleting a missing object is not an error
+	// (as in S3).
+	Delete(ctx context.Context, bucket, key string) error
+}
+
+// ErrUnsupported is returned by Head and Delete for a Store that does not
+// implement Header or Deleter.
+var ErrUnsupported = errors.New("objectstore: operation not supported by this store")
+
+// Head returns the metadata of bucket/key when st implements Header, else
+// ErrUnsupported.
+func Head(ctx context.Context, st Store, bucket, key string) (Meta, error) {
+	h, ok := st.(Header)
+	if !ok {
+		return Meta{}, ErrUnsupported
+	}
+	return h.Head(ctx, bucket, key)
+}
+
+// Delete removes bucket/key when st implements Deleter, else returns
+// ErrUnsupported.
+func Delete(ctx context.Context, st Store, bucket, key string) error {
+	d, ok := st.(Deleter)
+	if !ok {
+		return ErrUnsupported
+	}
+	return d.Delete(ctx, bucket, key)
+}
+
+// normalizeUserMetadata lower-cases the keys of m; nil for an empty map.
+func normalizeUserMetadata(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
 }
 
 // Object is one listed object.

@@ -5,11 +5,15 @@
 // with the small el() helper; charts are uPlot.
 //
 // Routes: #/ (first section: all models), #/model/<sectionId>, #/cost,
-// #/invocations, #/invocations/<requestId>.
+// #/invocations, #/invocations/<requestId>, #/governance (budgets, alarms,
+// quotas, policies and the audit trail, from /api/governance and
+// /api/audit).
 import {
   RANGES, REFRESHES, DEFAULT_REFRESH, chartWindow, expandQuery, humanDuration, humanAge, isCumulative,
   formatParts, formatValue, formatTicks, formatInteger, unitLabel, markdown,
   seriesLabel, seriesUnit, relativeTime, escapeHTML,
+  formatAmount, percentOf, barLevel, thresholdText, periodText, stateBadge, alarmCondition, isAnomalyAlarm,
+  auditPrincipal, auditOutcome, isAccessDenied, notPermittedText, formatPercent,
 } from './format.js';
 
 const body = document.body;
@@ -395,9 +399,11 @@ function yRange(u, min, max) {
 /**
  * drawChart draws lines with uPlot, sized to its holder. Axes have a fixed
  * width so that the plot areas of charts in a column line up; cursors are
- * synchronised across the page's charts.
+ * synchronised across the page's charts. A line may set its own stroke,
+ * dash, fill (null: none), width and points (an alarm's threshold);
+ * extra.bands shades between two lines (an anomaly alarm's band).
  */
-function drawChart(holder, xs, lines, unit, labels, step) {
+function drawChart(holder, xs, lines, unit, labels, step, extra) {
   const hasRight = lines.some((l) => l.right);
   // The legend sits under the plot; the plot gets the height it leaves
   // (estimated until the legend exists, then measured).
@@ -431,11 +437,11 @@ function drawChart(holder, xs, lines, unit, labels, step) {
       ...lines.map((l, i) => ({
         label: l.label,
         scale: l.right ? 'y2' : 'y',
-        stroke: COLORS[i % COLORS.length],
-        fill: lines.length === 1 ? `${COLORS[0]}1a` : undefined,
-        width: 1.75,
-        dash: l.right ? [6, 3] : undefined,
-        points: { show: xs.length <= 60 },
+        stroke: l.stroke || COLORS[i % COLORS.length],
+        fill: l.fill !== undefined ? (l.fill ?? undefined) : (lines.length === 1 ? `${COLORS[0]}1a` : undefined),
+        width: l.width || 1.75,
+        dash: l.dash || (l.right ? [6, 3] : undefined),
+        points: { show: l.points !== undefined ? l.points : xs.length <= 60 },
         value: (u, v, si, idx) => {
           if (idx == null) v = l.ys.findLast((y) => y !== null);
           return v == null ? '—' : formatValue(v, unit);
@@ -453,6 +459,7 @@ function drawChart(holder, xs, lines, unit, labels, step) {
     ],
   };
   if (hasRight) opts.scales.y2 = { range: yRange };
+  if (extra && extra.bands) opts.bands = extra.bands;
   const chart = new uPlot(opts, [xs, ...lines.map((l) => l.ys)], holder);
   legend = chart.root.querySelector('.u-legend');
   chart.setSize(size());
@@ -517,16 +524,24 @@ function modelCell(modelId, section) {
   return el('span', { class: 'mono key', title: modelId }, modelId);
 }
 
+/** tableSorts are the orders chosen in keyed tables: key → {col, dir}. */
+const tableSorts = new Map();
+
 /**
  * sortableTable renders rows with clickable column headers; aria-sort tells
  * screen readers the order. Missing values sort last either way.
+ * opts.rowAttrs, when given, returns each row's attributes (el()'s: class,
+ * dataset …); opts.key names the table so that the order a person chose
+ * survives refreshes, which rebuild it.
  */
-function sortableTable(columns, rows, sortCol, sortDir, caption) {
+function sortableTable(columns, rows, sortCol, sortDir, caption, opts = {}) {
   const table = el('table', { class: 'data' });
   if (caption) table.append(el('caption', { class: 'visually-hidden' }, caption));
   const tbody = el('tbody');
-  let col = sortCol;
-  let dir = sortDir;
+  const kept = opts.key ? tableSorts.get(opts.key) : null;
+  let col = kept && kept.col < columns.length ? kept.col : sortCol;
+  let dir = kept && kept.col < columns.length ? kept.dir : sortDir;
+  const rowAttrs = opts.rowAttrs;
   const headRow = el('tr');
   const ths = columns.map((c, i) => {
     const th = el('th', { scope: 'col', class: c.numeric ? 'num' : null },
@@ -536,6 +551,7 @@ function sortableTable(columns, rows, sortCol, sortDir, caption) {
           if (col === i) dir = dir === 'descending' ? 'ascending' : 'descending';
           else dir = c.numeric ? 'descending' : 'ascending';
           col = i;
+          if (opts.key) tableSorts.set(opts.key, { col, dir });
           render();
         },
       }, c.title));
@@ -556,7 +572,7 @@ function sortableTable(columns, rows, sortCol, sortDir, caption) {
       if (typeof x === 'string') return sign * x.localeCompare(y);
       return sign * (x - y);
     });
-    tbody.replaceChildren(...sorted.map((row) => el('tr', {},
+    tbody.replaceChildren(...sorted.map((row) => el('tr', rowAttrs ? rowAttrs(row) : {},
       ...columns.map((c) => el('td', { class: c.numeric ? 'num' : null }, c.cell(row))))));
   }
   render();
@@ -818,6 +834,375 @@ function invocationPage(requestId) {
   return { refresh, destroy() {} };
 }
 
+// ---------------------------------------------------------------- governance
+
+/** num is a finite number, or null (JSON null, missing, NaN). */
+function num(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** timeAgo renders an ISO time as "3 min ago", the full time in its title. */
+function timeAgo(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return el('span', { class: 'muted' }, '—');
+  return el('time', { datetime: iso, title: new Date(t).toLocaleString() }, relativeTime(t, now));
+}
+
+function pill(state) {
+  const b = stateBadge(state);
+  return el('span', { class: `badge state ${b.cls}`, dataset: { state: state || '' } }, b.label);
+}
+
+/**
+ * usageBar draws used against limit as a meter: the fill's width is the
+ * share used (set through the CSSOM, which the CSP allows), the words are
+ * in aria-valuetext. held, when given, is a lighter segment after it
+ * (budget spend in flight, quota tokens reserved).
+ */
+function usageBar(used, limit, label, valueText, held) {
+  const pct = percentOf(used, limit);
+  const bar = el('div', {
+    class: `bar ${barLevel(pct)}`, role: 'meter', 'aria-label': label,
+    'aria-valuemin': '0', 'aria-valuemax': String(Math.max(limit, used)), 'aria-valuenow': String(used),
+    'aria-valuetext': valueText,
+  });
+  const filled = Math.min(100, Math.max(0, pct ?? 0));
+  const fillEl = el('div', { class: 'bar-fill' });
+  fillEl.style.width = `${filled}%`;
+  bar.append(fillEl);
+  const h = percentOf(held, limit);
+  if (h !== null && h > 0 && filled < 100) {
+    const heldEl = el('div', { class: 'bar-held' });
+    heldEl.style.width = `${Math.min(100 - filled, h)}%`;
+    bar.append(heldEl);
+  }
+  return bar;
+}
+
+/** govSection is one section of the governance page, with its heading. */
+function govSection(key, title, ...extra) {
+  return el('section', {
+    class: 'panel gov-section', id: `gov-${key}`, 'aria-labelledby': `gov-${key}-title`,
+    dataset: { section: key, title, permitted: 'true' },
+  }, el('header', {}, el('h2', { id: `gov-${key}-title` }, title), ...extra));
+}
+
+/** notPermitted marks a section its caller may not read, naming the action it needs. */
+function notPermitted(section, key, message) {
+  section.dataset.permitted = 'false';
+  section.append(el('p', { class: 'gov-note muted', role: 'note' }, message || notPermittedText(key)));
+  return section;
+}
+
+function countNote(n, one, many) {
+  return el('span', { class: 'muted' }, `${formatInteger(n)} ${n === 1 ? one : many}`);
+}
+
+// ---- budgets
+
+function budgetCard(b) {
+  const unit = b.unit || (b.type === 'COST' ? 'USD' : '');
+  const actual = num(b.actual) ?? 0;
+  const limit = num(b.limit);
+  const held = num(b.held) ?? 0;
+  const forecast = num(b.forecast);
+  const unpriced = num(b.unpricedCalls) ?? 0;
+  const pct = percentOf(actual, limit);
+  const amount = (v) => formatAmount(v, unit);
+  const used = `${amount(actual)} of ${amount(limit)}${pct === null ? '' : ` (${formatPercent(pct)})`}`;
+  const fact = (k, v) => el('div', {}, el('dt', {}, k), el('dd', {}, v));
+  const notifications = b.notifications || [];
+  return el('article', {
+    class: `gov-card budget ${barLevel(pct)}`, 'aria-label': `Budget ${b.name}`,
+    dataset: {
+      budget: b.name, type: b.type || '', unit, actual: String(actual), limit: limit === null ? '' : String(limit),
+      held: String(held), forecast: forecast === null ? '' : String(forecast), unpricedCalls: String(unpriced),
+      hardLimit: String(Boolean(b.hardLimit)), percent: pct === null ? '' : String(pct),
+    },
+  },
+  el('header', {},
+    el('h3', {}, b.name),
+    el('span', { class: 'badges' },
+      b.type ? el('span', { class: 'badge plain' }, b.type === 'COST' ? 'Cost' : b.type === 'USAGE' ? 'Usage' : b.type) : null,
+      b.hardLimit
+        ? el('span', { class: 'badge hard', title: 'Calls are refused once the limit is reached' }, 'Hard limit')
+        : el('span', { class: 'badge plain', title: 'The limit notifies but does not refuse calls' }, 'Soft limit'))),
+  el('p', { class: 'budget-figures' },
+    el('span', { class: 'budget-actual' }, amount(actual)),
+    el('span', { class: 'muted' }, ` of ${amount(limit)}`),
+    pct === null ? null : el('span', { class: `budget-pct ${barLevel(pct)}` }, formatPercent(pct))),
+  usageBar(actual, limit ?? 0, `${b.name}: spend against the limit`, used + (held > 0 ? `, ${amount(held)} in flight` : ''), held),
+  unpriced > 0 ? el('p', { class: 'unpriced-note' },
+    el('span', { class: 'badge unpriced' }, 'unpriced'),
+    ` ${formatInteger(unpriced)} unpriced call${unpriced === 1 ? '' : 's'} not included`) : null,
+  el('dl', { class: 'gov-facts' },
+    fact('Forecast', forecast === null
+      ? el('span', { class: 'muted', title: 'A forecast is made after 10% of the period' }, 'no forecast yet')
+      : el('span', { class: limit !== null && forecast > limit ? 'over-text' : null }, amount(forecast),
+        limit !== null && forecast > limit ? ' (over the limit)' : '')),
+    fact('In flight', el('span', { title: 'Held for calls under way: counted once they finish' }, amount(held))),
+    fact('Period', periodText(b.periodStart, b.periodEnd))),
+  notifications.length ? el('div', { class: 'notifications' },
+    el('h4', {}, 'Notifications'),
+    el('ul', {}, ...notifications.map((n) => el('li', {
+      class: n.state === 'ALARM' ? 'alarm' : null,
+      dataset: { threshold: String(n.threshold), thresholdType: n.thresholdType || '', notificationType: n.type || '', state: n.state || '' },
+    },
+    el('span', {}, thresholdText(n, limit, unit)),
+    pill(n.state),
+    n.firedAt ? el('span', { class: 'muted' }, ' fired ', timeAgo(n.firedAt)) : null)))) : null);
+}
+
+function budgetsSection(budgets) {
+  if (!Array.isArray(budgets)) return notPermitted(govSection('budgets', 'Budgets'), 'budgets');
+  const s = govSection('budgets', 'Budgets', countNote(budgets.length, 'budget', 'budgets'));
+  s.append(budgets.length
+    ? el('div', { class: 'gov-cards' }, ...budgets.map(budgetCard))
+    : el('div', { class: 'gov-empty' }, emptyBox('No budgets', 'Budgets are created with the AWS Budgets API (CreateBudget).')));
+  return s;
+}
+
+// ---- alarms
+
+function alarmsSection(alarms, draws) {
+  if (!Array.isArray(alarms)) return notPermitted(govSection('alarms', 'Alarms'), 'alarms');
+  const firing = alarms.filter((a) => a.state === 'ALARM').length;
+  const s = govSection('alarms', 'Alarms', el('span', { class: 'muted' },
+    `${formatInteger(alarms.length)} alarm${alarms.length === 1 ? '' : 's'}`, firing ? ` · ${firing} in alarm` : ''));
+  if (!alarms.length) {
+    s.append(el('div', { class: 'gov-empty' }, emptyBox('No alarms', 'Alarms are created with the CloudWatch API (PutMetricAlarm).')));
+    return s;
+  }
+  const now = Date.now();
+  const remediation = (a) => {
+    if (a.rolledBack) return el('span', { class: 'badge warn', title: a.rollback ? `Calls go to ${a.rollback}` : null }, 'Rolled back to fallback');
+    if (a.rollback) return el('span', { class: 'muted', title: 'Rolled back to this model when the alarm fires' }, 'fallback ', el('span', { class: 'mono key' }, a.rollback));
+    return '';
+  };
+  const table = sortableTable([
+    { title: 'Alarm', cell: (a) => el('span', { class: 'mono key', title: a.description || null }, a.name), sortValue: (a) => a.name },
+    { title: 'State', cell: (a) => pill(a.state), sortValue: (a) => ({ ALARM: 0, INSUFFICIENT_DATA: 1, OK: 2 }[a.state] ?? 3) },
+    { title: 'Condition', cell: (a) => alarmCondition(a), sortValue: (a) => alarmCondition(a) },
+    { title: 'Reason', cell: (a) => el('span', { class: 'reason' }, a.stateReason || ''), sortValue: (a) => a.stateReason || '' },
+    { title: 'Since', cell: (a) => timeAgo(a.stateTime, now), sortValue: (a) => Date.parse(a.stateTime) || null },
+    { title: 'Remediation', cell: remediation, sortValue: (a) => (a.rolledBack ? 0 : 1) },
+  ], alarms, 1, 'ascending', 'Alarms', { key: 'gov-alarms', rowAttrs: (a) => ({
+    class: a.state === 'ALARM' ? 'row-alarm' : null,
+    dataset: { alarm: a.name, state: a.state || '', rolledBack: String(Boolean(a.rolledBack)) },
+  }) });
+  table.id = 'alarms-table';
+  const cards = alarms.map((a) => {
+    const points = (a.datapoints || []).filter((d) => num(d.v) !== null).length;
+    const history = a.history || [];
+    const chartBox = el('div', { class: 'alarm-chart' });
+    if (points) draws.push({ holder: chartBox, alarm: a });
+    else chartBox.append(emptyBox('No datapoints yet', a.query ? `Nothing evaluated for ${a.query}` : ''));
+    return el('article', {
+      class: `gov-card alarm-card${a.state === 'ALARM' ? ' alarm' : ''}`, 'aria-label': `Alarm ${a.name}`,
+      dataset: { alarmChart: a.name, points: String(points), state: a.state || '' },
+    },
+    el('header', {}, el('h3', { class: 'mono key' }, a.name), el('span', { class: 'badges' }, pill(a.state), remediation(a) || null)),
+    a.description ? el('p', { class: 'muted alarm-desc' }, a.description) : null,
+    el('p', { class: 'alarm-cond' }, alarmCondition(a),
+      a.query ? el('code', { class: 'alarm-query', title: 'The PromQL the alarm evaluates' }, a.query) : null),
+    chartBox,
+    el('details', { class: 'history', dataset: { key: `history:${a.name}` } },
+      el('summary', {}, `History (${history.length} transition${history.length === 1 ? '' : 's'})`),
+      history.length ? el('ol', {}, ...history.map((h) => el('li', { dataset: { newState: h.newState || '' } },
+        timeAgo(h.time, now), ' ', pill(h.oldState), ' → ', pill(h.newState),
+        h.reason ? el('span', { class: 'reason' }, h.reason) : null)))
+        : el('p', { class: 'muted' }, 'No transitions yet.')));
+  });
+  s.append(el('div', { class: 'table-wrap' }, table), el('div', { class: 'gov-cards alarms' }, ...cards));
+  return s;
+}
+
+/**
+ * drawAlarm charts an alarm's datapoints: the metric, and its threshold as
+ * a dashed red line or, for an anomaly detection alarm, the band between
+ * lower and upper shaded.
+ */
+function drawAlarm(holder, a) {
+  const pts = (a.datapoints || [])
+    .map((d) => ({ t: Date.parse(d.t) / 1000, v: num(d.v), lower: num(d.lower), upper: num(d.upper) }))
+    .filter((p) => Number.isFinite(p.t))
+    .sort((x, y) => x.t - y.t);
+  const xs = pts.map((p) => p.t);
+  const lines = [{ label: 'Value', ys: pts.map((p) => p.v), fill: '#2f5bd314', points: xs.length <= 60 }];
+  const extra = {};
+  if (isAnomalyAlarm(a) || pts.some((p) => p.lower !== null || p.upper !== null)) {
+    lines.push({ label: 'Upper band', ys: pts.map((p) => p.upper), stroke: '#868e96', width: 1, fill: null, points: false });
+    lines.push({ label: 'Lower band', ys: pts.map((p) => p.lower), stroke: '#868e96', width: 1, fill: null, points: false });
+    extra.bands = [{ series: [2, 3], fill: 'rgba(134, 142, 150, 0.18)' }];
+  } else if (num(a.threshold) !== null) {
+    lines.push({ label: 'Threshold', ys: xs.map(() => a.threshold), stroke: '#b42318', dash: [6, 4], width: 1.5, fill: null, points: false });
+  }
+  const chart = el('div', {
+    class: 'chart', role: 'img',
+    'aria-label': `${a.name}: chart of ${xs.length} datapoints${lines.length > 1 ? ` with its ${lines.length > 2 ? 'band' : 'threshold'}` : ''}`,
+  });
+  holder.replaceChildren(chart);
+  holder.dataset.lines = lines.map((l) => l.label).join(',');
+  return drawChart(chart, xs, lines, 'count', { left: '', right: '' }, a.periodSeconds || 60, extra);
+}
+
+// ---- quotas
+
+/** quotaCell shows used against a limit with a bar; a limit of 0 is no such limit. */
+function quotaCell(used, limit, what, reserved) {
+  if (!(limit > 0)) return el('span', { class: 'muted' }, `${formatInteger(used)} · no limit`);
+  const pct = percentOf(used + (reserved || 0), limit);
+  const text = `${formatInteger(used)} / ${formatInteger(limit)}`;
+  return el('div', { class: 'quota-cell' },
+    el('span', { class: 'quota-text' }, text, reserved > 0 ? el('span', { class: 'muted' }, ` +${formatInteger(reserved)} reserved`) : null),
+    usageBar(used, limit, what, `${text} ${what}${reserved > 0 ? `, ${formatInteger(reserved)} reserved` : ''} (${formatPercent(pct)})`, reserved));
+}
+
+function quotasSection(quotas) {
+  if (!Array.isArray(quotas)) return notPermitted(govSection('quotas', 'Quotas'), 'quotas');
+  const s = govSection('quotas', 'Quotas', countNote(quotas.length, 'rule in use', 'rules in use'));
+  if (!quotas.length) {
+    s.append(el('div', { class: 'gov-empty' }, emptyBox('No quotas', 'No quota rule applies yet.')));
+    return s;
+  }
+  const n = (v) => num(v) ?? 0;
+  const share = (used, limit) => percentOf(used, limit);
+  const table = sortableTable([
+    { title: 'Rule', cell: (q) => el('span', { class: 'mono key' }, q.rule), sortValue: (q) => q.rule },
+    { title: 'Model', cell: (q) => el('span', { class: 'mono key' }, q.model || '*'), sortValue: (q) => q.model || '' },
+    { title: 'Principal', cell: (q) => (q.principal || (q.profile ? `profile ${q.profile}` : el('span', { class: 'muted' }, 'everyone'))), sortValue: (q) => q.principal || q.profile || '' },
+    { title: 'Requests / min', numeric: true, cell: (q) => quotaCell(n(q.requestsUsed), n(q.requestsPerMinute), 'requests this minute'), sortValue: (q) => share(n(q.requestsUsed), n(q.requestsPerMinute)) },
+    { title: 'Tokens / min', numeric: true, cell: (q) => quotaCell(n(q.tokensUsed), n(q.tokensPerMinute), 'tokens this minute', n(q.tokensReserved)), sortValue: (q) => share(n(q.tokensUsed) + n(q.tokensReserved), n(q.tokensPerMinute)) },
+    { title: 'Tokens / day', numeric: true, cell: (q) => quotaCell(n(q.tokensToday), n(q.tokensPerDay), 'tokens today'), sortValue: (q) => share(n(q.tokensToday), n(q.tokensPerDay)) },
+  ], quotas, 0, 'ascending', 'Quotas', { key: 'gov-quotas', rowAttrs: (q) => ({
+    dataset: {
+      quotaRule: q.rule, model: q.model || '', principal: q.principal || '', profile: q.profile || '',
+      requestsPerMinute: String(n(q.requestsPerMinute)), requestsUsed: String(n(q.requestsUsed)),
+      tokensPerMinute: String(n(q.tokensPerMinute)), tokensUsed: String(n(q.tokensUsed)), tokensReserved: String(n(q.tokensReserved)),
+      tokensPerDay: String(n(q.tokensPerDay)), tokensToday: String(n(q.tokensToday)),
+    },
+  }) });
+  table.id = 'quotas-table';
+  s.append(el('div', { class: 'table-wrap' }, table));
+  return s;
+}
+
+// ---- policies
+
+function policiesSection(principals) {
+  if (!Array.isArray(principals)) return notPermitted(govSection('policies', 'Policies'), 'policies');
+  const s = govSection('policies', 'Policies', countNote(principals.length, 'principal', 'principals'));
+  if (!principals.length) {
+    s.append(el('div', { class: 'gov-empty' }, emptyBox('No principals', 'Principals and their policies are configured under auth.principals.')));
+    return s;
+  }
+  const chips = (items) => el('span', { class: 'chips' }, ...items.map((t) => el('span', { class: 'chip mono' }, t)));
+  s.append(el('div', { class: 'principals' }, ...principals.map((p) => {
+    const tags = Object.entries(p.tags || {}).sort(([a], [b]) => a.localeCompare(b));
+    const groups = p.groups || [];
+    const policies = p.policies || [];
+    return el('article', { class: 'gov-card principal-card', 'aria-label': `Principal ${p.principal}`, dataset: { principal: p.principal, arn: p.arn || '' } },
+      el('header', {}, el('h3', {}, p.principal), p.arn ? el('code', { class: 'key' }, p.arn) : null),
+      el('dl', { class: 'gov-facts' },
+        el('div', { dataset: { field: 'groups' } }, el('dt', {}, 'Groups'), el('dd', {}, groups.length ? chips(groups) : el('span', { class: 'muted' }, 'none'))),
+        el('div', { dataset: { field: 'tags' } }, el('dt', {}, 'Tags'), el('dd', {}, tags.length ? chips(tags.map(([k, v]) => `${k}=${v}`)) : el('span', { class: 'muted' }, 'none')))),
+      policies.length ? policies.map((pol) => el('details', {
+        class: 'policy', dataset: { key: `policy:${p.principal}:${pol.type}:${pol.id}`, policyId: pol.id || '', policyType: pol.type || '' },
+      },
+      el('summary', {}, el('span', { class: 'mono' }, pol.id || '(unnamed)'), ' ', el('span', { class: 'badge plain' }, `${pol.type || 'inline'} policy`)),
+      el('pre', { class: 'json', tabindex: '0', 'aria-label': `Policy document ${pol.id}`, html: jsonHTML(pol.document) })))
+        : el('p', { class: 'muted' }, 'No policies: every call is denied.'));
+  })));
+  return s;
+}
+
+// ---- audit trail
+
+function auditSection(res) {
+  const s = govSection('audit', 'Audit trail');
+  if (res.status === 'rejected') {
+    const e = res.reason;
+    if (e && e.status === 403) return notPermitted(s, 'audit', e.message && e.message !== 'Forbidden' ? e.message : notPermittedText('audit'));
+    s.append(el('div', { class: 'gov-empty' }, errorBox(e, 'Could not load the audit trail')));
+    return s;
+  }
+  const events = (res.value && res.value.events) || [];
+  s.querySelector('header').append(countNote(events.length, 'recent event', 'recent events'));
+  if (!events.length) {
+    s.append(el('div', { class: 'gov-empty' }, emptyBox('No events yet', 'Management calls and refused calls are recorded here.')));
+    return s;
+  }
+  const now = Date.now();
+  const rows = events.map((ev) => ({ ev, time: Date.parse(ev.eventTime) || null }));
+  const table = sortableTable([
+    { title: 'Time', cell: (r) => timeAgo(r.ev.eventTime, now), sortValue: (r) => r.time },
+    { title: 'Event', cell: (r) => el('span', { class: 'mono' }, r.ev.eventName || ''), sortValue: (r) => r.ev.eventName || '' },
+    { title: 'Principal', cell: (r) => el('span', { class: 'key', title: (r.ev.userIdentity && r.ev.userIdentity.arn) || null }, auditPrincipal(r.ev)), sortValue: (r) => auditPrincipal(r.ev) },
+    { title: 'Source IP', cell: (r) => el('span', { class: 'mono' }, r.ev.sourceIPAddress || ''), sortValue: (r) => r.ev.sourceIPAddress || '' },
+    { title: 'Kind', cell: (r) => (r.ev.readOnly === true ? 'read' : r.ev.readOnly === false ? 'write' : ''), sortValue: (r) => String(r.ev.readOnly) },
+    {
+      title: 'Outcome',
+      cell: (r) => el('span', { class: `badge ${r.ev.errorCode ? 'err' : 'ok'}`, title: r.ev.errorMessage || null }, auditOutcome(r.ev)),
+      sortValue: (r) => r.ev.errorCode || '',
+    },
+  ], rows, 0, 'descending', 'Recent audit events', { key: 'gov-audit', rowAttrs: (r) => ({
+    class: isAccessDenied(r.ev) ? 'denied' : null,
+    dataset: {
+      eventName: r.ev.eventName || '', errorCode: r.ev.errorCode || '', eventId: r.ev.eventID || '',
+      requestId: r.ev.requestID || '', principal: auditPrincipal(r.ev), denied: String(isAccessDenied(r.ev)),
+    },
+  }) });
+  table.id = 'audit-table';
+  s.append(el('div', { class: 'table-wrap' }, table));
+  return s;
+}
+
+/**
+ * governancePage shows budgets, alarms, quotas and policies from
+ * /api/governance (each section only when the caller may read it) and the
+ * audit trail from /api/audit. A refresh builds the sections off-screen and
+ * swaps them in one step (never blanking), keeps the history and policy
+ * panels that were open, and the keyboard focus on them.
+ */
+function governancePage() {
+  const content = el('div', {}, el('p', { class: 'muted' }, 'Loading…'));
+  main.replaceChildren(pageHead('Governance', 'Budgets, alarms, quotas, policies and the audit trail'), content);
+  let charts = [];
+  async function refresh() {
+    const [gov, audit] = await Promise.allSettled([api('/api/governance'), api('/api/audit', { limit: '50' })]);
+    if (gov.status === 'rejected') {
+      charts.forEach((c) => c.destroy());
+      charts = [];
+      content.replaceChildren(el('div', { class: 'banner error' }, errorBox(gov.reason, 'Could not load governance')));
+      throw gov.reason;
+    }
+    const g = (gov.value && typeof gov.value === 'object') ? gov.value : {};
+    const open = new Set([...content.querySelectorAll('details[open][data-key]')].map((d) => d.dataset.key));
+    const active = document.activeElement;
+    const focusKey = active && content.contains(active) ? active.closest('[data-key]')?.dataset.key : null;
+    const draws = [];
+    const sections = [
+      budgetsSection(g.budgets), alarmsSection(g.alarms, draws), quotasSection(g.quotas),
+      policiesSection(g.policies), auditSection(audit),
+    ];
+    for (const s of sections) {
+      for (const d of s.querySelectorAll('details[data-key]')) if (open.has(d.dataset.key)) d.open = true;
+    }
+    const old = charts;
+    charts = [];
+    fill(content, ...sections);
+    old.forEach((c) => c.destroy());
+    for (const { holder, alarm } of draws) charts.push(drawAlarm(holder, alarm));
+    if (focusKey) {
+      const d = [...content.querySelectorAll('details[data-key]')].find((x) => x.dataset.key === focusKey);
+      d?.querySelector('summary')?.focus({ preventScroll: true });
+    }
+    const auditFailed = audit.status === 'rejected' && audit.reason?.status !== 403;
+    return auditFailed ? { failed: 1, total: 2 } : {};
+  }
+  return { refresh, destroy() { charts.forEach((c) => c.destroy()); charts = []; } };
+}
+
 function notFoundPage(what) {
   main.replaceChildren(pageHead('Not found'), el('div', { class: 'banner' }, el('p', {}, what), el('a', { href: '#/' }, 'Back to the overview')));
   return { async refresh() {}, destroy() {} };
@@ -851,7 +1236,8 @@ function renderNav(route) {
       first ? link('#/', first.title || 'All models', isSection(first)) : link('#/', 'Overview', route.page === ''),
       ...otherSections.map((s) => link(`#/model/${encodeURIComponent(s.id)}`, s.title || s.id, isSection(s))),
       link('#/cost', 'Cost', route.page === 'cost'),
-      link('#/invocations', 'Invocations', route.page === 'invocations')),
+      link('#/invocations', 'Invocations', route.page === 'invocations'),
+      link('#/governance', 'Governance', route.page === 'governance')),
     modelSections.length ? el('h2', {}, 'Models') : null,
     modelSections.length ? el('ul', {}, ...modelSections.map((s) => link(`#/model/${encodeURIComponent(s.id)}`,
       s.title || s.modelId, isSection(s), s.title && s.title !== s.modelId ? el('span', { class: 'model-id' }, s.modelId) : null))) : null);
@@ -870,6 +1256,7 @@ async function render() {
   if (route.page === 'cost') page = sectionPage(costSection());
   else if (route.page === 'invocations' && route.arg) page = invocationPage(route.arg);
   else if (route.page === 'invocations') page = invocationsPage();
+  else if (route.page === 'governance') page = governancePage();
   else if (!state.dashboard) page = dashboardErrorPage();
   else if (route.page === '') page = sections.length ? sectionPage(sections[0]) : notFoundPage('The dashboard has no sections.');
   else if (route.page === 'model') {

@@ -1,6 +1,7 @@
 // Pure helpers of the dashboard: number and unit formatting, time ranges and
-// steps, PromQL $range substitution and the tiny Markdown subset of text
-// widgets. No DOM access here, so the browser test can import this module and
+// steps, PromQL $range substitution, the tiny Markdown subset of text
+// widgets and the governance page's texts (amounts, thresholds, periods,
+// alarm conditions, audit outcomes). No DOM access here, so the browser test can import this module and
 // check the functions directly.
 
 /** Time ranges of the picker, in seconds. */
@@ -398,4 +399,172 @@ export function relativeTime(then, now) {
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
+}
+
+// ---------------------------------------------------------------- governance
+
+/** isMoney says whether a budget's unit is a currency (USD): its amounts are money, not counts. */
+export function isMoney(unit) {
+  return /^usd$/i.test(String(unit || ''));
+}
+
+/**
+ * formatAmount renders an amount of a budget or quota in its unit: money
+ * as dollars ("$12.34"), anything else as an exact count with its unit
+ * word ("1,250,000 tokens"). Missing and non-finite amounts are "—",
+ * never $0.
+ */
+export function formatAmount(v, unit) {
+  if (v === null || v === undefined || !Number.isFinite(Number(v))) return '—';
+  if (isMoney(unit)) return formatUSD(Number(v));
+  const u = String(unit || '').trim();
+  const word = u && !/^(count|none)$/i.test(u) ? ` ${u.toLowerCase()}` : '';
+  return formatInteger(v) + word;
+}
+
+/**
+ * percentOf is used as a percentage of limit (0–100 and beyond), or null
+ * when there is no limit (0, negative or missing: "no such limit").
+ */
+export function percentOf(used, limit) {
+  const u = Number(used);
+  const l = Number(limit);
+  if (!Number.isFinite(u) || !Number.isFinite(l) || l <= 0) return null;
+  return (u / l) * 100;
+}
+
+/** barLevel names how full a bar is: "ok" below 80%, "warn" from 80%, "over" from 100%. */
+export function barLevel(pct) {
+  if (pct === null || pct === undefined || !Number.isFinite(pct)) return 'none';
+  if (pct >= 100) return 'over';
+  if (pct >= 80) return 'warn';
+  return 'ok';
+}
+
+const BUDGET_COMPARISONS = { GREATER_THAN: '>', LESS_THAN: '<', EQUAL_TO: '=' };
+
+/**
+ * thresholdText renders a budget notification's condition, like AWS
+ * Budgets says it: "Actual > 80% ($80.00)" for a percentage of the limit,
+ * "Forecasted > $90.00" for an absolute value.
+ */
+export function thresholdText(n, limit, unit) {
+  const kind = String(n.type || '').toLowerCase();
+  const what = kind ? kind[0].toUpperCase() + kind.slice(1) : 'Actual';
+  const op = BUDGET_COMPARISONS[n.comparison] || n.comparison || '>';
+  if (n.thresholdType === 'ABSOLUTE_VALUE') return `${what} ${op} ${formatAmount(n.threshold, unit)}`;
+  const abs = Number.isFinite(Number(limit)) && Number(limit) > 0 ? ` (${formatAmount((Number(limit) * n.threshold) / 100, unit)})` : '';
+  return `${what} ${op} ${trim(Number(n.threshold).toFixed(2))}%${abs}`;
+}
+
+/**
+ * periodText renders a budget period [start, end) in UTC, where budget
+ * periods are defined: "Dec 1 – Dec 31, 2026" (the end is exclusive, so
+ * the last day shown is the day before it), "Dec 7, 2026" for a day.
+ */
+export function periodText(start, end) {
+  const s = Date.parse(start);
+  const e = Date.parse(end);
+  if (!Number.isFinite(s) || !Number.isFinite(e)) return '—';
+  const last = new Date(Math.max(s, e - 1));
+  const first = new Date(s);
+  const day = { timeZone: 'UTC', month: 'short', day: 'numeric' };
+  const year = { ...day, year: 'numeric' };
+  const sameYear = first.getUTCFullYear() === last.getUTCFullYear();
+  if (first.toISOString().slice(0, 10) === last.toISOString().slice(0, 10)) return first.toLocaleDateString('en-US', year);
+  return `${first.toLocaleDateString('en-US', sameYear ? day : year)} – ${last.toLocaleDateString('en-US', year)}`;
+}
+
+const ALARM_STATES = {
+  OK: { label: 'OK', cls: 'ok' },
+  ALARM: { label: 'Alarm', cls: 'err' },
+  INSUFFICIENT_DATA: { label: 'Insufficient data', cls: 'nodata' },
+};
+
+/**
+ * stateBadge is the text and class of an alarm or notification state:
+ * the pill says it in words ("Alarm", "Insufficient data"), colour only
+ * repeats it.
+ */
+export function stateBadge(state) {
+  return ALARM_STATES[state] || { label: String(state || 'Unknown'), cls: 'nodata' };
+}
+
+const ALARM_COMPARISONS = {
+  GreaterThanThreshold: '>',
+  GreaterThanOrEqualToThreshold: '≥',
+  LessThanThreshold: '<',
+  LessThanOrEqualToThreshold: '≤',
+};
+
+const BAND_COMPARISONS = {
+  LessThanLowerOrGreaterThanUpperThreshold: 'outside',
+  GreaterThanUpperThreshold: 'above',
+  LessThanLowerThreshold: 'below',
+};
+
+/**
+ * alarmCondition renders when an alarm fires, as CloudWatch's console
+ * does: "> 10 for 2 of 3 datapoints of 1 minute", or for an anomaly
+ * detection alarm "outside the band (2 standard deviations) for …".
+ */
+export function alarmCondition(a) {
+  let cond;
+  if (BAND_COMPARISONS[a.comparison] || (a.threshold === null || a.threshold === undefined)) {
+    const where = BAND_COMPARISONS[a.comparison] || 'outside';
+    const width = Number.isFinite(a.anomalyBand) ? ` (${trim(Number(a.anomalyBand).toFixed(2))} standard deviation${a.anomalyBand === 1 ? '' : 's'})` : '';
+    cond = `${where} the band${width}`;
+  } else {
+    cond = `${ALARM_COMPARISONS[a.comparison] || a.comparison} ${compact(a.threshold)}`;
+  }
+  const m = a.datapointsToAlarm || a.evaluationPeriods;
+  const n = a.evaluationPeriods;
+  const per = a.periodSeconds > 0 ? ` of ${humanDuration(a.periodSeconds)}` : '';
+  if (n) cond += ` for ${m} of ${n} datapoint${n === 1 ? '' : 's'}${per}`;
+  return cond;
+}
+
+/** isAnomalyAlarm says whether an alarm compares with a band (anomaly detection) rather than a threshold. */
+export function isAnomalyAlarm(a) {
+  return Boolean(a) && (BAND_COMPARISONS[a.comparison] !== undefined
+    || ((a.threshold === null || a.threshold === undefined) && Number.isFinite(a.anomalyBand)));
+}
+
+/**
+ * auditPrincipal names who made a CloudTrail event: the user name, else
+ * the last part of the ARN, else the principal ID or identity type.
+ */
+export function auditPrincipal(ev) {
+  const u = (ev && ev.userIdentity) || {};
+  if (u.userName) return u.userName;
+  if (u.arn) {
+    const i = u.arn.lastIndexOf('/');
+    return i >= 0 ? u.arn.slice(i + 1) : u.arn;
+  }
+  return u.principalId || u.type || '—';
+}
+
+/** auditOutcome is an event's outcome: its error code, or "OK". */
+export function auditOutcome(ev) {
+  return (ev && ev.errorCode) || 'OK';
+}
+
+/** isAccessDenied says whether an event was refused for want of permission. */
+export function isAccessDenied(ev) {
+  return /AccessDenied|Unauthorized|Forbidden|NotAuthorized/i.test((ev && ev.errorCode) || '');
+}
+
+/** The actions a principal needs for each section of the governance page. */
+export const GOVERNANCE_ACTIONS = {
+  budgets: 'budgets:ViewBudget',
+  alarms: 'cloudwatch:DescribeAlarms',
+  quotas: 'servicequotas:GetServiceQuota',
+  policies: 'iam:GetPolicy',
+  audit: 'cloudtrail:LookupEvents',
+};
+
+/** notPermittedText says which action a section needs: "Your principal may not read budgets (budgets:ViewBudget)". */
+export function notPermittedText(section) {
+  const what = section === 'audit' ? 'the audit trail' : section;
+  return `Your principal may not read ${what} (${GOVERNANCE_ACTIONS[section] || '?'})`;
 }
