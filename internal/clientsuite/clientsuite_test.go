@@ -44,6 +44,9 @@ const (
 	// accessKeyID is js-sigv4's access key; its secret and js-bearer's API
 	// key are drawn per run.
 	accessKeyID = "AKIAJSCLIENTSUITE001"
+	// governedKeyID is js-governed's access key (same secret): a
+	// principal held by an IAM policy and a quota (governance.test.mjs).
+	governedKeyID = "AKIAJSGOVERNED000001"
 	// logBucket is the invocation-logging bucket the driver configures
 	// (tools/clients/test/bedrock-control.test.mjs reads it back).
 	logBucket = "client-suite"
@@ -107,6 +110,7 @@ func TestJavaScriptClients(t *testing.T) {
 				"MW_SECRET_ACCESS_KEY":    id.secret,
 				"MW_SIGV4_PRINCIPAL_ARN":  "arn:aws:iam::" + accountID + ":user/js-sigv4",
 				"MW_API_KEY":              id.apiKey,
+				"MW_GOVERNED_KEY_ID":      governedKeyID,
 				"MW_BEARER_PRINCIPAL_ARN": "arn:aws:iam::" + accountID + ":user/js-bearer",
 				"MW_TRANSPORT":            "http",
 				// The standard AWS variable, for the clients that take no
@@ -179,7 +183,19 @@ auth:
     - name: js-bearer
       apiKeys: ["sha256:%s"]
       allow: ["bedrock:InvokeModel*", "bedrock:CountTokens", "bedrock:*FoundationModel*", "modelwatch:List*Invocations"]
-%s`, dataDir, accountID, region, tlsLine, accessKeyID, hex.EncodeToString(sum[:]), upstream)
+    - name: js-governed
+      accessKeys: [{id: %s, secret: "${MW_SUITE_SECRET}"}]
+      policies:
+        - name: HaikuOnly
+          document: |
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+              "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+              "Resource": "arn:aws:bedrock:%s::foundation-model/anthropic.claude-3-haiku-*"}]}
+quotas:
+  - name: js-governed-rpm
+    principal: js-governed
+    requestsPerMinute: 3
+%s`, dataDir, accountID, region, tlsLine, accessKeyID, hex.EncodeToString(sum[:]), governedKeyID, region, upstream)
 }
 
 // server is a running `modelwatch serve`, stopped at the test's cleanup.

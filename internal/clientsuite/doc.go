@@ -9,8 +9,10 @@
 // clients (the dashboard's first-call test), Node and Environ: where node
 // and the installed clients are, and a clean environment for them.
 // TestJavaScriptClients builds
-// cmd/modelwatch (internal/cmdtest), writes a configuration with two
-// principals (js-sigv4 with an access key, js-bearer with an API key), and
+// cmd/modelwatch (internal/cmdtest), writes a configuration with three
+// principals (js-sigv4 with an access key, js-bearer with an API key, and
+// js-governed, held by an IAM policy to Claude 3 Haiku and by a quota of
+// three requests a minute, for governance.test.mjs), and
 // starts `modelwatch serve` twice on a free 127.0.0.1 port: once over plain
 // HTTP and once over TLS, with a certificate for 127.0.0.1 and localhost
 // signed by a CA the test generates. It turns invocation logging on (so the

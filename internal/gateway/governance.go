@@ -21,6 +21,9 @@ import (
 // it is an *apierror.Error in Bedrock's words (ThrottlingException for a
 // quota, ServiceQuotaExceededException for a budget's hard limit).
 type Admission interface {
+	// Active reports whether anything is configured to admit against;
+	// when not, the gateway skips estimating the call (and Admit).
+	Active() bool
 	Admit(a *AdmitInfo) (settle func(*invocation.Invocation), err error)
 }
 
@@ -162,7 +165,7 @@ func (c *Call) profileARN(res catalog.Resolution) string {
 // what it reserved is settled when the call finishes.
 func (c *Call) admitQuota(req *Request, body []byte) error {
 	box := c.g.admission.Load()
-	if box == nil || box.a == nil {
+	if box == nil || box.a == nil || !box.a.Active() {
 		return nil
 	}
 	info := &AdmitInfo{

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelwatch/modelwatch/internal/alarm"
@@ -36,6 +37,9 @@ type governance struct {
 	alarms  *alarm.Evaluator
 	prices  *cost.PriceList
 	log     *slog.Logger
+	// active says whether any quota or budget is configured: with none,
+	// admission costs one atomic load per call.
+	active atomic.Bool
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -77,6 +81,7 @@ func (s *Server) openGovernance(cfg *config.Config) (*governance, error) {
 		g.budgets.Close()
 		return nil, fmt.Errorf("alarms: %w", err)
 	}
+	g.active.Store(len(cfg.Quotas)+len(cfg.Budgets) > 0)
 	return g, nil
 }
 
@@ -121,6 +126,7 @@ func (g *governance) replace(cfg *config.Config) error {
 	if err := g.alarms.Replace(cfg.Alarms); err != nil {
 		return fmt.Errorf("alarms: %w", err)
 	}
+	g.active.Store(len(cfg.Quotas)+len(cfg.Budgets) > 0)
 	return nil
 }
 
@@ -132,8 +138,14 @@ func (r rollbackTo) Rollback(model string, active bool, alarmName string) {
 	r.gw.SetRollback(model, alarmName, active)
 }
 
+// Active implements gateway.Admission: any quota or budget configured.
+func (g *governance) Active() bool { return g.active.Load() }
+
 // Admit implements gateway.Admission.
 func (g *governance) Admit(a *gateway.AdmitInfo) (func(*invocation.Invocation), error) {
+	if !g.active.Load() {
+		return nil, nil
+	}
 	burndown := int64(quota.Burndown(a.Model.ID))
 	// The worst case: every output token the call may produce, at the
 	// model's burndown rate, so that no call settles above what it held.

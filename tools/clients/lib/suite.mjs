@@ -15,6 +15,8 @@
 //   MW_SIGV4_PRINCIPAL_ARN the SigV4 principal's ARN, as records name it
 //   MW_API_KEY             bearer key of the bearer principal (js-bearer), which may read every record
 //   MW_BEARER_PRINCIPAL_ARN the bearer principal's ARN
+//   MW_GOVERNED_KEY_ID     access key of js-governed (secret MW_SECRET_ACCESS_KEY), held by an
+//                          IAM policy to Claude 3 Haiku and by a 3-requests-a-minute quota
 //   MW_TRANSPORT           "http" or "tls"
 //   NODE_EXTRA_CA_CERTS    with tls: the test CA, the way a Node user trusts a private CA
 //   AWS_ENDPOINT_URL_BEDROCK_RUNTIME  = MW_ENDPOINT, the standard AWS variable, for the
