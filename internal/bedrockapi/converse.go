@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/apischema/converse"
 	"github.com/modelwatch/modelwatch/internal/catalog"
@@ -98,4 +100,21 @@ func (s *converseStream) Encode(ev *converse.StreamEvent) ([]byte, error) {
 // after the stream union's member for the error.
 func (s *converseStream) Fail(err error) (*apierror.Error, int, []byte) {
 	return s.frames.fail(err, invocation.ConverseStream)
+}
+
+// RequestTags implements gateway.RequestTagger: the body's requestMetadata,
+// read without decoding the rest.
+func (d *converseDoor) RequestTags(_ *http.Request, body []byte) map[string]string {
+	md := gjson.GetBytes(body, "requestMetadata")
+	if !md.IsObject() {
+		return nil
+	}
+	out := map[string]string{}
+	md.ForEach(func(k, v gjson.Result) bool {
+		if v.Type == gjson.String {
+			out[k.String()] = v.String()
+		}
+		return true
+	})
+	return out
 }

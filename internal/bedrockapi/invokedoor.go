@@ -375,3 +375,17 @@ type skipJSON struct{}
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+// RequestTags implements gateway.RequestTagger: the
+// X-Amzn-Bedrock-Request-Metadata header.
+func (d *invokeDoor) RequestTags(r *http.Request, _ []byte) map[string]string {
+	v := r.Header.Get(headerMetadata)
+	if v == "" {
+		return nil
+	}
+	md, err := parseRequestMetadata(v)
+	if err != nil {
+		return nil
+	}
+	return md
+}

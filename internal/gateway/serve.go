@@ -215,6 +215,16 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, door Door) {
 	call.respondJSON(ctx, w, http.StatusOK, out, nil, refusal(door), answered)
 }
 
+// RequestTagger is implemented by doors that name the model outside the
+// body (Bedrock's URL) and carry request metadata: RequestTags reads the
+// metadata from the request before the body is decoded, for the policy
+// conditions on aws:RequestTag/* that authorizing the model tests. It
+// returns nil for metadata it cannot read (the decoding then words the
+// error).
+type RequestTagger interface {
+	RequestTags(r *http.Request, body []byte) map[string]string
+}
+
 // RetryAfterer is implemented by doors whose API tells a refused caller
 // when to try again (OpenAI's and Anthropic's Retry-After): the gateway
 // then sends the header with a quota's refusal. Bedrock's wire has none.
@@ -401,6 +411,11 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, call *Call, door
 		return nil, nil, release, err
 	}
 	var model *catalog.Model
+	if tagger, ok := door.(RequestTagger); ok && info.ModelID != "" {
+		// The model is authorized before the body is decoded; policies
+		// may test the request's tags (aws:RequestTag/*) all the same.
+		call.setRequestMetadata(tagger.RequestTags(r, body))
+	}
 	if info.ModelID != "" {
 		if model, err = call.resolveAs(info.ModelID); err != nil {
 			return nil, nil, release, err
@@ -433,14 +448,6 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, call *Call, door
 	}
 	if err := checkPolicy(model, req); err != nil {
 		return nil, nil, release, err
-	}
-	if info.ModelID != "" && len(req.Metadata) > 0 {
-		// The body named request tags after the model (in the URL) was
-		// authorized without them: policies may test aws:RequestTag.
-		if err := call.authorizeModel(call.resolution, req.Metadata); err != nil {
-			call.denied = true
-			return nil, nil, release, err
-		}
 	}
 	if err := call.admitQuota(req, body); err != nil {
 		return nil, nil, release, err

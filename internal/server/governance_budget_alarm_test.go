@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -620,6 +621,26 @@ func converseHaiku(t *testing.T, client *bedrockruntime.Client, prompt string, m
 	return sdkRequestID(t, md, err), err
 }
 
+// dumpAlarmState logs what the alarm and the history hold, for a failure:
+// GET /api/governance's alarms and the raw client error counter of Claude
+// 3 Haiku sampled since from.
+func dumpAlarmState(t *testing.T, base string, from time.Time) {
+	t.Helper()
+	get := func(path string) string {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	t.Logf("GET /api/governance: %s", get("/api/governance"))
+	q := "/api/v1/query_range?query=" + url.QueryEscape(`bedrock_invocation_client_errors_total{model_id="`+haiku+`"}`) +
+		"&start=" + strconv.FormatInt(from.Unix(), 10) + "&end=" + strconv.FormatInt(time.Now().Unix(), 10) + "&step=1s"
+	t.Logf("history: %s", get(q))
+}
+
 // alarmNotification decodes an alarm webhook post: the SNS envelope, its
 // headers and the CloudWatch message it carries.
 func alarmNotification(t *testing.T, what string, p snsPost) (alarm.Envelope, alarm.Message) {
@@ -721,6 +742,7 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 	// ALARM at the end of that period.
 	posts = hook.waitFor(2, boundary.Add(10*time.Second))
 	if len(posts) != 2 {
+		dumpAlarmState(t, srv.URL(), errorsAt.Add(-30*time.Second))
 		t.Fatalf("%d notifications by %v, want the ALARM one after the OK one", len(posts), boundary.Add(10*time.Second))
 	}
 	_, msg := alarmNotification(t, "ALARM notification", posts[1])

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/modelwatch/modelwatch/internal/config"
 )
@@ -238,5 +239,58 @@ func TestIdentityPolicies_TwoPrincipalsWithTheUnmodifiedSDK(t *testing.T) {
 	}
 	if denied != 6 {
 		t.Errorf("%d denied model calls recorded, want 6 (carol ×3, dave, carol and erin on the OpenAI door)", denied)
+	}
+}
+
+// A policy may require request tags (aws:RequestTag/<key>): Converse's
+// requestMetadata and InvokeModel's X-Amzn-Bedrock-Request-Metadata header
+// carry them, and they are known when the model (named in the URL) is
+// authorized, before the body is decoded.
+func TestIdentityPolicies_RequestTagsFromRequestMetadata(t *testing.T) {
+	srv, _ := startServer(t, func(c *config.Config) {
+		applyYAML(t, c, `
+auth:
+  principals:
+    - name: frank
+      accessKeys: [{id: `+carolKeyID+`, secret: "`+carolSecret+`"}]
+      policies:
+        - name: ApolloOnly
+          document:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: bedrock:InvokeModel
+                Resource: "*"
+                Condition: {StringEquals: {"aws:RequestTag/project": apollo}}
+`)
+	})
+	frank := runtimeClient(srv.URL(), carolKeyID, carolSecret)
+	const haiku = "anthropic.claude-3-haiku-20240307-v1:0"
+	call := func(md map[string]string) error {
+		_, err := frank.Converse(context.Background(), &bedrockruntime.ConverseInput{ModelId: aws.String(haiku), RequestMetadata: md,
+			Messages: []rttypes.Message{{Role: rttypes.ConversationRoleUser, Content: []rttypes.ContentBlock{&rttypes.ContentBlockMemberText{Value: "hi"}}}}})
+		return err
+	}
+	if err := call(map[string]string{"project": "apollo"}); err != nil {
+		t.Errorf("Converse tagged project=apollo: %v", err)
+	}
+	want := "User: arn:aws:iam::000000000000:user/frank is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/" + haiku + " because no identity-based policy allows the bedrock:InvokeModel action"
+	for _, md := range []map[string]string{{"project": "gemini"}, nil} {
+		if got := accessDenied(t, call(md)); got != want {
+			t.Errorf("Converse tagged %v:\n got %s\nwant %s", md, got, want)
+		}
+	}
+	invoke := func(header string) error {
+		_, err := frank.InvokeModel(context.Background(), &bedrockruntime.InvokeModelInput{ModelId: aws.String(haiku), Body: invokeBody,
+			ContentType: aws.String("application/json")}, func(o *bedrockruntime.Options) {
+			o.APIOptions = append(o.APIOptions, smithyhttp.SetHeaderValue("X-Amzn-Bedrock-Request-Metadata", header))
+		})
+		return err
+	}
+	if err := invoke(`{"project":"apollo"}`); err != nil {
+		t.Errorf("InvokeModel with the metadata header project=apollo: %v", err)
+	}
+	if got := accessDenied(t, invoke(`{"project":"gemini"}`)); got != want {
+		t.Errorf("InvokeModel tagged gemini:\n got %s\nwant %s", got, want)
 	}
 }
