@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelwatch/modelwatch/internal/history"
+	"github.com/modelwatch/modelwatch/internal/webhook"
 )
 
 // clock is a settable test clock.
@@ -110,7 +111,7 @@ func (tr *traffic) advance(t *testing.T, until time.Time) {
 }
 
 func TestEvaluatorGoesOKAlarmOKWithWebhooksAndRollback(t *testing.T) {
-	webhookBackoff = func(int) time.Duration { return time.Millisecond }
+	webhook.Backoff = func(int) time.Duration { return time.Millisecond }
 	base := time.Now().UTC().Truncate(time.Minute).Add(2 * time.Minute)
 	tr := newTraffic(t, base)
 	h := newHooks(t)

@@ -1,15 +1,14 @@
 package alarm
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/modelwatch/modelwatch/internal/webhook"
 )
 
 // TimeFormat is the timestamp layout of CloudWatch's alarm messages.
@@ -96,18 +95,7 @@ type Dimension struct {
 
 // Envelope is the SNS Notification a webhook receives; Message holds the
 // alarm Message as a JSON string.
-type Envelope struct {
-	Type             string `json:"Type"`
-	MessageID        string `json:"MessageId"`
-	TopicArn         string `json:"TopicArn"`
-	Subject          string `json:"Subject"`
-	Message          string `json:"Message"`
-	Timestamp        string `json:"Timestamp"`
-	SignatureVersion string `json:"SignatureVersion"`
-	Signature        string `json:"Signature"`
-	SigningCertURL   string `json:"SigningCertURL"`
-	UnsubscribeURL   string `json:"UnsubscribeURL"`
-}
+type Envelope = webhook.Envelope
 
 // regionNames are the long names CloudWatch puts in Message.Region.
 var regionNames = map[string]string{
@@ -158,84 +146,19 @@ func (msg *Message) Envelope(topicArn string, at time.Time) (Envelope, error) {
 	if err != nil {
 		return Envelope{}, err
 	}
-	return Envelope{
-		Type:             "Notification",
-		MessageID:        newUUID(),
-		TopicArn:         topicArn,
-		Subject:          msg.Subject(),
-		Message:          string(b),
-		Timestamp:        at.UTC().Format("2006-01-02T15:04:05.000Z"),
-		SignatureVersion: "1",
-	}, nil
+	return webhook.Notification(topicArn, msg.Subject(), string(b), at), nil
 }
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// Webhook retry policy of the default Notify.
-const (
-	webhookAttempts = 3
-	webhookTimeout  = 10 * time.Second
-)
-
-// webhookBackoff is the wait before attempt i+1; a variable for tests.
-var webhookBackoff = func(i int) time.Duration { return time.Duration(1<<i) * time.Second }
 
 // PostWebhook is the default Options.Notify: it POSTs the SNS envelope of
-// msg to url as JSON with SNS's headers, trying up to 3 times (10 s each,
-// 1 s then 2 s apart) until a 2xx answer; 4xx answers other than 408 and
-// 429 are not retried.
+// msg to url with SNS's headers (package webhook: up to 3 tries, 10 s
+// each, 1 s then 2 s apart; 4xx other than 408 and 429 is final).
 func PostWebhook(client *http.Client, topicArn string) func(ctx context.Context, url string, msg Message) error {
-	if client == nil {
-		client = &http.Client{Timeout: webhookTimeout}
-	}
 	return func(ctx context.Context, url string, msg Message) error {
 		env, err := msg.Envelope(topicArn, time.Now())
 		if err != nil {
 			return err
 		}
-		body, err := json.Marshal(env)
-		if err != nil {
-			return err
-		}
-		var last error
-		for i := range webhookAttempts {
-			if i > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(webhookBackoff(i - 1)):
-				}
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", "text/plain; charset=UTF-8")
-			req.Header.Set("x-amz-sns-message-type", "Notification")
-			req.Header.Set("x-amz-sns-message-id", env.MessageID)
-			req.Header.Set("x-amz-sns-topic-arn", topicArn)
-			resp, err := client.Do(req)
-			if err != nil {
-				last = err
-				continue
-			}
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
-			last = fmt.Errorf("webhook %s answered %s", url, resp.Status)
-			if resp.StatusCode/100 == 4 && resp.StatusCode != 408 && resp.StatusCode != 429 {
-				return last
-			}
-		}
-		return last
+		return webhook.Post(ctx, client, url, env)
 	}
 }
 

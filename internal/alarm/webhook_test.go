@@ -11,10 +11,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/modelwatch/modelwatch/internal/webhook"
 )
 
 func TestPostWebhookRetriesServerErrorsOnly(t *testing.T) {
-	webhookBackoff = func(int) time.Duration { return time.Millisecond }
+	webhook.Backoff = func(int) time.Duration { return time.Millisecond }
 	for _, tc := range []struct {
 		name      string
 		statuses  []int

@@ -1,16 +1,14 @@
 package budget
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/modelwatch/modelwatch/internal/webhook"
 )
 
 // Message is what a budget notification says.
@@ -37,18 +35,7 @@ type Message struct {
 
 // Envelope is the SNS Notification a webhook receives; Message holds
 // Message.Text.
-type Envelope struct {
-	Type             string `json:"Type"`
-	MessageID        string `json:"MessageId"`
-	TopicArn         string `json:"TopicArn"`
-	Subject          string `json:"Subject"`
-	Message          string `json:"Message"`
-	Timestamp        string `json:"Timestamp"`
-	SignatureVersion string `json:"SignatureVersion"`
-	Signature        string `json:"Signature"`
-	SigningCertURL   string `json:"SigningCertURL"`
-	UnsubscribeURL   string `json:"UnsubscribeURL"`
-}
+type Envelope = webhook.Envelope
 
 func (m *Message) amount(v float64) string {
 	if m.BudgetType == TypeCost {
@@ -113,93 +100,26 @@ func (m *Message) Text() string {
 
 // Envelope wraps m in an SNS Notification from topicArn (may be empty).
 func (m *Message) Envelope(topicArn string) Envelope {
-	return Envelope{
-		Type:             "Notification",
-		MessageID:        newUUID(),
-		TopicArn:         topicArn,
-		Subject:          m.Subject(),
-		Message:          m.Text(),
-		Timestamp:        m.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
-		SignatureVersion: "1",
-	}
+	return webhook.Notification(topicArn, m.Subject(), m.Text(), m.Time)
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// Webhook delivery policy of PostWebhooks.
-const (
-	WebhookAttempts = 3
-	webhookTimeout  = 10 * time.Second
-)
-
-// webhookBackoff is the wait before retry i+1; a variable for tests.
-var webhookBackoff = func(i int) time.Duration { return time.Duration(1<<i) * time.Second }
+// WebhookAttempts is how many times each webhook is tried.
+const WebhookAttempts = webhook.Attempts
 
 // PostWebhooks POSTs m's SNS envelope to each of its notification's
-// webhooks, with SNS's headers, each up to WebhookAttempts times (1 s,
-// then 2 s apart; client's timeout, 10 s when client is nil) until a 2xx
-// answer; 4xx answers other than 408 and 429 are not retried. It returns
-// the joined errors of the URLs that failed. Use it in Options.Notify:
+// webhooks (package webhook: SNS's headers, up to WebhookAttempts tries,
+// 1 s then 2 s apart, 10 s each when client is nil, 4xx other than 408
+// and 429 final). It returns the joined errors of the URLs that failed.
+// Use it in Options.Notify:
 //
 //	Notify: func(m budget.Message) { _ = budget.PostWebhooks(ctx, nil, "", m) }
 func PostWebhooks(ctx context.Context, client *http.Client, topicArn string, m Message) error {
-	if client == nil {
-		client = &http.Client{Timeout: webhookTimeout}
-	}
 	env := m.Envelope(topicArn)
-	body, err := json.Marshal(env)
-	if err != nil {
-		return err
-	}
 	var errs []error
 	for _, u := range m.Notification.Subscribers.Webhooks {
-		if err := post(ctx, client, u, topicArn, env.MessageID, body); err != nil {
+		if err := webhook.Post(ctx, client, u, env); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func post(ctx context.Context, client *http.Client, url, topicArn, id string, body []byte) error {
-	var last error
-	for i := range WebhookAttempts {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(webhookBackoff(i - 1)):
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "text/plain; charset=UTF-8")
-		req.Header.Set("x-amz-sns-message-type", "Notification")
-		req.Header.Set("x-amz-sns-message-id", id)
-		if topicArn != "" {
-			req.Header.Set("x-amz-sns-topic-arn", topicArn)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			last = err
-			continue
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
-			return nil
-		}
-		last = fmt.Errorf("webhook %s answered %s", url, resp.Status)
-		if resp.StatusCode/100 == 4 && resp.StatusCode != 408 && resp.StatusCode != 429 {
-			return last
-		}
-	}
-	return last
 }

@@ -11,10 +11,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/modelwatch/modelwatch/internal/webhook"
 )
 
 // webhook is an httptest server recording SNS-style POSTs.
-func webhook(t *testing.T, status func(n int) int) (*httptest.Server, chan Envelope) {
+func webhookServer(t *testing.T, status func(n int) int) (*httptest.Server, chan Envelope) {
 	got := make(chan Envelope, 16)
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +63,7 @@ func noEnvelope(t *testing.T, ch chan Envelope) {
 }
 
 func TestActualNotificationsFireAtExactThresholds(t *testing.T) {
-	srv, posts := webhook(t, func(int) int { return 200 })
+	srv, posts := webhookServer(t, func(int) int { return 200 })
 	c := newClock(dec7noon)
 	d := cost("team-a-monthly", 100, Monthly)
 	for _, th := range []float64{50, 80, 100} {
@@ -200,9 +202,9 @@ func TestNotificationSentOncePerPeriodAcrossRestart(t *testing.T) {
 }
 
 func TestPostWebhooksRetriesBounded(t *testing.T) {
-	old := webhookBackoff
-	webhookBackoff = func(int) time.Duration { return time.Millisecond }
-	t.Cleanup(func() { webhookBackoff = old })
+	old := webhook.Backoff
+	webhook.Backoff = func(int) time.Duration { return time.Millisecond }
+	t.Cleanup(func() { webhook.Backoff = old })
 	tests := []struct {
 		name     string
 		status   func(int) int
@@ -227,7 +229,7 @@ func TestPostWebhooksRetriesBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var attempts atomic.Int32
-			srv, posts := webhook(t, func(i int) int { attempts.Store(int32(i)); return tt.status(i) })
+			srv, posts := webhookServer(t, func(i int) int { attempts.Store(int32(i)); return tt.status(i) })
 			defer func() {
 				if got := attempts.Load(); got != tt.attempts {
 					t.Errorf("%d attempts, want %d", got, tt.attempts)

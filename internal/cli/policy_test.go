@@ -42,9 +42,18 @@ auth:
                 Resource: arn:aws:bedrock:*::foundation-model/anthropic.claude-3-opus-*
     - name: dave
       apiKeys: ["dave-key-0123456789abcdefgh"]
+      managedPolicies: [ReadMetrics]
       policies:
         - name: invoke-anything
           document: '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:Invoke*", "Resource": "*"}]}'
+  policies:
+    - name: ReadMetrics
+      document:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: modelwatch:GetMetrics
+            Resource: "*"
 `
 
 // Resource ARNs of the simulations.
@@ -140,6 +149,12 @@ func TestPolicySimulateTable(t *testing.T) {
 			wantCode: 0,
 			want:     table([5]string{invoke, opusARN, "allowed", "invoke-anything (user) line 1", "-"}),
 		},
+		{
+			name:     "a managed policy",
+			args:     []string{"--principal", "dave", "--action", "modelwatch:GetMetrics"},
+			wantCode: 0,
+			want:     table([5]string{"modelwatch:GetMetrics", "*", "allowed", "arn:aws:iam::123456789012:policy/ReadMetrics (user-managed) line 37", "-"}),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,6 +228,17 @@ func TestPolicySimulateJSON(t *testing.T) {
 					StartPosition: position{1, 41}, EndPosition: position{1, 105},
 				}}, []string{}},
 				{"bedrock:GetFoundationModel", "*", "implicitDeny", []matched{}, []string{}},
+			},
+		},
+		{
+			name:     "dave: a managed policy is named by its ARN, at the file's line",
+			args:     []string{"--principal", "dave", "--action", "modelwatch:GetMetrics"},
+			wantCode: 0,
+			want: []result{
+				{"modelwatch:GetMetrics", "*", "allowed", []matched{{
+					SourcePolicyId: "arn:aws:iam::123456789012:policy/ReadMetrics", SourcePolicyType: "user-managed",
+					StartPosition: position{37, 13}, EndPosition: position{39, 24},
+				}}, []string{}},
 			},
 		},
 	}

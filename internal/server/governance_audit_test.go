@@ -444,26 +444,50 @@ func auditGzip(b []byte) []byte {
 	return buf.Bytes()
 }
 
+// listed returns the log files the bucket's digests list.
+func (b *auditBucket) listed(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for key, raw := range b.digests {
+		var d struct {
+			LogFiles []struct {
+				S3Object string `json:"s3Object"`
+			} `json:"logFiles"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("digest %s: %v", key, err)
+		}
+		for _, lf := range d.LogFiles {
+			out[lf.S3Object] = true
+		}
+	}
+	return out
+}
+
 // waitForAuditRecords polls the bucket (every 50 ms, up to 10 s) until
-// every call has a delivered record (see auditBucket.of) and at least
-// minDigests digest files are there, and returns its contents.
-func waitForAuditRecords(t *testing.T, client *s3.Client, bucket, prefix string, calls []auditCall, minDigests int) *auditBucket {
+// every call has a delivered record (see auditBucket.of), in a log file a
+// digest lists when inDigest is set, and returns its contents.
+func waitForAuditRecords(t *testing.T, client *s3.Client, bucket, prefix string, calls []auditCall, inDigest bool) *auditBucket {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		b := readAuditBucket(t, client, bucket, prefix)
-		var missing []string
+		listed := b.listed(t)
+		var missing, unlisted []string
 		for _, c := range calls {
-			if len(b.of(c)) == 0 {
+			switch rs := b.of(c); {
+			case len(rs) == 0:
 				missing = append(missing, c.name+" by "+c.user)
+			case inDigest && !listed[rs[0].key]:
+				unlisted = append(unlisted, c.name+" by "+c.user)
 			}
 		}
-		if len(missing) == 0 && len(b.digests) >= minDigests {
+		if len(missing) == 0 && len(unlisted) == 0 {
 			return b
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 10s, no delivered audit record for %q (log files: %d); %d digest files, want at least %d",
-				missing, len(b.logs), len(b.digests), minDigests)
+			t.Fatalf("after 10s, no delivered audit record for %q (log files: %d), none listed in a digest for %q (digest files: %d)",
+				missing, len(b.logs), unlisted, len(b.digests))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -528,9 +552,9 @@ audit:
 	// chain of more than one digest.
 	var first *auditBucket
 	calls := auditCalls(t, srv.URL(), false, func(batch1 []auditCall) {
-		first = waitForAuditRecords(t, s3c, bucket, prefix, batch1, 1)
+		first = waitForAuditRecords(t, s3c, bucket, prefix, batch1, true)
 	})
-	got := waitForAuditRecords(t, s3c, bucket, prefix, calls, 0)
+	got := waitForAuditRecords(t, s3c, bucket, prefix, calls, false)
 	for _, c := range calls[:3] {
 		if got.of(c)[0].key != first.of(c)[0].key {
 			t.Errorf("%s by %s moved from %s to %s", c.name, c.user, first.of(c)[0].key, got.of(c)[0].key)
