@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -67,6 +68,17 @@ func parsePolicy(src iampolicy.Source, d PolicyDoc) (*iampolicy.Policy, error) {
 	case yaml.ScalarNode:
 		if n.Value == "" {
 			break
+		}
+		// A string holds the JSON as IAM takes it: YAML's leniency (a
+		// trailing comma, unquoted keys) is not IAM's.
+		var v any
+		if err := json.Unmarshal([]byte(n.Value), &v); err != nil {
+			line, col := 1, 1
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				line, col = position(n.Value, int(se.Offset))
+			}
+			return nil, fmt.Errorf("the JSON document at line %d: policy %q: line %d, column %d: not valid JSON", n.Line, src.ID, line, col)
 		}
 		p, err := iampolicy.Parse(src, []byte(n.Value), iampolicy.WithKnownActions(knownActions()...))
 		if err != nil {
@@ -338,4 +350,12 @@ func Authorize(id Identity, action, resource string, ctx *iampolicy.Context) err
 		denying = id.policies.Explain(&iampolicy.Request{Action: action, Resource: resource, Context: ctx}).DenyingPolicy
 	}
 	return apierror.New(apierror.AccessDenied, "%s", iampolicy.DeniedMessage(id.ARN, action, resource, d, denying))
+}
+
+// position is the line and column (from 1) of byte offset off in s.
+func position(s string, off int) (line, col int) {
+	off = min(max(off, 0), len(s))
+	line = 1 + strings.Count(s[:off], "\n")
+	col = off - strings.LastIndexByte(s[:off], '\n')
+	return line, col
 }

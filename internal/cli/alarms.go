@@ -68,7 +68,7 @@ func alarmsExport(args []string, stdout, stderr io.Writer, env Env) error {
 		for _, s := range skipped {
 			fmt.Fprintf(stderr, "not exported: %s\n", s)
 		}
-		_, err = stdout.Write(append(out, '\n'))
+		_, err = stdout.Write(out)
 		return err
 	case "prometheus":
 		out, err := alarm.PrometheusRules(cfg.Alarms)

@@ -421,7 +421,13 @@ func decodeNodeStrict(n *yaml.Node, v any) error {
 	if err != nil {
 		return err
 	}
-	return decodeStrict(data, v)
+	if err := decodeStrict(data, v); err != nil {
+		return err
+	}
+	// Decoded again from the nodes themselves: the re-marshalled text has
+	// other line numbers, and values kept as nodes (policy documents)
+	// must point at the file's.
+	return n.Decode(v)
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -528,7 +534,7 @@ func (c *Config) Validate() error {
 		bad("%v", err)
 	}
 	if _, err := auth.New(c.Auth.Principals, c.AuthOptions()); err != nil {
-		bad("auth: %v", err)
+		bad("%v", err) // auth's errors begin "auth: "
 	}
 	errs = append(errs, c.validateGovernance()...)
 

@@ -20,8 +20,10 @@ import (
 type Audit struct {
 	// Enabled turns the trail on (default true).
 	Enabled *bool `yaml:"enabled"`
-	// Store is auto, s3 or local, as invocationLogging.store; "" follows
-	// invocationLogging.store. local writes <dataDir>/s3/<bucket>/<key>.
+	// Store is auto, s3 or local, as invocationLogging.store; "" means
+	// local, <dataDir>/s3/<bucket>/<key>: the trail never writes to a
+	// bucket nobody named (CloudTrail, too, delivers only to a bucket the
+	// trail's owner made). Set s3 (and bucket) to deliver to S3.
 	Store objectstore.Mode `yaml:"store"`
 	// Bucket and Prefix say where log and digest files go (default bucket
 	// "modelwatch-audit", no prefix).
@@ -40,11 +42,11 @@ type Audit struct {
 func (a Audit) On() bool { return a.Enabled == nil || *a.Enabled }
 
 // OutputStore is the store mode audit files are written with.
-func (a Audit) OutputStore(c *Config) objectstore.Mode {
+func (a Audit) OutputStore(*Config) objectstore.Mode {
 	if a.Store != "" {
 		return a.Store
 	}
-	return c.InvocationLogging.Store
+	return objectstore.ModeLocal
 }
 
 // BucketName is the bucket audit files go to.

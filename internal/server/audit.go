@@ -194,7 +194,7 @@ func (s *Server) auditControl(h http.Handler) http.Handler {
 		h.ServeHTTP(cw, r)
 		call := cloudtrail.Call{
 			Operation: op.name, SourceIP: gateway.SourceIP(r.RemoteAddr), UserAgent: r.UserAgent(),
-			RequestID: w.Header().Get("X-Amzn-Requestid"), Time: time.Now(), ReadOnly: op.readOnly,
+			RequestID: headerValue(w.Header(), "x-amzn-RequestId"), Time: time.Now(), ReadOnly: op.readOnly,
 			TLS: r.TLS, Host: r.Host,
 		}
 		if rec.Authenticated {
@@ -217,7 +217,7 @@ func (s *Server) auditControl(h http.Handler) http.Handler {
 // errorOf reads a Bedrock error answer: the exception from
 // x-amzn-ErrorType, the message from the body.
 func errorOf(h http.Header, body []byte) (code, message string) {
-	code, _, _ = strings.Cut(h.Get("X-Amzn-Errortype"), ":")
+	code, _, _ = strings.Cut(headerValue(h, "x-amzn-ErrorType"), ":")
 	var e struct {
 		Message string `json:"message"`
 	}
@@ -309,4 +309,19 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, _ auth.Identit
 	}
 	body, _ := json.Marshal(map[string]any{"events": events})
 	gateway.WriteJSON(w, http.StatusOK, body)
+}
+
+// headerValue reads a header whatever its case: the Bedrock door sets
+// x-amzn-RequestId and x-amzn-ErrorType as AWS spells them, outside Go's
+// canonical form, which Header.Get would not find.
+func headerValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }

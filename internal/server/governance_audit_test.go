@@ -147,6 +147,8 @@ type auditCall struct {
 	before, after                time.Time
 }
 
+// auditUUID is a request or event ID's form; auditPrincipalID an IAM
+// user's unique ID's (AIDA and 17 base32 characters).
 var (
 	auditUUID        = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	auditPrincipalID = regexp.MustCompile(`^AIDA[A-Z2-7]{17}$`)
@@ -200,7 +202,7 @@ func checkAuditRecord(t *testing.T, raw []byte, c auditCall) auditRecord {
 			errf("errorMessage %v, want %q", r.ErrorMessage, c.errorMessage)
 		}
 	}
-	if !sameJSON(r.RequestParameters, []byte(c.params)) {
+	if !auditSameJSON(r.RequestParameters, []byte(c.params)) {
 		errf("requestParameters %s, want %s", r.RequestParameters, c.params)
 	}
 	if string(r.ResponseElements) != "null" {
@@ -225,8 +227,8 @@ func checkAuditRecord(t *testing.T, raw []byte, c auditCall) auditRecord {
 	return r
 }
 
-// sameJSON reports whether a and b are the same JSON value.
-func sameJSON(a, b []byte) bool {
+// auditSameJSON reports whether a and b are the same JSON value.
+func auditSameJSON(a, b []byte) bool {
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
 		return false
@@ -370,8 +372,8 @@ func readAuditBucket(t *testing.T, client *s3.Client, bucket, prefix string) *au
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			var nsb interface{ ErrorCode() string }
-			if errors.As(err, &nsb) && nsb.ErrorCode() == "NoSuchBucket" {
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket" {
 				return b
 			}
 			t.Fatalf("list %s: %v", bucket, err)

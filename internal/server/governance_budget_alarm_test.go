@@ -714,10 +714,17 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 		t.Fatalf("first notification: %s %s -> %s, want %s INSUFFICIENT_DATA -> OK", first.AlarmName, first.OldStateValue, first.NewStateValue, name)
 	}
 
-	// Four client errors well inside one period (not within 0.5 s of
-	// either end).
-	if off := time.Since(time.Now().Truncate(period)); off < 500*time.Millisecond || off > 7*time.Second {
-		time.Sleep(period - off + 500*time.Millisecond)
+	// Four client errors well inside one period: at least 1.5 s after its
+	// start, so that a periodic history sample (every second) holding the
+	// count before them is inside the period's increase() range, and 3 s
+	// before its end. (Errors made between a period's start and the first
+	// periodic sample after it are lost: see
+	// TestAlarm_ClientErrorsRightAfterAPeriodBoundaryCountInThatPeriod.)
+	switch off := time.Since(time.Now().Truncate(period)); {
+	case off < 1500*time.Millisecond:
+		time.Sleep(1500*time.Millisecond - off)
+	case off > 7*time.Second:
+		time.Sleep(period - off + 1500*time.Millisecond)
 	}
 	errorsAt := time.Now()
 	boundary := errorsAt.Truncate(period).Add(period) // the round that sees them
@@ -862,5 +869,72 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 	}
 	if got := len(hook.received()); got != 3 {
 		t.Errorf("the webhook received %d notifications, want 3 (OK, ALARM, OK)", got)
+	}
+}
+
+// Client errors made just after a period boundary — after the alarm's
+// round at that boundary, before the history's next periodic sample —
+// belong to the period that starts there, as in CloudWatch, and put the
+// alarm in ALARM at its end. The round at the boundary took a live
+// sample stamped exactly there, holding the count before the errors; the
+// next period's datapoint, increase() over the left-open range
+// (boundary, boundary+10s], must still count them.
+func TestAlarm_ClientErrorsRightAfterAPeriodBoundaryCountInThatPeriod(t *testing.T) {
+	const period = 10 * time.Second
+	hook := newSNSHook(t)
+	srv, _ := startServer(t, func(c *config.Config) {
+		c.Metrics.HistoryInterval = time.Second
+		applyYAML(t, c, fmt.Sprintf(alarmYAML, hook.URL(), hook.URL()))
+	})
+	client := runtimeClient(srv.URL(), "AKIDANYONE", "any-secret")
+	for i := range 3 {
+		if _, err := converseHaiku(t, client, fmt.Sprintf("Valid question %d", i), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first round's OK notification is sent right after the round
+	// (and its live sample at the boundary).
+	posts := hook.waitFor(1, time.Now().Add(15*time.Second))
+	if len(posts) != 1 {
+		t.Fatalf("%d notifications in the first 15 s, want the OK one", len(posts))
+	}
+	_, first := alarmNotification(t, "first notification", posts[0])
+	boundary, err := time.Parse(alarm.TimeFormat, first.StateChangeTime)
+	if err != nil || first.NewStateValue != "OK" {
+		t.Fatalf("first notification: %s at %q (%v)", first.NewStateValue, first.StateChangeTime, err)
+	}
+	lastSample := func() time.Time {
+		return time.UnixMilli(int64(math.Round(metric(t, srv, "modelwatch_history_last_sample_timestamp_seconds", nil) * 1000)))
+	}
+	if got := lastSample(); !got.Equal(boundary) {
+		t.Skipf("the history's last sample is at %v, not the round's live sample at %v: its periodic phase leaves no room before the boundary's first sample (rerun)", got, boundary)
+	}
+	for i := range 4 {
+		if _, err := converseHaiku(t, client, fmt.Sprintf("Invalid question %d", i), 100000); err == nil {
+			t.Fatal("Converse with maxTokens 100000 succeeded")
+		}
+	}
+	if got := lastSample(); !got.Equal(boundary) {
+		t.Skipf("a periodic sample (%v) came before the errors ended: rerun", got)
+	}
+	errorsEnd := time.Now()
+	if got := metric(t, srv, "bedrock_invocation_client_errors_total", map[string]string{"model_id": haiku}); got != 4 {
+		t.Fatalf("bedrock_invocation_client_errors_total = %v, want 4", got)
+	}
+	t.Logf("4 client errors between %v (the round's sample) and %v, before the next periodic sample", boundary, errorsEnd)
+	end := boundary.Add(period)
+	posts = hook.waitFor(2, end.Add(5*time.Second))
+	if len(posts) != 2 {
+		dumpAlarmState(t, srv.URL(), boundary.Add(-5*time.Second))
+		t.Fatalf("4 client errors made at %v-%v, in the period %v to %v, did not put the alarm in ALARM at %v: %d notifications",
+			boundary.Add(time.Millisecond).Format("15:04:05.000"), errorsEnd.Format("15:04:05.000"), boundary.Format("15:04:05"), end.Format("15:04:05"),
+			end.Format("15:04:05"), len(posts))
+	}
+	_, msg := alarmNotification(t, "second notification", posts[1])
+	want := "Threshold Crossed: 1 out of the last 1 datapoints [4.0 (" + boundary.UTC().Format("02/01/06 15:04:05") +
+		")] was greater than or equal to the threshold (3.0) (minimum 1 datapoint for OK -> ALARM transition)."
+	if msg.NewStateValue != "ALARM" || msg.StateChangeTime != end.UTC().Format(alarm.TimeFormat) || msg.NewStateReason != want {
+		t.Errorf("second notification: %s at %s: %q; want ALARM at %s: %q", msg.NewStateValue, msg.StateChangeTime, msg.NewStateReason,
+			end.UTC().Format(alarm.TimeFormat), want)
 	}
 }

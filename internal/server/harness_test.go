@@ -145,10 +145,6 @@ func testConfig(t testing.TB) *config.Config {
 	// Hermetic unless a test points logging at MinIO: AWS variables of the
 	// machine running the tests must not send logs anywhere.
 	cfg.InvocationLogging.Store = objectstore.ModeLocal
-	// The audit trail follows invocationLogging.store unless told: tests
-	// that point logging at MinIO keep it local (a test of the trail in
-	// MinIO sets Audit.Store itself).
-	cfg.Audit.Store = objectstore.ModeLocal
 	cfg.InvocationLogging.FlushInterval = 100 * time.Millisecond
 	cfg.InvocationLogging.RetryMin = 50 * time.Millisecond
 	cfg.InvocationLogging.RetryMax = 500 * time.Millisecond

@@ -533,7 +533,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.trail != nil {
 		// After the observers: the denied calls' events are in.
-		if err := s.trail.Close(shutdownCtx); err != nil {
+		// Bounded: a destination that is down must not hold the
+		// shutdown; the spool keeps what is left.
+		trailCtx, cancelTrail := context.WithTimeout(shutdownCtx, 5*time.Second)
+		err := s.trail.Close(trailCtx)
+		cancelTrail()
+		if err != nil {
 			// Nothing is lost: what was not delivered stays in the
 			// trail's spool and goes out at the next start.
 			s.log.Warn("audit trail not fully delivered before shutdown; the rest stays in its spool and is delivered at the next start", "error", err)
