@@ -390,12 +390,23 @@ func ValidateAll(defs []Definition) error {
 }
 
 // Query returns the PromQL giving d's datapoint for the period ending at
-// the evaluation time: the statistic over the last Period.
+// the evaluation time: the statistic over the last Period, as the
+// evaluator computes it on the history (see metricQuery).
 func (d *Definition) Query() string {
 	if d.Metric == nil {
 		return d.Expr
 	}
-	return metricQuery(d.Metric, d.Period)
+	return metricQuery(d.Metric, d.Period, true)
+}
+
+// RuleQuery is Query for a Prometheus rule file: the same statistic with
+// increase() over the period, the form a Prometheus that scrapes on its
+// own schedule (not at period boundaries) is written for.
+func (d *Definition) RuleQuery() string {
+	if d.Metric == nil {
+		return d.Expr
+	}
+	return metricQuery(d.Metric, d.Period, false)
 }
 
 func promDuration(p time.Duration) string {
@@ -411,14 +422,34 @@ func promDuration(p time.Duration) string {
 	return strconv.FormatInt(int64(p/time.Second), 10) + "s"
 }
 
-func metricQuery(s *MetricSpec, period time.Duration) string {
+// metricQuery is the PromQL of a metric alarm's datapoint. bounded is the
+// evaluator's form (differences of instant values at the period's
+// boundaries); otherwise increase() over the period.
+func metricQuery(s *MetricSpec, period time.Duration, bounded bool) string {
 	info := metricsByName[s.Name]
 	sel := ""
 	if id := s.Dimensions[DimensionModelID]; id != "" {
 		sel = `{model_id=` + strconv.Quote(id) + `}`
 	}
-	r := "[" + promDuration(period) + "]"
-	inc := func(name string) string { return "sum(increase(" + name + sel + r + "))" }
+	// A datapoint is the counter at the period's end minus the counter
+	// at its start, both instant values: the evaluator samples the
+	// history at every period boundary, and an instant value includes a
+	// sample stamped exactly at the start, which a range [P] leaves out
+	// (ranges are open at the start), so events just after a boundary
+	// would count in neither period. A series whose counter went down
+	// (the server restarted) or that began within the period counts all
+	// it holds: its events since it began. "* 1" drops the metric name,
+	// so that "or" adds only the series the difference lacks.
+	off := " offset " + promDuration(period)
+	delta := func(name string) string {
+		m := name + sel
+		return "(" + m + " - " + m + off + " >= 0 or " + m + " * 1)"
+	}
+	if !bounded {
+		r := "[" + promDuration(period) + "]"
+		delta = func(name string) string { return "(increase(" + name + sel + r + "))" }
+	}
+	inc := func(name string) string { return "sum" + delta(name) }
 	switch info.kind {
 	case kindCount:
 		return inc(info.prom) // Sum and SampleCount: each event is a datapoint of 1
@@ -440,7 +471,7 @@ func metricQuery(s *MetricSpec, period time.Duration) string {
 		return "1000 * " + inc(info.prom+"_sum") + " / " + inc(info.prom+"_count")
 	}
 	q, _ := percentile(s.Statistic)
-	return "1000 * histogram_quantile(" + strconv.FormatFloat(q, 'g', 12, 64) + ", sum by (le) (increase(" + info.prom + "_bucket" + sel + r + ")))"
+	return "1000 * histogram_quantile(" + strconv.FormatFloat(q, 'g', 12, 64) + ", sum by (le) " + delta(info.prom+"_bucket") + ")"
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

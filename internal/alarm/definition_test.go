@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,9 @@ func TestValidateAllRejectsDuplicateNames(t *testing.T) {
 	}
 }
 
+// boundaryDelta matches "(increase(m[1m]))" with m captured.
+var boundaryDelta = regexp.MustCompile(`\(increase\(([a-z_]+(?:\{[^}]*\})?)\[1m\]\)\)`)
+
 func TestQueryMapsStatisticsToPromQL(t *testing.T) {
 	for _, tc := range []struct{ metric, stat, model, want string }{
 		{"InvocationThrottles", "Sum", "X", `sum(increase(bedrock_invocation_throttles_total{model_id="X"}[1m]))`},
@@ -106,11 +110,22 @@ func TestQueryMapsStatisticsToPromQL(t *testing.T) {
 			if err := d.Metric.validate(); err != nil {
 				t.Fatal(err)
 			}
-			if got := d.Query(); got != tc.want {
+			if got := d.RuleQuery(); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
-			if err := dashboard.CheckPromQL(d.Query()); err != nil {
-				t.Error(err)
+			// The evaluator's form: the same with each increase(m[P])
+			// as the boundary difference of instant values.
+			bounded := boundaryDelta.ReplaceAllStringFunc(tc.want, func(inc string) string {
+				m := boundaryDelta.FindStringSubmatch(inc)[1]
+				return "(" + m + " - " + m + " offset 1m >= 0 or " + m + " * 1)"
+			})
+			if got := d.Query(); got != bounded {
+				t.Errorf("Query()\ngot  %s\nwant %s", got, bounded)
+			}
+			for _, q := range []string{d.Query(), d.RuleQuery()} {
+				if err := dashboard.CheckPromQL(q); err != nil {
+					t.Error(err)
+				}
 			}
 		})
 	}

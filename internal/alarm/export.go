@@ -134,7 +134,7 @@ var promOps = map[string]string{
 // with the threshold (or the anomaly band), or-ed with absent() when
 // missing data is breaching.
 func RuleExpr(d *Definition) string {
-	q := d.Query()
+	q := d.RuleQuery()
 	if t, err := exprType(q); err == nil && t == parser.ValueTypeScalar {
 		q = "vector(" + q + ")"
 	}

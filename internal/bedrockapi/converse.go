@@ -103,18 +103,21 @@ func (s *converseStream) Fail(err error) (*apierror.Error, int, []byte) {
 }
 
 // RequestTags implements gateway.RequestTagger: the body's requestMetadata,
-// read without decoding the rest.
+// read without decoding the rest; nil when Bedrock would refuse it.
 func (d *converseDoor) RequestTags(_ *http.Request, body []byte) map[string]string {
 	md := gjson.GetBytes(body, "requestMetadata")
 	if !md.IsObject() {
 		return nil
 	}
 	out := map[string]string{}
+	ok := true
 	md.ForEach(func(k, v gjson.Result) bool {
-		if v.Type == gjson.String {
-			out[k.String()] = v.String()
-		}
-		return true
+		ok = v.Type == gjson.String
+		out[k.String()] = v.String()
+		return ok
 	})
+	if !ok || converse.ValidateRequestMetadata(out) != nil {
+		return nil // the decoding refuses it in Bedrock's words
+	}
 	return out
 }

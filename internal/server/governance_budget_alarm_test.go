@@ -622,8 +622,8 @@ func converseHaiku(t *testing.T, client *bedrockruntime.Client, prompt string, m
 }
 
 // dumpAlarmState logs what the alarm and the history hold, for a failure:
-// GET /api/governance's alarms and the raw client error counter of Claude
-// 3 Haiku sampled since from.
+// GET /api/governance and the raw samples of Claude 3 Haiku's client
+// error counter since from.
 func dumpAlarmState(t *testing.T, base string, from time.Time) {
 	t.Helper()
 	get := func(path string) string {
@@ -636,9 +636,12 @@ func dumpAlarmState(t *testing.T, base string, from time.Time) {
 		return string(b)
 	}
 	t.Logf("GET /api/governance: %s", get("/api/governance"))
-	q := "/api/v1/query_range?query=" + url.QueryEscape(`bedrock_invocation_client_errors_total{model_id="`+haiku+`"}`) +
-		"&start=" + strconv.FormatInt(from.Unix(), 10) + "&end=" + strconv.FormatInt(time.Now().Unix(), 10) + "&step=1s"
-	t.Logf("history: %s", get(q))
+	// A range selector at an instant gives the raw samples, with their
+	// millisecond timestamps.
+	now := time.Now()
+	q := "/api/v1/query?query=" + url.QueryEscape(`bedrock_invocation_client_errors_total{model_id="`+haiku+`"}[`+
+		strconv.Itoa(int(now.Sub(from)/time.Second)+1)+`s]`) + "&time=" + strconv.FormatFloat(float64(now.UnixMilli())/1000, 'f', 3, 64)
+	t.Logf("history samples: %s", get(q))
 }
 
 // alarmNotification decodes an alarm webhook post: the SNS envelope, its
@@ -753,10 +756,9 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 		t.Fatalf("%d notifications by %v, want the ALARM one after the OK one", len(posts), boundary.Add(10*time.Second))
 	}
 	_, msg := alarmNotification(t, "ALARM notification", posts[1])
-	// The datapoint is increase() over the period: exactly 4 when the
-	// history's live sample ends the range at the boundary; when the 1 s
-	// sampler had already sampled past the boundary, PromQL extrapolates
-	// the last (under a second) gap, up to 4 × 10/9.
+	// The datapoint is the counter at the period's end minus the counter at
+	// its start, both sampled at the boundaries: exactly the 4 client
+	// errors, no extrapolation.
 	reasonRe := regexp.MustCompile(`^Threshold Crossed: 1 out of the last 1 datapoints \[([0-9.]+) \(` +
 		regexp.QuoteMeta(boundary.Add(-period).UTC().Format("02/01/06 15:04:05")) +
 		`\)\] was greater than or equal to the threshold \(3\.0\) \(minimum 1 datapoint for OK -> ALARM transition\)\.$`)
@@ -764,12 +766,8 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 	if m == nil {
 		t.Fatalf("NewStateReason %q does not match %s", msg.NewStateReason, reasonRe)
 	}
-	value, _ := strconv.ParseFloat(m[1], 64)
-	if value < 4 || value > 4*10.0/9 {
-		t.Errorf("the breaching datapoint is %v, want 4 client errors (up to 4 × 10/9 extrapolated)", value)
-	}
-	if value != 4 {
-		t.Logf("datapoint %v: increase() extrapolated past the last sample", value)
+	if m[1] != "4.0" {
+		t.Errorf("the breaching datapoint is %s, want exactly 4.0 (the 4 client errors)", m[1])
 	}
 	if _, err := time.Parse(alarm.TimeFormat, msg.AlarmConfigurationUpdatedTimestamp); err != nil {
 		t.Errorf("AlarmConfigurationUpdatedTimestamp %q: %v", msg.AlarmConfigurationUpdatedTimestamp, err)
@@ -830,7 +828,7 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 	if a.Name != name || a.Description != desc || a.State != "ALARM" || a.StateReason != msg.NewStateReason || !a.StateTime.Equal(boundary) ||
 		a.Rollback != haiku || !a.RolledBack || a.Comparison != "GreaterThanOrEqualToThreshold" || a.Threshold == nil || *a.Threshold != 3 ||
 		a.PeriodSeconds != 10 || a.EvaluationPeriods != 1 || a.DatapointsToAlarm != 1 || a.TreatMissingData != "notBreaching" ||
-		a.Query != `sum(increase(bedrock_invocation_client_errors_total{model_id="`+haiku+`"}[10s]))` {
+		a.Query != `sum(bedrock_invocation_client_errors_total{model_id="`+haiku+`"} - bedrock_invocation_client_errors_total{model_id="`+haiku+`"} offset 10s >= 0 or bedrock_invocation_client_errors_total{model_id="`+haiku+`"} * 1)` {
 		t.Errorf("GET /api/governance during the alarm: %+v", a)
 	}
 	if len(a.History) != 2 || a.History[0].OldState != "OK" || a.History[0].NewState != "ALARM" || a.History[0].Reason != msg.NewStateReason ||
@@ -838,8 +836,8 @@ func TestAlarm_OKToAlarmToOKWithTheRealClockWebhookAndRollback(t *testing.T) {
 		a.History[1].Reason != first.NewStateReason {
 		t.Errorf("history during the alarm: %+v, want ALARM at %v then the first OK (newest first)", a.History, boundary)
 	}
-	if n := len(a.Datapoints); n != 3 || !a.Datapoints[n-1].T.Equal(boundary.Add(-period)) || a.Datapoints[n-1].V == nil || *a.Datapoints[n-1].V != value {
-		t.Errorf("datapoints during the alarm: %+v, want 3 ending with %v at %v", a.Datapoints, value, boundary.Add(-period))
+	if n := len(a.Datapoints); n != 3 || !a.Datapoints[n-1].T.Equal(boundary.Add(-period)) || a.Datapoints[n-1].V == nil || *a.Datapoints[n-1].V != 4 {
+		t.Errorf("datapoints during the alarm: %+v, want 3 ending with %v at %v", a.Datapoints, 4, boundary.Add(-period))
 	}
 
 	// The next period has no errors: OK at its end.
