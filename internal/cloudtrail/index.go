@@ -186,7 +186,7 @@ func (a *indexed) after(b *indexed) bool {
 // indexLoop feeds the index from the spool until Close, then catches up.
 func (t *Trail) indexLoop() {
 	defer close(t.idxDone)
-	pos := t.sp.Register(indexConsumer)
+	pos := t.idxPos
 	t.index.setIndexed(pos)
 	for {
 		ctx := t.ctx

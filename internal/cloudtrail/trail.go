@@ -95,6 +95,7 @@ type Trail struct {
 	closed   atomic.Bool
 	lastDrop atomic.Int64
 	idxDone  chan struct{}
+	idxPos   spool.Pos // where indexLoop starts
 }
 
 // deliveryState is kept with the delivery cursor in the spool (one atomic
@@ -166,13 +167,20 @@ func Open(opts Options) (*Trail, error) {
 	if opts.MaxSpoolBytes < 4*seg {
 		seg = max(64<<10, opts.MaxSpoolBytes/4&^4095)
 	}
+	// Lazy: events are rare, so the spool creates, maps and prefaults no
+	// segment until the first one, and the delivery loop releases it again
+	// once every event is delivered and indexed (Spool.Release).
 	t.sp, err = spool.Open(filepath.Join(opts.Dir, "spool"), spool.Options{
-		SegmentBytes: seg, MaxBytes: opts.MaxSpoolBytes, Logger: t.log, Now: opts.Now,
+		SegmentBytes: seg, MaxBytes: opts.MaxSpoolBytes, Logger: t.log, Now: opts.Now, Lazy: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloudtrail spool: %w", err)
 	}
 	t.pos = t.sp.Register(consumer)
+	// Both consumers exist before any event is recorded: each reads every
+	// event, and neither lets the other's commits delete segments it has
+	// not read.
+	t.idxPos = t.sp.Register(indexConsumer)
 	if _, st, ok := t.sp.Cursor(consumer); ok && len(st) > 0 {
 		if err := json.Unmarshal(st, &t.state); err != nil {
 			t.log.Error("cloudtrail: delivery state unreadable; starting a new digest chain", "err", err)
@@ -202,7 +210,9 @@ func (t *Trail) Start() {
 
 // Record adds an event to the trail: it fills eventID, eventVersion,
 // awsRegion and recipientAccountId when empty and appends the record to
-// the spool. It never waits for I/O; when the spool is full the event is
+// the spool. It never waits for I/O, except that the first event after
+// Open or after the spool was released (see run) maps the spool's segment,
+// and the very first creates it; when the spool is full the event is
 // counted in modelwatch_audit_events_dropped_total and logged.
 func (t *Trail) Record(e *Event) {
 	e.fill(t.opts.Region, t.opts.AccountID, t.opts.Now())
@@ -279,6 +289,10 @@ func (t *Trail) run() {
 					t.log.Error("cloudtrail: digest delivery failed; retrying at the next delivery", "err", err)
 				}
 			}
+			// Everything delivered: once it is indexed too, give back
+			// the spool's spare and mappings until the next event
+			// (Release does nothing while a consumer is behind).
+			t.sp.Release()
 		}
 		t.mu.Unlock()
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -263,4 +265,71 @@ func BenchmarkEventMarshal(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// spoolFiles returns the trail spool's segment files, and those of them
+// this process has mapped (from /proc/self/maps).
+func spoolFiles(t testing.TB, dir string) (segs, mapped []string) {
+	t.Helper()
+	sdir := filepath.Join(dir, "spool")
+	des, err := os.ReadDir(sdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range des {
+		if strings.HasSuffix(de.Name(), ".seg") {
+			segs = append(segs, de.Name())
+		}
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(maps), "\n") {
+		if f := strings.Fields(l); len(f) >= 6 && strings.HasPrefix(f[5], sdir+string(filepath.Separator)) {
+			mapped = append(mapped, filepath.Base(f[5]))
+		}
+	}
+	return segs, mapped
+}
+
+// A trail that records no event creates, maps and prefaults no spool
+// segment (an idle server pays nothing for it); its first event creates
+// one, is delivered and found by LookupEvents, and once it is delivered
+// and indexed the spool is released again: the segment stays on disk but
+// nothing is mapped.
+func TestTrailSpoolIsLazyUntilTheFirstEvent(t *testing.T) {
+	st := localStore(t)
+	dir := t.TempDir()
+	tr := openTrail(t, testOptions(t, dir, st))
+	tr.Start()
+	t.Cleanup(func() { closeTrail(t, tr) })
+	time.Sleep(3 * tr.opts.DeliveryInterval) // a few idle delivery rounds
+	if segs, mapped := spoolFiles(t, dir); len(segs) != 0 || len(mapped) != 0 {
+		t.Fatalf("idle trail: segment files %q, mapped %q; want none", segs, mapped)
+	}
+
+	e := testEvent(0, "PutModelInvocationLoggingConfiguration", false)
+	tr.Record(e)
+	tr.Flush()
+	if segs, _ := spoolFiles(t, dir); len(segs) == 0 {
+		t.Fatal("no segment file after the first event")
+	}
+	waitFor(t, "delivery", 10*time.Second, func() bool { _, recs := logFiles(t, st, ""); return len(recs) == 1 })
+	if _, recs := logFiles(t, st, ""); recs[0]["eventID"] != e.EventID {
+		t.Fatalf("delivered %v, want event %s", recs[0], e.EventID)
+	}
+
+	out, err := sdkClient(t, tr.Handler(nil)).LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 || aws.ToString(out.Events[0].EventId) != e.EventID {
+		t.Fatalf("LookupEvents found %d events, want the recorded one (%s)", len(out.Events), e.EventID)
+	}
+
+	waitFor(t, "the spool to be released", 10*time.Second, func() bool {
+		segs, mapped := spoolFiles(t, dir)
+		return len(segs) == 1 && len(mapped) == 0
+	})
 }

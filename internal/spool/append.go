@@ -334,6 +334,7 @@ func (s *Spool) makeSpareLocked() (cleared bool, err error) {
 	s.mu.Unlock()
 	seg, err := s.createSegment(seq, size)
 	s.mu.Lock()
+	s.creating = 0
 	if err != nil {
 		s.bytes -= size
 		became := s.setFullLocked()

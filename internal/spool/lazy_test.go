@@ -2,9 +2,12 @@ package spool
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -226,5 +229,53 @@ func TestPrefault_BoundedWindows(t *testing.T) {
 	}
 	if got := a.prefaulted.Load(); got > a.end+prefaultAhead+pageSize {
 		t.Fatalf("active prefaulted to %d, more than a window past %d", got, a.end)
+	}
+}
+
+// While the first Append of a lazy spool is creating the first segment, End
+// (and so a consumer registered then) is the start of that segment, not of
+// the one after it: a consumer registered during the creation reads the
+// record being appended.
+func TestLazySpool_EndDuringFirstSegmentCreation(t *testing.T) {
+	inFallocate, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	// Before openT: the spool (and its background goroutine, which
+	// preallocates the spare) is closed before fallocate is restored.
+	setFallocate(t, func(fd int, mode uint32, off, size int64) error {
+		once.Do(func() {
+			close(inFallocate)
+			<-release
+		})
+		return syscall.Fallocate(fd, mode, off, size)
+	})
+	s := openT(t, t.TempDir(), lazyOpts())
+	type appended struct {
+		pos Pos
+		err error
+	}
+	done := make(chan appended, 1)
+	go func() {
+		p, err := s.Append([]byte("first"))
+		done <- appended{p, err}
+	}()
+	<-inFallocate
+	end := s.End()
+	reg := s.Register("late")
+	close(release)
+	a := <-done
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if end != a.pos || reg != a.pos {
+		t.Fatalf("during the creation End was %s and Register returned %s; the record went to %s", end, reg, a.pos)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ents, err := s.Read(ctx, reg, 10, 0)
+	if err != nil {
+		t.Fatalf("the consumer registered during the creation cannot read the record: %v", err)
+	}
+	if len(ents) != 1 || string(ents[0].Data) != "first" {
+		t.Fatalf("read %d records, want the first", len(ents))
 	}
 }

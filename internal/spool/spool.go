@@ -178,7 +178,8 @@ type Spool struct {
 	bgStarted bool // the background goroutines run (they start when first armed)
 	appended  uint64
 	nextSeq   uint64
-	bytes     int64 // segment bytes on disk, incl. the spare and segments being created
+	creating  uint64 // seq reserved for the segment being created (0: none; rotMu allows one), see endLocked
+	bytes     int64  // segment bytes on disk, incl. the spare and segments being created
 	useClock  uint64
 	cons      map[string]*cursorState
 	retired   map[string]*cursorState // unregistered consumers' last cursors; guarded by commitMu
@@ -368,6 +369,7 @@ func (s *Spool) createActive() error {
 	}
 	seg, err := s.createSegment(seq, size)
 	s.mu.Lock()
+	s.creating = 0
 	if err != nil {
 		s.bytes -= size
 		became := s.setFullLocked()
@@ -600,6 +602,7 @@ func (s *Spool) reserveLocked() (seq uint64, size int64, ok bool) {
 	s.bytes += size
 	seq = s.nextSeq
 	s.nextSeq++
+	s.creating = seq
 	return seq, size, true
 }
 
@@ -619,7 +622,19 @@ func (s *Spool) endLocked() Pos {
 	if n := len(s.segs); n > 0 {
 		return Pos{s.segs[n-1].seq, s.segs[n-1].end}
 	}
-	return Pos{s.nextSeq, segHeaderSize}
+	// No segment holds data (a lazy spool before its first Append, or one
+	// whose only segments were deleted while none could be created): the
+	// end is the start of the next segment that will. A segment being
+	// created, or the spare, is that segment, although nextSeq is already
+	// past it: a position past its start would skip what is appended to it.
+	seq := s.nextSeq
+	if s.creating != 0 {
+		seq = min(seq, s.creating)
+	}
+	if s.spare != nil {
+		seq = min(seq, s.spare.seq)
+	}
+	return Pos{seq, segHeaderSize}
 }
 
 func (s *Spool) firstPosLocked() Pos {
