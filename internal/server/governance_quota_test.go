@@ -53,7 +53,6 @@ func TestQuota_ConcurrentStreamsStayWithinTokensPerMinute(t *testing.T) {
 		}
 	})
 	// No principals: the server takes any signature (anonymous mode).
-	client := runtimeClient(srv.URL(), "AKIDANYONE", "any-secret")
 	const calls, maxTokens, limit = 40, 100, 3000
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -63,6 +62,10 @@ func TestQuota_ConcurrentStreamsStayWithinTokensPerMinute(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A client per stream: aws-sdk-go-v2's event-stream decoder
+			// (smithy-go v1.28.8) shares one payload buffer between the
+			// concurrent streams of one client.
+			client := runtimeClient(srv.URL(), "AKIDANYONE", "any-secret")
 			out, err := client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{ModelId: aws.String(haiku),
 				Messages:        []rttypes.Message{{Role: rttypes.ConversationRoleUser, Content: []rttypes.ContentBlock{&rttypes.ContentBlockMemberText{Value: "hi"}}}},
 				InferenceConfig: &rttypes.InferenceConfiguration{MaxTokens: aws.Int32(maxTokens)}})
