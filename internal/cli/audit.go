@@ -54,7 +54,7 @@ func auditValidate(ctx context.Context, args []string, stdout, stderr io.Writer,
 	var bucket, prefix, store, startS, endS string
 	fs.StringVar(&bucket, "bucket", "", "bucket holding the trail (default: audit.bucket, modelwatch-audit)")
 	fs.StringVar(&prefix, "prefix", "", "key prefix before AWSLogs/ (default: audit.prefix)")
-	fs.StringVar(&store, "store", "", "where the bucket is: auto, s3 or local (default: audit.store, else invocationLogging.store)")
+	fs.StringVar(&store, "store", "", "where the bucket is: auto, s3 or local (default: audit.store, else local)")
 	fs.StringVar(&startS, "start", "", "validate digests ending at or after this time (default: 90 days ago); RFC 3339, date, or duration ago (7d)")
 	fs.StringVar(&endS, "end", "", "validate digests ending at or before this time (default: now)")
 	fs.Usage = func() {
