@@ -151,11 +151,22 @@ func TestSlowRotation(t *testing.T) {
 			t.Fatal("no slow rotation")
 		}
 		waitSpare(t, s)
-		s.mu.Lock()
-		sp := s.spare
-		s.spare = nil
-		s.bytes -= sp.size
-		s.mu.Unlock()
+		// Taken only while nothing holds its mapping: the background
+		// goroutine prefaults the spare with a reference (refs) and
+		// without the lock, and unmapping under it would fault.
+		var sp *segment
+		for sp == nil {
+			s.mu.Lock()
+			if s.spare != nil && s.spare.refs == 0 {
+				sp = s.spare
+				s.spare = nil
+				s.bytes -= sp.size
+			}
+			s.mu.Unlock()
+			if sp == nil {
+				time.Sleep(time.Millisecond)
+			}
+		}
 		sp.unmap()
 		sp.f.Close()
 		os.Remove(sp.path)
