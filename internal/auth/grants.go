@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/modelwatch/modelwatch/internal/iampolicy"
 )
 
 // Actions are named as IAM names them: "service:Operation". The bedrock
@@ -93,37 +95,9 @@ func validateAllow(allow []string) error {
 		if p != "*" && (!ok || svc == "" || strings.ContainsAny(svc, "*?")) {
 			return fmt.Errorf("allow[%d]: %q must be an action such as bedrock:InvokeModel, a pattern such as bedrock:*, or *", i, a)
 		}
-		if !slices.ContainsFunc(Actions, func(act string) bool { return matchAction(p, strings.ToLower(act)) }) {
+		if !slices.ContainsFunc(Actions, func(act string) bool { return iampolicy.MatchWildcard(p, act, true) }) {
 			return fmt.Errorf("allow[%d]: %q matches no action modelwatch authorizes (%s)", i, a, strings.Join(Actions, ", "))
 		}
 	}
 	return nil
-}
-
-// matchAction matches IAM-style wildcards: * is any run of characters,
-// ? any one character.
-func matchAction(pattern, s string) bool {
-	// Iterative matcher with backtracking to the last *: linear in
-	// practice, and never exponential.
-	p, i, star, mark := 0, 0, -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }

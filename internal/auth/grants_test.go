@@ -3,6 +3,8 @@ package auth
 import (
 	"strings"
 	"testing"
+
+	"github.com/modelwatch/modelwatch/internal/iampolicy"
 )
 
 func TestMatchAction_IAMWildcards(t *testing.T) {
@@ -24,8 +26,9 @@ func TestMatchAction_IAMWildcards(t *testing.T) {
 		{"modelwatch:list*invocations", "modelwatch:listinvocations", true},
 		{"a*a*a*a*a*b", "a" + strings.Repeat("a", 60), false},
 	} {
-		if got := matchAction(tt.pattern, tt.action); got != tt.want {
-			t.Errorf("matchAction(%q, %q) = %v, want %v", tt.pattern, tt.action, got, tt.want)
+		// Allow lists match actions with IAM's matcher, case-insensitively.
+		if got := iampolicy.MatchWildcard(tt.pattern, tt.action, true); got != tt.want {
+			t.Errorf("MatchWildcard(%q, %q) = %v, want %v", tt.pattern, tt.action, got, tt.want)
 		}
 	}
 }

@@ -220,11 +220,11 @@ func maxOutput(req *Request, body []byte, m *catalog.Model) int64 {
 	if req != nil && (req.Embed != nil || req.Image != nil) {
 		return 0
 	}
-	if gjson.ValidBytes(body) {
-		for _, f := range outputLimitFields {
-			if v := gjson.GetBytes(body, f); v.Type == gjson.Number && v.Int() > 0 {
-				return v.Int()
-			}
+	// gjson reads the fields without validating the whole body first: a
+	// body that is not JSON simply has none of them.
+	for _, f := range outputLimitFields {
+		if v := gjson.GetBytes(body, f); v.Type == gjson.Number && v.Int() > 0 {
+			return v.Int()
 		}
 	}
 	return int64(m.OutputBudget())

@@ -18,12 +18,13 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Envelope is the SNS Notification a subscribed endpoint receives.
@@ -45,21 +46,13 @@ type Envelope struct {
 func Notification(topicArn, subject, message string, at time.Time) Envelope {
 	return Envelope{
 		Type:             "Notification",
-		MessageID:        newUUID(),
+		MessageID:        uuid.NewString(),
 		TopicArn:         topicArn,
 		Subject:          subject,
 		Message:          message,
 		Timestamp:        at.UTC().Format("2006-01-02T15:04:05.000Z"),
 		SignatureVersion: "1",
 	}
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Delivery policy of Post.
