@@ -57,6 +57,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger receives evaluation and notification failures; nil discards.
 	Logger *slog.Logger
+	// Saved, if set, is called with the states (State's document) after
+	// every evaluation round that changed one: the replica evaluating the
+	// alarms of a cluster publishes them to the others (Adopt).
+	Saved func(state []byte)
 }
 
 // Transition is one state change in an alarm's history.
@@ -339,6 +343,11 @@ func (e *Evaluator) evaluate(ctx context.Context, now time.Time, all bool) {
 	if changed {
 		if err := e.save(); err != nil {
 			e.log.Warn("saving alarm state failed", "err", err)
+		}
+		if e.opts.Saved != nil {
+			if b, err := e.State(); err == nil {
+				e.opts.Saved(b)
+			}
 		}
 	}
 }

@@ -50,6 +50,10 @@ type Options struct {
 	// Now is the clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Shared, in a cluster, receives every job's record and answers Get
+	// and List for the jobs other replicas started (nil: this replica's
+	// jobs only).
+	Shared SharedJobs
 }
 
 // Manager keeps the jobs and runs them. It is safe for concurrent use.
@@ -65,6 +69,11 @@ type Manager struct {
 	jobs    map[string]*Job
 	byToken map[string]string
 	running int
+
+	// pubMu guards unpublished: jobs whose record the shared store has
+	// not taken yet (Options.Shared).
+	pubMu       sync.Mutex
+	unpublished map[string]bool
 }
 
 // Open loads the job records under opts.DataDir and resumes the jobs that
@@ -97,6 +106,17 @@ func Open(opts Options) (*Manager, error) {
 		if j.ClientRequestToken != "" {
 			m.byToken[j.ClientRequestToken] = j.ID
 		}
+	}
+	if opts.Shared != nil {
+		// Every record this replica holds, published again at start: a
+		// job that ended while the shared store was down, or before this
+		// replica joined a cluster.
+		m.unpublished = map[string]bool{}
+		for _, j := range jobs {
+			m.unpublished[j.ID] = true
+		}
+		m.wg.Add(1)
+		go m.republish()
 	}
 	for _, j := range jobs {
 		if j.Status == InProgress {
@@ -187,6 +207,8 @@ func (m *Manager) Start(r *Request) (job Job, created bool, err error) {
 		m.byToken[j.ClientRequestToken] = id
 	}
 	m.launchLocked(j)
+	snapshot := *j
+	go m.publish(snapshot)
 	return *j, true, nil
 }
 
@@ -196,7 +218,9 @@ func (m *Manager) Get(id string) (Job, bool) {
 	defer m.mu.Unlock()
 	j, ok := m.jobs[id]
 	if !ok {
-		return Job{}, false
+		m.mu.Unlock()
+		defer m.mu.Lock()
+		return m.sharedGet(id)
 	}
 	return *j, true
 }
@@ -230,9 +254,19 @@ func (m *Manager) List(f Filter) ([]Job, string, error) {
 		}
 		after = &c
 	}
+	shared := m.sharedList()
 	m.mu.Lock()
-	all := make([]Job, 0, len(m.jobs))
+	all := make([]Job, 0, len(m.jobs)+len(shared))
+	candidates := make([]*Job, 0, len(m.jobs)+len(shared))
 	for _, j := range m.jobs {
+		candidates = append(candidates, j)
+	}
+	for i := range shared {
+		if m.jobs[shared[i].ID] == nil { // this replica's own record is the latest
+			candidates = append(candidates, &shared[i])
+		}
+	}
+	for _, j := range candidates {
 		switch {
 		case f.Status != "" && j.Status != f.Status:
 		case !f.SubmitAfter.IsZero() && !j.SubmitTime.After(f.SubmitAfter):
@@ -348,6 +382,7 @@ func (m *Manager) run(j *Job) {
 	}
 	done := *cur
 	m.mu.Unlock()
+	m.publish(done)
 	if m.opts.Record != nil {
 		m.opts.Record(done.Invocation())
 	}

@@ -39,6 +39,8 @@ Usage:
   modelwatch audit validate [flags]   check the audit trail's log and digest files (as aws cloudtrail validate-logs)
   modelwatch alarms export --format cloudwatch|prometheus
                                       print the alarms as PutMetricAlarm JSON or a Prometheus rule file
+  modelwatch cluster push|status      publish the file's principals, policies, quotas, budgets and alarms
+                                      to every replica; show replicas, leaders and shared versions
   modelwatch bench [flags]            measure the gateway's overhead under load (see modelwatch bench -h)
   modelwatch version                  print the version
 
@@ -74,6 +76,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return auditMain(ctx, args[1:], stdout, stderr, env)
 	case "alarms":
 		return alarmsMain(args[1:], stdout, stderr, env)
+	case "cluster":
+		return clusterMain(ctx, args[1:], stdout, stderr, env)
 	case "bench":
 		err = bench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -78,6 +78,10 @@ type Config struct {
 	// Alarms are CloudWatch-style alarms on the metric history.
 	Alarms []alarm.Definition `yaml:"alarms"`
 
+	// Cluster configures scale-out: replicas sharing configuration on
+	// PostgreSQL and quota and budget counters on Redis (see cluster.go).
+	Cluster Cluster `yaml:"cluster"`
+
 	// Providers are the model backends models can be routed to.
 	Providers []Provider `yaml:"providers"`
 	// Models is the catalog.
@@ -90,6 +94,10 @@ type Config struct {
 	// fromEnv holds the values ${NAME} references expanded to, so that
 	// error messages never show them (see redact).
 	fromEnv []string
+
+	// govNodes are the governance sections as the files gave them (env
+	// references expanded), for SharedGovernance.
+	govNodes map[string]*yaml.Node
 }
 
 // AsyncInvoke configures asynchronous invocations.
@@ -194,6 +202,15 @@ type Metrics struct {
 	// beyond loopback it requires a principal granted
 	// modelwatch:GetMetrics, like /metrics on the main listener.
 	Listen string `yaml:"listen"`
+	// ReplicaLabel adds replica="<cluster.replica>" to every series on
+	// /metrics (not to the embedded history), so that one Prometheus
+	// scraping several replicas tells them apart even behind one address.
+	ReplicaLabel bool `yaml:"replicaLabel"`
+	// PrometheusURL, when set, is an external Prometheus (e.g.
+	// http://prometheus:9090) scraping every replica: the dashboard,
+	// /api/v1 and the alarms read the whole cluster's metrics from it
+	// instead of this replica's embedded history.
+	PrometheusURL string `yaml:"prometheusURL"`
 }
 
 // Auth lists the principals allowed to call modelwatch.
@@ -302,6 +319,7 @@ func (c *Config) apply(data []byte) error {
 	if err := expandEnv(root, &c.fromEnv); err != nil {
 		return err
 	}
+	c.noteGovernance(root)
 	var models, providers *yaml.Node
 	rest := &yaml.Node{Kind: yaml.MappingNode}
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -537,6 +555,7 @@ func (c *Config) Validate() error {
 		bad("%v", err) // auth's errors begin "auth: "
 	}
 	errs = append(errs, c.validateGovernance()...)
+	errs = append(errs, c.validateCluster()...)
 
 	typeOf := map[string]string{}
 	for i := range c.Providers {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"strings"
 	"sync"
 
@@ -46,6 +47,9 @@ type AdmitInfo struct {
 	// Image is the request of an image-generation call (its count, size
 	// and quality price it), else nil.
 	Image *provider.ImageRequest
+	// Context is the request's context: admission that asks a shared
+	// counter gives up when the caller does.
+	Context context.Context
 }
 
 // SetAdmission installs the admission of quotas and budgets (nil: none).
@@ -176,6 +180,9 @@ func (c *Call) admitQuota(req *Request, body []byte) error {
 		ProfileID:       c.inv.InferenceProfileID,
 		InputTokens:     estimateInput(body, c.model),
 		MaxOutputTokens: maxOutput(req, body, c.model),
+	}
+	if c.r != nil {
+		info.Context = c.r.Context()
 	}
 	if req != nil {
 		info.Image = req.Image

@@ -127,6 +127,12 @@ func (c *LoggingConfig) Validate() error {
 // destination passes the permission check (whose key is short) and then
 // fails every batch with KeyTooLongError.
 func (c *LoggingConfig) ValidateKeys(accountID, region string) error {
+	return c.validateKeys(accountID, region, "")
+}
+
+// validateKeys is ValidateKeys for the batch keys of the named replica
+// (longer: a replica's batch names carry its name).
+func (c *LoggingConfig) validateKeys(accountID, region, replica string) error {
 	for _, s := range []struct {
 		c     *S3Config
 		field string
@@ -134,17 +140,21 @@ func (c *LoggingConfig) ValidateKeys(accountID, region string) error {
 		{c.S3Config, "loggingConfig.s3Config"},
 		{largeData(c), "loggingConfig.cloudWatchConfig.largeDataDeliveryS3Config"},
 	} {
-		if s.c == nil || LongestKey(s.c.KeyPrefix, accountID, region) <= MaxKeyBytes {
+		if s.c == nil || longestKey(s.c.KeyPrefix, accountID, region, replica) <= MaxKeyBytes {
 			continue
 		}
 		// A non-empty prefix adds itself and one "/" to the keys of an
 		// empty one.
-		room := MaxKeyBytes - LongestKey("", accountID, region) - 1
+		suffix := longestKey("", accountID, region, replica)
+		template := "<keyPrefix>/AWSLogs/<accountId>/BedrockModelInvocationLogs/<region>/<yyyy>/<mm>/<dd>/<hh>/data/<requestId>_output.json.gz"
+		if suffix > LongestKey("", accountID, region) {
+			template = "<keyPrefix>/AWSLogs/<accountId>/BedrockModelInvocationLogs/<region>/<yyyy>/<mm>/<dd>/<hh>/<time>_<replica>-<batchId>.json.gz"
+		}
 		return constraint(s.c.KeyPrefix, s.field+".keyPrefix", fmt.Sprintf(
 			"Member must have length less than or equal to %d: delivery adds up to %d bytes after it "+
-				"(<keyPrefix>/AWSLogs/<accountId>/BedrockModelInvocationLogs/<region>/<yyyy>/<mm>/<dd>/<hh>/data/<requestId>_output.json.gz) "+
+				"(%s) "+
 				"and S3 object keys are limited to %d bytes",
-			room, LongestKey("", accountID, region)+1, MaxKeyBytes))
+			MaxKeyBytes-suffix-1, suffix+1, template, MaxKeyBytes))
 	}
 	return nil
 }

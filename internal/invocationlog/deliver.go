@@ -272,6 +272,9 @@ func (dv *deliverer) deliverWithRetry(batch []pending) bool {
 	s := l.opts.Settings
 	backoff := s.RetryMin
 	id := batchID(dv.name, batch[0].pos)
+	if l.opts.Replica != "" {
+		id = l.opts.Replica + "-" + id
+	}
 	permanentRun := 0
 	for attempt := 1; ; attempt++ {
 		f := dv.snd.send(l.ctx, dv.d, id, batch)

@@ -59,6 +59,18 @@ func LongestKey(keyPrefix, accountID, region string) int {
 		len(DataKey(logs, last, uuid.Nil.String(), "output")))
 }
 
+// longestKey is LongestKey for the batch names of the named replica: a
+// replica's batch IDs are "<replica>-<hex>", so that replicas delivering
+// to one bucket can never write the same key.
+func longestKey(keyPrefix, accountID, region, replica string) int {
+	n := LongestKey(keyPrefix, accountID, region)
+	if replica == "" {
+		return n
+	}
+	last := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	return max(n, len(BatchKey(LogsPrefix(keyPrefix, accountID, region), last, replica+"-"+strings.Repeat("f", 2*batchIDBytes))))
+}
+
 // PermissionCheckKey is the zero-byte object written when a configuration
 // is put, to prove the bucket is writable (Bedrock writes the same name).
 func PermissionCheckKey(keyPrefix string) string {

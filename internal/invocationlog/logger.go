@@ -1,6 +1,7 @@
 package invocationlog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -113,6 +114,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Replica names this replica when several deliver to one bucket
+	// (cluster.replica): its batch objects are named
+	// <time>_<replica>-<id>.json.gz, so two replicas never write the same
+	// key. Empty on a single node (<time>_<id>.json.gz).
+	Replica string
 }
 
 // Logger is Bedrock's model invocation logging. It is an
@@ -137,6 +143,7 @@ type Logger struct {
 	cw            *cwlogs.Writer
 	cwErr         error
 	putMu         sync.Mutex
+	publisher     atomic.Pointer[Publisher]
 	mu            sync.Mutex
 	workers       map[string]*deliverer
 	ctx           context.Context // delivery; cancelled at the end of Shutdown
@@ -461,21 +468,31 @@ func (l *Logger) Config() *LoggingConfig { return l.cur.Load().Config }
 // checks that every destination of c can be written (as Bedrock does,
 // writing a permission-check object or event) and makes c the
 // configuration in force. An invalid configuration or a destination that
-// cannot be written fails the Put with a *ValidationError.
+// cannot be written fails the Put with a *ValidationError. With a
+// publisher set (SetPublisher), c is published before it applies here,
+// and a failed publication fails the Put with nothing changed.
 func (l *Logger) Put(ctx context.Context, c *LoggingConfig) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := c.ValidateKeys(l.opts.AccountID, l.opts.Region); err != nil {
+	if err := c.validateKeys(l.opts.AccountID, l.opts.Region, l.opts.Replica); err != nil {
 		return err
 	}
 	l.putMu.Lock()
 	defer l.putMu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, l.opts.Settings.CheckTimeout)
+	checkCtx, cancel := context.WithTimeout(ctx, l.opts.Settings.CheckTimeout)
 	defer cancel()
-	if err := l.check(ctx, c); err != nil {
+	if err := l.check(checkCtx, c); err != nil {
 		return err
 	}
+	if err := l.publishLocked(ctx, c); err != nil {
+		return err
+	}
+	return l.setLocked(c)
+}
+
+// setLocked makes c (non-nil) the configuration in force; putMu is held.
+func (l *Logger) setLocked(c *LoggingConfig) error {
 	// Consumers first, then the generation: a record appended under the
 	// new generation must find its destination's consumer registered, and
 	// a segment ready to take it.
@@ -500,6 +517,14 @@ func (l *Logger) Delete(ctx context.Context) error {
 	if l.cur.Load().Config == nil {
 		return nil
 	}
+	if err := l.publishLocked(ctx, nil); err != nil {
+		return err
+	}
+	return l.offLocked()
+}
+
+// offLocked turns logging off; putMu is held.
+func (l *Logger) offLocked() error {
 	g, err := l.store.Set(nil, l.opts.Now())
 	if err != nil {
 		return err
@@ -508,6 +533,56 @@ func (l *Logger) Delete(ctx context.Context) error {
 	l.log.Info("invocation logging turned off", "generation", g.Number)
 	l.releaseLocked() // or, with records still to deliver, the deliverers' last commit
 	return nil
+}
+
+// Publisher shares a logging configuration Put or Deleted on this server
+// (nil: logging off) with the other replicas of a cluster.
+type Publisher func(ctx context.Context, c *LoggingConfig) error
+
+// SetPublisher makes Put and Delete publish the new configuration before
+// applying it (nil: no publication, a single node).
+func (l *Logger) SetPublisher(p Publisher) { l.publisher.Store(&p) }
+
+func (l *Logger) publishLocked(ctx context.Context, c *LoggingConfig) error {
+	p := l.publisher.Load()
+	if p == nil || *p == nil {
+		return nil
+	}
+	return (*p)(ctx, c)
+}
+
+// Apply makes c (nil: logging off) the configuration in force without
+// checking its destinations or publishing it: it is a configuration
+// another replica of the cluster put, checked there. Applying the
+// configuration already in force does nothing. Like a Put, it starts a new
+// generation: records taken from now on go where c says, records taken
+// before go where logging pointed when they were.
+func (l *Logger) Apply(c *LoggingConfig) error {
+	if c != nil {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+	}
+	l.putMu.Lock()
+	defer l.putMu.Unlock()
+	if SameConfig(l.cur.Load().Config, c) {
+		return nil
+	}
+	if c == nil {
+		return l.offLocked()
+	}
+	return l.setLocked(c)
+}
+
+// SameConfig reports whether a and b are the same configuration (nil:
+// logging off).
+func SameConfig(a, b *LoggingConfig) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
 func (l *Logger) check(ctx context.Context, c *LoggingConfig) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 	"strconv"
 	"strings"
 
@@ -130,6 +131,12 @@ func (s *Server) getInvocation(w http.ResponseWriter, r *http.Request, caller au
 // getDashboard is GET /api/dashboard: the dashboard as code the web UI
 // draws (the same one `modelwatch dashboard export` renders).
 func (s *Server) getDashboard(w http.ResponseWriter, _ *http.Request, _ auth.Identity) {
+	if s.prom != nil {
+		// Counts exact across the replicas an external Prometheus scrapes
+		// (see dashboard.ExactCounts).
+		writeAPIJSON(w, http.StatusOK, s.exactDashboard)
+		return
+	}
 	writeAPIJSON(w, http.StatusOK, s.dashboard)
 }
 
@@ -154,6 +161,14 @@ type historySpan struct {
 
 func (s *Server) getHistory(w http.ResponseWriter, _ *http.Request, _ auth.Identity) {
 	out := historySpan{IntervalSeconds: s.cfg.Metrics.HistoryInterval.Seconds(), RetentionSeconds: s.cfg.Metrics.HistoryRetention.Seconds()}
+	if s.prom != nil {
+		// An external Prometheus: the queries are evaluated now. How far
+		// back it holds data is not known here (its retention is its own),
+		// so the charts show the whole range asked for.
+		out.SampleTime = float64(time.Now().UnixMilli()) / 1000
+		writeAPIJSON(w, http.StatusOK, out)
+		return
+	}
 	out.SampleTime = float64(s.history.LiveSample().UnixMilli()) / 1000
 	if first, last, ok := s.history.Span(); ok {
 		f, l := float64(first.UnixMilli())/1000, float64(last.UnixMilli())/1000

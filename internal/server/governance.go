@@ -23,6 +23,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/gateway"
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/quota"
+	"github.com/modelwatch/modelwatch/internal/sharedlimit"
 )
 
 // governance is the server's quotas, budgets and alarms. It is the
@@ -37,6 +38,13 @@ type governance struct {
 	alarms  *alarm.Evaluator
 	prices  *cost.PriceList
 	log     *slog.Logger
+	// limits, with cluster.redis set, admit calls against quotas and
+	// budgets shared by every replica (quotas and budgets then only
+	// describe the configuration).
+	limits *sharedlimit.Limits
+	// cluster is the replica's cluster (alarm evaluation is its leader's
+	// duty when the configuration is shared).
+	cluster *cluster
 	// active says whether any quota or budget is configured: with none,
 	// admission costs one atomic load per call.
 	active atomic.Bool
@@ -48,7 +56,7 @@ type governance struct {
 // openGovernance builds the quotas, budgets and alarms of cfg. The alarms
 // do not run until start.
 func (s *Server) openGovernance(cfg *config.Config) (*governance, error) {
-	g := &governance{prices: s.prices, log: s.log.With("component", "governance")}
+	g := &governance{prices: s.prices, log: s.log.With("component", "governance"), cluster: s.cluster}
 	for _, dir := range []string{"budgets", "alarms"} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, dir), 0o700); err != nil {
 			return nil, err
@@ -68,8 +76,19 @@ func (s *Server) openGovernance(cfg *config.Config) (*governance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("budgets: %w", err)
 	}
+	if cfg.Cluster.Redis != "" {
+		if g.limits, err = openSharedLimits(cfg, s.registry, g.log); err != nil {
+			g.budgets.Close()
+			return nil, err
+		}
+	}
+	var querier alarm.Querier = s.history
+	if s.prom != nil {
+		querier = s.prom // the whole cluster's metrics
+	}
 	g.alarms, err = alarm.New(cfg.Alarms, alarm.Options{
-		Querier:    s.history,
+		Querier:    querier,
+		Saved:      s.cluster.publishAlarmState,
 		Remediator: rollbackTo{s.gw},
 		AccountID:  cfg.AccountID,
 		Region:     cfg.Region,
@@ -85,8 +104,15 @@ func (s *Server) openGovernance(cfg *config.Config) (*governance, error) {
 	return g, nil
 }
 
-// start runs the alarms' evaluation until close.
+// start runs the alarms' evaluation until close. In a cluster sharing
+// its configuration, evaluation (and the budget notifications) are the
+// elected leader's duties (cluster.start); without PostgreSQL each
+// replica evaluates, and shared budget notifications are still sent once
+// (sharedlimit marks each in Redis).
 func (g *governance) start() {
+	if g.cluster.shared() {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stop = cancel
 	g.done.Add(1)
@@ -94,15 +120,53 @@ func (g *governance) start() {
 		defer g.done.Done()
 		g.alarms.Run(ctx)
 	}()
+	if g.limits != nil {
+		g.done.Add(1)
+		go func() {
+			defer g.done.Done()
+			g.runBudgetNotifications(ctx)
+		}()
+	}
 }
 
-// close stops the alarms and persists the budgets.
+// runAlarms evaluates the alarms until ctx is done.
+func (g *governance) runAlarms(ctx context.Context) { g.alarms.Run(ctx) }
+
+// runBudgetNotifications sends, every second, the notifications of the
+// shared budgets whose thresholds were crossed, each once per period for
+// the whole cluster.
+func (g *governance) runBudgetNotifications(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		msgs, err := g.limits.PendingNotifications(ctx)
+		if err != nil && ctx.Err() == nil {
+			g.log.Debug("budget notifications not checked", "error", err)
+		}
+		for _, m := range msgs {
+			g.notifyBudget(m)
+		}
+	}
+}
+
+// close stops the alarms, persists the budgets and settles what the
+// shared counters still owe Redis.
 func (g *governance) close() error {
 	if g.stop != nil {
 		g.stop()
 		g.done.Wait()
 	}
-	return g.budgets.Close()
+	var errs []error
+	if g.limits != nil {
+		errs = append(errs, g.limits.Close())
+	}
+	errs = append(errs, g.budgets.Close())
+	return errors.Join(errs...)
 }
 
 // replace applies a reloaded configuration's quotas, budgets and alarms,
@@ -122,6 +186,11 @@ func (g *governance) replace(cfg *config.Config) error {
 	}
 	if err := g.budgets.Replace(cfg.Budgets); err != nil {
 		return fmt.Errorf("budgets: %w", err)
+	}
+	if g.limits != nil {
+		if err := g.limits.Replace(cfg.Quotas, cfg.Budgets); err != nil {
+			return fmt.Errorf("shared limits: %w", err)
+		}
 	}
 	if err := g.alarms.Replace(cfg.Alarms); err != nil {
 		return fmt.Errorf("alarms: %w", err)
@@ -150,9 +219,13 @@ func (g *governance) Admit(a *gateway.AdmitInfo) (func(*invocation.Invocation), 
 	// The worst case: every output token the call may produce, at the
 	// model's burndown rate, so that no call settles above what it held.
 	reserve := a.InputTokens + a.MaxOutputTokens*burndown
-	q, err := g.quotas.Reserve(quota.Key{Model: a.Model.ID, Principal: a.Principal, Profile: a.ProfileID}, reserve)
-	if err != nil {
-		return nil, quotaError(err)
+	var q *quota.Reservation
+	if g.limits == nil {
+		var err error
+		q, err = g.quotas.Reserve(quota.Key{Model: a.Model.ID, Principal: a.Principal, Profile: a.ProfileID}, reserve)
+		if err != nil {
+			return nil, quotaError(err)
+		}
 	}
 	estimate := invocation.Usage{InputTokens: int(a.InputTokens), OutputTokens: int(a.MaxOutputTokens)}
 	if im := a.Image; im != nil {
@@ -160,6 +233,9 @@ func (g *governance) Admit(a *gateway.AdmitInfo) (func(*invocation.Invocation), 
 			ImageWidth: im.Width, ImageHeight: im.Height, ImageQuality: im.Quality}
 	}
 	usd, known := g.prices.CallCost(a.Model.ID, a.ProfileID, estimate, "", "")
+	if g.limits != nil {
+		return g.admitShared(a, reserve, burndown, usd, known)
+	}
 	hold, err := g.budgets.Reserve(budget.Call{Principal: a.Principal, PrincipalTags: a.PrincipalTags, RequestTags: a.RequestTags, Model: a.Model.ID},
 		usd, known, a.InputTokens+a.MaxOutputTokens)
 	if err != nil {
@@ -170,6 +246,38 @@ func (g *governance) Admit(a *gateway.AdmitInfo) (func(*invocation.Invocation), 
 		q.Settle(quota.QuotaTokens(inv.Usage, int(burndown)))
 		dollars, priced := g.prices.InvocationCost(inv)
 		hold.Settle(dollars, priced, budget.UsageTokens(inv.Usage))
+	}, nil
+}
+
+// admitShared admits a call against the quotas and budgets shared through
+// Redis: one round trip at admission, the settlement off the request path.
+func (g *governance) admitShared(a *gateway.AdmitInfo, reserve, burndown int64, usd float64, known bool) (func(*invocation.Invocation), error) {
+	ctx := a.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	t, err := g.limits.Admit(ctx, sharedlimit.Admission{
+		Key:         quota.Key{Model: a.Model.ID, Principal: a.Principal, Profile: a.ProfileID},
+		QuotaTokens: reserve,
+		Call:        budget.Call{Principal: a.Principal, PrincipalTags: a.PrincipalTags, RequestTags: a.RequestTags, Model: a.Model.ID},
+		USD:         usd, USDKnown: known, BudgetTokens: a.InputTokens + a.MaxOutputTokens,
+	})
+	if err != nil {
+		var un *sharedlimit.Unavailable
+		if errors.As(err, &un) {
+			e := apierror.New(apierror.ServiceUnavailable, "%s", un.Error())
+			e.RetryAfter = un.RetryAfter
+			e.Cause = err
+			return nil, e
+		}
+		if qe := quotaError(err); qe != err {
+			return nil, qe
+		}
+		return nil, budgetError(err)
+	}
+	return func(inv *invocation.Invocation) {
+		dollars, priced := g.prices.InvocationCost(inv)
+		t.Settle(quota.QuotaTokens(inv.Usage, int(burndown)), dollars, priced, budget.UsageTokens(inv.Usage))
 	}, nil
 }
 
@@ -356,7 +464,11 @@ func (s *Server) policyViews() []principalView {
 // quotaViews lists every quota counter in use.
 func quotaViews(g *governance) []quotaView {
 	out := []quotaView{}
-	for _, st := range g.quotas.Snapshot() {
+	snap := g.quotas.Snapshot
+	if g.limits != nil {
+		snap = func() []quota.Status { return g.limits.QuotaSnapshot(context.Background()) }
+	}
+	for _, st := range snap() {
 		out = append(out, quotaView{Rule: st.Rule, Model: st.Model, Principal: st.Principal, Profile: st.Profile,
 			RequestsPerMinute: st.RequestsPerMinute, TokensPerMinute: st.TokensPerMinute, TokensPerDay: st.TokensPerDay,
 			RequestsUsed: st.RequestsUsed, TokensUsed: st.TokensUsed, TokensReserved: st.TokensReserved, TokensToday: st.TokensToday})
@@ -367,7 +479,11 @@ func quotaViews(g *governance) []quotaView {
 // budgetViews lists every budget's spend against its limit.
 func (s *Server) budgetViews(g *governance) []budgetView {
 	out := []budgetView{}
-	for _, st := range g.budgets.Snapshot() {
+	snap := g.budgets.Snapshot
+	if g.limits != nil {
+		snap = func() []budget.Status { return g.limits.BudgetSnapshot(context.Background()) }
+	}
+	for _, st := range snap() {
 		v := budgetView{Name: st.Name, Type: st.Type, Unit: st.Unit, Limit: st.Limit, Actual: st.Actual, Held: st.Held,
 			UnpricedCalls: st.Unpriced, PeriodStart: st.PeriodStart, PeriodEnd: st.PeriodEnd, HardLimit: st.HardLimit,
 			Notifications: []notificationView{}}

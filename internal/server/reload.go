@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/modelwatch/modelwatch/internal/auth"
 	"github.com/modelwatch/modelwatch/internal/config"
@@ -18,10 +20,36 @@ import (
 // finish under the configuration they began with. Settings that need a
 // restart (listen address, models, providers, logging, ...) are named in
 // the log and not applied. serve calls Reload on SIGHUP.
+//
+// In a cluster sharing its configuration (cluster.postgres), Reload
+// publishes cfg's governance sections to every replica: they apply it
+// within a second, this one at once; if PostgreSQL cannot be reached
+// nothing changes anywhere and the error says so.
 func (s *Server) Reload(cfg *config.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if s.cluster.shared() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		merged, version, err := s.cluster.publishGovernance(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		s.cluster.file.Store(cfg)
+		if err := s.reload(merged); err != nil {
+			return err
+		}
+		s.cluster.govVersion.Store(version)
+		s.cluster.versions.WithLabelValues(docGovernance).Set(float64(version))
+		s.log.Info("configuration shared with every replica", "version", version)
+		return nil
+	}
+	return s.reload(cfg)
+}
+
+// reload applies cfg (validated) on this server.
+func (s *Server) reload(cfg *config.Config) error {
 	authn, err := auth.New(cfg.Auth.Principals, cfg.AuthOptions())
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocationlog"
 	"github.com/modelwatch/modelwatch/internal/metrics"
 	"github.com/modelwatch/modelwatch/internal/openaiapi"
+	"github.com/modelwatch/modelwatch/internal/promremote"
 	"github.com/modelwatch/modelwatch/internal/provider"
 	"github.com/modelwatch/modelwatch/internal/provider/providers"
 	"github.com/modelwatch/modelwatch/internal/provider/simulator"
@@ -76,6 +78,9 @@ type Server struct {
 	history     *history.Store
 	prices      *cost.PriceList
 	dashboard   *dashboard.Dashboard
+	// exactDashboard is dashboard with exact counts on an external
+	// Prometheus (metrics.prometheusURL).
+	exactDashboard *dashboard.Dashboard
 	registry    *prometheus.Registry
 	ready       atomic.Bool
 	// async runs StartAsyncInvoke's jobs.
@@ -86,6 +91,11 @@ type Server struct {
 	trail *cloudtrail.Trail
 	// live is the configuration Reload last applied (nil: cfg).
 	live atomic.Pointer[config.Config]
+	// cluster is the replica's part in a cluster (shared configuration,
+	// leader duties); prom the external Prometheus the dashboard, /api/v1
+	// and the alarms read (nil: the embedded history).
+	cluster *cluster
+	prom    *promremote.Client
 }
 
 // New validates the configuration, prepares the data directory and binds
@@ -99,6 +109,19 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	registry := prometheus.NewRegistry()
+	// A replica of a cluster joins it first: the shared governance
+	// (principals, policies, quotas, budgets, alarms) replaces the file's.
+	cl, cfg, err := openCluster(cfg, registry, log)
+	if err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			cl.close()
+		}
+	}()
 	authn, err := auth.New(cfg.Auth.Principals, cfg.AuthOptions())
 	if err != nil {
 		return nil, err
@@ -116,17 +139,26 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, log: log, registry: registry, cluster: cl}
+	if cfg.Metrics.PrometheusURL != "" {
+		if s.prom, err = promremote.New(cfg.Metrics.PrometheusURL, promremote.Options{Logger: log.With("component", "prometheus")}); err != nil {
+			return nil, fmt.Errorf("metrics.prometheusURL: %w", err)
+		}
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := s.lockDataDir(); err != nil {
 		return nil, err
 	}
 	s.logging, err = invocationlog.Open(invocationlog.Options{
 		DataDir: cfg.DataDir, AccountID: cfg.AccountID, Region: cfg.Region, Settings: cfg.InvocationLogging,
-		Registerer: s.registry, Logger: log,
+		Registerer: s.registry, Logger: log, Replica: clusterReplica(cfg),
 	})
 	if err != nil {
 		s.unlock()
+		return nil, err
+	}
+	if err := cl.attachLogging(s.logging); err != nil {
+		s.closeEarly()
 		return nil, err
 	}
 	s.history, err = history.Open(history.Options{
@@ -148,6 +180,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.closeEarly()
 		return nil, err
 	}
+	s.exactDashboard = dashboard.ExactCounts(s.dashboard)
 	legacy := func(id string) bool { m, ok := cat.Lookup(id); return ok && m.Legacy }
 	modelIDs := make([]string, 0, len(cat.Models()))
 	for _, m := range cat.Models() {
@@ -187,12 +220,22 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	scrape := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	var gatherer prometheus.Gatherer = s.registry
+	if cfg.Metrics.ReplicaLabel {
+		gatherer = metrics.WithReplicaLabel(s.registry, "replica", cfg.ReplicaName())
+	}
+	scrape := promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	mux.Handle("GET /metrics", s.guardedHandler(auth.ActionGetMetrics, scrape))
 	ui := webui.Handler(webui.Options{Title: "modelwatch", HistoryInterval: cfg.Metrics.HistoryInterval})
 	mux.Handle("GET /{$}", ui)
 	mux.Handle("GET /ui/", ui)
-	mux.Handle("/api/v1/", s.history.Handler(s.authorizer(auth.ActionGetMetrics)))
+	if s.prom != nil {
+		// The whole cluster's metrics, from the Prometheus scraping it.
+		mux.Handle("/api/v1/", s.prom.Handler(s.authorizer(auth.ActionGetMetrics)))
+	} else {
+		mux.Handle("/api/v1/", s.history.Handler(s.authorizer(auth.ActionGetMetrics)))
+	}
 	mux.Handle("GET /api/dashboard", s.guarded("", s.getDashboard))
 	mux.Handle("GET /api/history", s.guarded(auth.ActionGetMetrics, s.getHistory))
 	mux.Handle("GET /api/prices", s.guarded("", s.getPrices))
@@ -244,6 +287,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if !cfg.Loopback() && !cfg.TLS.Enabled() {
 		log.Warn("listening beyond loopback without TLS: signatures protect requests, but bodies and bearer keys travel in clear text", "listen", cfg.Listen)
 	}
+	built = true
 	return s, nil
 }
 
@@ -487,6 +531,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.history.Start()
 	s.gov.start()
+	s.cluster.start(s)
 	s.ready.Store(true)
 	s.log.Info("modelwatch serving", "url", s.URL(), "region", s.cfg.Region, "models", len(s.cfg.Models),
 		"auth", map[bool]string{true: "anonymous (loopback)", false: "required"}[s.gw.Auth().Anonymous()], "data_dir", s.cfg.DataDir,
@@ -544,6 +589,9 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Warn("audit trail not fully delivered before shutdown; the rest stays in its spool and is delivered at the next start", "error", err)
 		}
 	}
+	// Leadership and the registration go last: the alarms stopped with
+	// the governance, so another replica takes over the duties at once.
+	s.cluster.close()
 	// The history's final sample includes the last calls' metrics.
 	if err := s.history.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("history: %w", err))
@@ -570,6 +618,41 @@ func (s *Server) waitDrained(ctx context.Context, notBefore time.Time) {
 		case <-t.C:
 		}
 	}
+}
+
+// readyz is the readiness a load balancer routes by: 200 once the
+// server serves with its configuration loaded (the shared one, in a
+// cluster: New returns only once it is applied), 503 from the moment it
+// starts draining. A replica that loses PostgreSQL stays ready: it serves
+// with the last configuration it applied. The body says how the shared
+// parts stand.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	v := struct {
+		Status         string `json:"status"`
+		Replica        string `json:"replica"`
+		SharedConfig   string `json:"sharedConfig,omitempty"`
+		SharedCounters string `json:"sharedCounters,omitempty"`
+	}{Status: "ok", Replica: s.cfg.ReplicaName()}
+	if s.cluster.shared() {
+		v.SharedConfig = "ok"
+		if !s.cluster.store.Healthy() {
+			v.SharedConfig = "unavailable (serving with the last configuration applied)"
+		}
+	}
+	if s.gov != nil && s.gov.limits != nil {
+		v.SharedCounters = s.gov.limits.Mode()
+	}
+	code := http.StatusOK
+	if !s.ready.Load() || s.draining.Load() {
+		v.Status, code = "not ready", http.StatusServiceUnavailable
+		if s.draining.Load() {
+			v.Status = "draining"
+		}
+	}
+	b, _ := json.Marshal(v)
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -633,9 +716,18 @@ func (s *Server) openAsync(log *slog.Logger) error {
 	s.async, err = asyncinvoke.Open(asyncinvoke.Options{
 		DataDir: s.cfg.DataDir, Region: s.cfg.Region, AccountID: s.cfg.AccountID,
 		MaxInProgress: s.cfg.AsyncInvoke.MaxInProgress, Generate: bedrockapi.VideoJobs(s.gw), Store: store,
-		Record: s.gw.Record, Logger: log.With("component", "async-invoke"),
+		Record: s.gw.Record, Logger: log.With("component", "async-invoke"), Shared: s.sharedJobs(),
 	})
 	return err
+}
+
+// sharedJobs is where a cluster's replicas publish their asynchronous
+// invocations (nil on a single node).
+func (s *Server) sharedJobs() asyncinvoke.SharedJobs {
+	if !s.cluster.shared() {
+		return nil
+	}
+	return sharedJobs{s.cluster.store}
 }
 
 func (s *Server) unlock() {

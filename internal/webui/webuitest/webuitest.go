@@ -479,3 +479,24 @@ func Check(t *testing.T, c Checks) {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
+
+// SetAPIKey makes the browser of ctx send apiKey as "Authorization:
+// Bearer" with every request from then on, as a person signed in with a
+// key does.
+func SetAPIKey(t *testing.T, ctx context.Context, apiKey string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"Authorization": "Bearer " + apiKey},
+	}); err != nil {
+		t.Fatalf("setting the API key header: %v", err)
+	}
+}
+
+// Open loads the dashboard at baseURL on the page of hash ("#/model/…")
+// and waits until it has loaded its data.
+func Open(ctx context.Context, baseURL, hash string) error {
+	if err := chromedp.Do(ctx, chromedp.Navigate(strings.TrimRight(baseURL, "/")+"/"+hash)); err != nil {
+		return fmt.Errorf("opening %s: %w", baseURL, err)
+	}
+	return WaitReady(ctx)
+}

@@ -1,0 +1,119 @@
+package config_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+const clusterYAML = `
+listen: 127.0.0.1:0
+cluster:
+  replica: mw-0
+  postgres: postgres://postgres@127.0.0.1:5432/test
+  redis: redis://127.0.0.1:6379/0
+  redisUnavailable: closed
+  secretsKey: ${MW_TEST_SECRETS_KEY}
+auth:
+  principals:
+    - name: carol
+      apiKeys: ["carol-key-0123456789abcdef"]
+    - name: sigv4
+      accessKeys:
+        - id: AKIAEXAMPLE000000001
+          secret: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+quotas:
+  - name: rpm
+    requestsPerMinute: 10
+`
+
+// TestSharedGovernanceHashesAPIKeysAndSealsSecrets: the document shared
+// on PostgreSQL holds only the governance sections, API keys as their
+// SHA-256, secret access keys sealed; applied on another replica with the
+// same secretsKey it yields the same principals and quotas.
+func TestSharedGovernanceHashesAPIKeysAndSealsSecrets(t *testing.T) {
+	t.Setenv("MW_TEST_SECRETS_KEY", "a-long-random-cluster-secret-0123456789")
+	cfg, err := loadAndValidate(t, clusterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := cfg.SharedGovernance()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	sum := sha256.Sum256([]byte("carol-key-0123456789abcdef"))
+	for _, secret := range []string{"carol-key-0123456789abcdef", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "postgres://", "listen", "a-long-random"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("shared document holds %q:\n%s", secret, text)
+		}
+	}
+	for _, want := range []string{"sha256:" + hex.EncodeToString(sum[:]), "sealed:v1:", "requestsPerMinute: 10"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("shared document lacks %q:\n%s", want, text)
+		}
+	}
+
+	other, err := loadAndValidate(t, "listen: 127.0.0.1:0\ncluster:\n  secretsKey: a-long-random-cluster-secret-0123456789\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := other.WithSharedGovernance(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(applied.Auth.Principals); n != 2 {
+		t.Fatalf("%d principals", n)
+	}
+	if got := string(applied.Auth.Principals[1].AccessKeys[0].Secret); got != "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" {
+		t.Errorf("secret access key opened as %q", got)
+	}
+	if len(applied.Quotas) != 1 || applied.Quotas[0].RequestsPerMinute != 10 {
+		t.Errorf("quotas %+v", applied.Quotas)
+	}
+	if applied.Listen != other.Listen || len(other.Auth.Principals) != 0 {
+		t.Errorf("applying changed the replica's own settings or the original")
+	}
+
+	wrong, _ := loadAndValidate(t, "listen: 127.0.0.1:0\ncluster:\n  secretsKey: another-long-random-secret-abcdefgh\n")
+	if _, err := wrong.WithSharedGovernance(doc); err == nil || !strings.Contains(err.Error(), "cluster.secretsKey does not open it") {
+		t.Errorf("wrong key: %v", err)
+	}
+	none, _ := loadAndValidate(t, "listen: 127.0.0.1:0\n")
+	if _, err := none.WithSharedGovernance(doc); err == nil || !strings.Contains(err.Error(), "cluster.secretsKey is not set") {
+		t.Errorf("no key: %v", err)
+	}
+}
+
+// TestSharedGovernanceRefusesAccessKeysWithoutSecretsKey: a SigV4 secret
+// cannot be hashed; without secretsKey it is not shared at all.
+func TestSharedGovernanceRefusesAccessKeysWithoutSecretsKey(t *testing.T) {
+	cfg, err := loadAndValidate(t, strings.Replace(clusterYAML, "  secretsKey: ${MW_TEST_SECRETS_KEY}\n", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.SharedGovernance(); err == nil || !strings.Contains(err.Error(), "set cluster.secretsKey") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestClusterSettingsAreValidated(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"cluster:\n  replica: Mw_0\n", `cluster.replica: "Mw_0" must be a DNS label`},
+		{"cluster:\n  postgres: mysql://x\n", "cluster.postgres: must be a URL postgres://"},
+		{"cluster:\n  redis: http://x:1\n", "cluster.redis: must be a URL redis://"},
+		{"cluster:\n  redis: redis://x:1\n  redisUnavailable: open\n", `cluster.redisUnavailable: "open" must be local`},
+		{"cluster:\n  redisUnavailable: closed\n", "cluster.redisUnavailable: set only with cluster.redis"},
+		{"cluster:\n  secretsKey: short\n", "cluster.secretsKey: must be at least 16 characters"},
+		{"metrics:\n  prometheusURL: prometheus:9090\n", `metrics.prometheusURL: "prometheus:9090" must be an http://`},
+	} {
+		_, err := loadAndValidate(t, "listen: 127.0.0.1:0\n"+tc.yaml)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.yaml, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "mysql://x") {
+			t.Errorf("the error shows the URL: %v", err)
+		}
+	}
+}
