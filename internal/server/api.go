@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/modelwatch/modelwatch/internal/apierror"
 	"github.com/modelwatch/modelwatch/internal/auth"

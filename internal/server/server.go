@@ -81,8 +81,8 @@ type Server struct {
 	// exactDashboard is dashboard with exact counts on an external
 	// Prometheus (metrics.prometheusURL).
 	exactDashboard *dashboard.Dashboard
-	registry    *prometheus.Registry
-	ready       atomic.Bool
+	registry       *prometheus.Registry
+	ready          atomic.Bool
 	// async runs StartAsyncInvoke's jobs.
 	async *asyncinvoke.Manager
 	// gov holds the quotas, budgets and alarms; trail the audit trail
