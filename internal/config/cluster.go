@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -271,6 +272,21 @@ func unseal(secretsKey auth.Secret, sealed string) (string, error) {
 // c.Cluster.SecretsKey. The copy is validated whole, so a shared
 // document this replica cannot apply is an error and c stays in force.
 func (c *Config) WithSharedGovernance(doc []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(doc, &root); err != nil {
+		return nil, fmt.Errorf("shared configuration: %w", err)
+	}
+	if len(root.Content) > 0 {
+		m := root.Content[0]
+		if m.Kind != yaml.MappingNode {
+			return nil, errors.New("shared configuration: the top level must be a mapping")
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if k := m.Content[i].Value; !slices.Contains(governanceKeys, k) {
+				return nil, fmt.Errorf("shared configuration: line %d: %q is not shared (only %s are): each replica's own file sets it", m.Content[i].Line, k, strings.Join(governanceKeys, ", "))
+			}
+		}
+	}
 	n := *c
 	n.Auth, n.Quotas, n.Budgets, n.Alarms = Auth{}, nil, nil, nil
 	n.lines, n.govNodes = nil, nil

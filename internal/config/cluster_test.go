@@ -75,6 +75,9 @@ func TestSharedGovernanceHashesAPIKeysAndSealsSecrets(t *testing.T) {
 	if applied.Listen != other.Listen || len(other.Auth.Principals) != 0 {
 		t.Errorf("applying changed the replica's own settings or the original")
 	}
+	if _, err := other.WithSharedGovernance([]byte("auth: {}\nlisten: 0.0.0.0:80\n")); err == nil || !strings.Contains(err.Error(), `line 2: "listen" is not shared`) {
+		t.Errorf("a document setting listen: %v", err)
+	}
 
 	wrong, _ := loadAndValidate(t, "listen: 127.0.0.1:0\ncluster:\n  secretsKey: another-long-random-secret-abcdefgh\n")
 	if _, err := wrong.WithSharedGovernance(doc); err == nil || !strings.Contains(err.Error(), "cluster.secretsKey does not open it") {
@@ -116,4 +119,31 @@ func TestClusterSettingsAreValidated(t *testing.T) {
 			t.Errorf("the error shows the URL: %v", err)
 		}
 	}
+}
+
+// FuzzWithSharedGovernance: whatever the shared configuration document
+// holds (it comes from the database), applying it is an error or a valid
+// configuration, never a panic, and never changes the replica's own
+// settings.
+func FuzzWithSharedGovernance(f *testing.F) {
+	f.Add([]byte("auth:\n  principals:\n    - name: a\n      apiKeys: [\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]\n"))
+	f.Add([]byte("auth:\n  principals:\n    - name: s\n      accessKeys: [{id: AKIAEXAMPLE000000001, secret: \"sealed:v1:AAAA\"}]\n"))
+	f.Add([]byte("quotas:\n  - {name: q, requestsPerMinute: 1}\nbudgets: []\nalarms: []\n"))
+	f.Add([]byte("listen: 0.0.0.0:1\n"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		base, err := loadAndValidate(t, "listen: 127.0.0.1:0\ncluster:\n  secretsKey: a-long-random-cluster-secret-0123456789\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := base.WithSharedGovernance(doc)
+		if err != nil {
+			return
+		}
+		if got.DataDir != base.DataDir || got.Listen != base.Listen || got.Cluster != base.Cluster || len(got.Models) != len(base.Models) {
+			t.Fatalf("applying changed the replica's own settings")
+		}
+		if err := got.Validate(); err != nil {
+			t.Fatalf("an applied document does not validate: %v", err)
+		}
+	})
 }

@@ -30,9 +30,16 @@ func (s *Server) openTrail(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	prefix := cfg.Audit.Prefix
+	if r := clusterReplica(cfg); r != "" {
+		// Each replica of a cluster writes a trail of its own, with its
+		// own digest chain and signing key, as CloudTrail keeps one per
+		// region: <prefix>/<replica>/AWSLogs/...
+		prefix = strings.Trim(strings.Trim(prefix, "/")+"/"+r, "/")
+	}
 	s.trail, err = cloudtrail.Open(cloudtrail.Options{
 		Dir: filepath.Join(cfg.DataDir, "cloudtrail"), Store: store,
-		Bucket: cfg.Audit.BucketName(), Prefix: cfg.Audit.Prefix, TrailName: cfg.Audit.TrailName,
+		Bucket: cfg.Audit.BucketName(), Prefix: prefix, TrailName: cfg.Audit.TrailName,
 		AccountID: cfg.AccountID, Region: cfg.Region,
 		DeliveryInterval: cfg.Audit.DeliveryInterval, DigestInterval: cfg.Audit.DigestInterval,
 		Registerer: s.registry, Logger: s.log.With("component", "audit"),

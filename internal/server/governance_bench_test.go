@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelwatch/modelwatch/internal/config"
 )
@@ -51,6 +54,12 @@ func BenchmarkGovernance(b *testing.B) {
 	}{
 		{"default-access", withAlice},
 		{"policies-quota-budget", func(c *config.Config) { applyYAML(b, c, governedAlice) }},
+		// The same, with the quota and the budget counted in Redis, shared
+		// by every replica (cluster.redis): the difference to the local
+		// counters is the shared counters' cost per call.
+		{"policies-quota-budget-redis", func(c *config.Config) {
+			applyYAML(b, c, governedAlice+"cluster:\n  redis: "+benchRedisURL(b)+"\n")
+		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			srv, _ := startServer(b, c.mutate)
@@ -72,4 +81,19 @@ func BenchmarkGovernance(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchRedisURL is the machine's Redis (MODELWATCH_TEST_REDIS, default
+// redis://127.0.0.1:6379/0); the benchmark skips without one.
+func benchRedisURL(b *testing.B) string {
+	u := os.Getenv("MODELWATCH_TEST_REDIS")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	c, err := net.DialTimeout("tcp", strings.TrimSuffix(strings.TrimPrefix(u, "redis://"), "/0"), time.Second)
+	if err != nil {
+		b.Skipf("no Redis at %s: %v", u, err)
+	}
+	c.Close()
+	return u
 }
