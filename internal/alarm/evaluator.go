@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelwatch/modelwatch/internal/history"
+	"github.com/modelwatch/modelwatch/internal/promreg"
 )
 
 // Querier answers PromQL range queries; *history.Store satisfies it.
@@ -149,13 +150,13 @@ func newMetrics(reg prometheus.Registerer) (*evalMetrics, error) {
 	// A second Evaluator on the same registry (tests, a rebuilt server)
 	// shares the first one's collectors.
 	var err error
-	if m.state, err = register(reg, m.state); err != nil {
+	if m.state, err = promreg.Register(reg, m.state); err != nil {
 		return nil, err
 	}
-	if m.evaluations, err = register(reg, m.evaluations); err != nil {
+	if m.evaluations, err = promreg.Register(reg, m.evaluations); err != nil {
 		return nil, err
 	}
-	if m.notifications, err = register(reg, m.notifications); err != nil {
+	if m.notifications, err = promreg.Register(reg, m.notifications); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -746,18 +747,4 @@ func (e *Evaluator) save() error {
 		return err
 	}
 	return os.Rename(tmp, e.opts.StatePath)
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return c, err
-		}
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-		return c, err
-	}
-	return c, nil
 }

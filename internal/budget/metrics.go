@@ -1,9 +1,9 @@
 package budget
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelwatch/modelwatch/internal/promreg"
 )
 
 // metrics are the tracker's Prometheus series. Children are bound to each
@@ -43,19 +43,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.spend, err = register(reg, m.spend); err != nil {
+	if m.spend, err = promreg.Register(reg, m.spend); err != nil {
 		return nil, err
 	}
-	if m.limit, err = register(reg, m.limit); err != nil {
+	if m.limit, err = promreg.Register(reg, m.limit); err != nil {
 		return nil, err
 	}
-	if m.forecast, err = register(reg, m.forecast); err != nil {
+	if m.forecast, err = promreg.Register(reg, m.forecast); err != nil {
 		return nil, err
 	}
-	if m.refusals, err = register(reg, m.refusals); err != nil {
+	if m.refusals, err = promreg.Register(reg, m.refusals); err != nil {
 		return nil, err
 	}
-	if m.notifications, err = register(reg, m.notifications); err != nil {
+	if m.notifications, err = promreg.Register(reg, m.notifications); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -101,19 +101,4 @@ func (g *forecastGauge) Clear() {
 		g.vec.DeleteLabelValues(g.name)
 		g.child = nil
 	}
-}
-
-// register registers c, or returns the collector already registered in
-// its place (a second tracker on the same registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }

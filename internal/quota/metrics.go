@@ -1,9 +1,9 @@
 package quota
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelwatch/modelwatch/internal/promreg"
 )
 
 // metrics are the limiter's Prometheus series. Children are bound to each
@@ -35,13 +35,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// A second limiter on the same registry (tests, a rebuilt server)
 	// shares the series already registered.
 	var err error
-	if m.throttles, err = register(reg, m.throttles); err != nil {
+	if m.throttles, err = promreg.Register(reg, m.throttles); err != nil {
 		return nil, err
 	}
-	if m.reserved, err = register(reg, m.reserved); err != nil {
+	if m.reserved, err = promreg.Register(reg, m.reserved); err != nil {
 		return nil, err
 	}
-	if m.admitted, err = register(reg, m.admitted); err != nil {
+	if m.admitted, err = promreg.Register(reg, m.admitted); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -68,19 +68,4 @@ func (r *rule) throttled(kind string) prometheus.Counter {
 		return r.throttledRequests
 	}
 	return r.throttledTokens
-}
-
-// register registers c, or returns the collector already registered in
-// its place.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }

@@ -284,7 +284,7 @@ func (c *cluster) start(s *Server) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
-	c.wg.Add(3)
+	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
 		c.store.Watch(ctx, func(name string, version int64) { c.changed(ctx, s, name, version) })
@@ -304,27 +304,25 @@ func (c *cluster) start(s *Server) {
 			}
 		}
 	}()
+	c.lead(ctx, dutyAlarms, "this replica evaluates the alarms for the cluster", s.gov.runAlarms)
+	if s.gov.limits != nil {
+		c.lead(ctx, dutyBudgets, "this replica sends the budget notifications for the cluster", s.gov.runBudgetNotifications)
+	}
+}
+
+// lead stands for duty until ctx is done, running run while this replica
+// holds it.
+func (c *cluster) lead(ctx context.Context, duty, msg string, run func(context.Context)) {
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.store.Lead(ctx, dutyAlarms, func(ctx context.Context) {
-			c.leading.WithLabelValues(dutyAlarms).Set(1)
-			defer c.leading.WithLabelValues(dutyAlarms).Set(0)
-			c.log.Info("this replica evaluates the alarms for the cluster")
-			s.gov.runAlarms(ctx)
+		c.store.Lead(ctx, duty, func(ctx context.Context) {
+			c.leading.WithLabelValues(duty).Set(1)
+			defer c.leading.WithLabelValues(duty).Set(0)
+			c.log.Info(msg)
+			run(ctx)
 		})
 	}()
-	if s.gov.limits != nil {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.store.Lead(ctx, dutyBudgets, func(ctx context.Context) {
-				c.leading.WithLabelValues(dutyBudgets).Set(1)
-				defer c.leading.WithLabelValues(dutyBudgets).Set(0)
-				c.log.Info("this replica sends the budget notifications for the cluster")
-				s.gov.runBudgetNotifications(ctx)
-			})
-		}()
-	}
 }
 
 // changed applies a shared document that changed (name, version).

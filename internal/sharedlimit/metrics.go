@@ -1,9 +1,9 @@
 package sharedlimit
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelwatch/modelwatch/internal/promreg"
 )
 
 // metrics are the shared counters' series. The admission and refusal
@@ -49,22 +49,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.unavailable, err = register(reg, m.unavailable); err != nil {
+	if m.unavailable, err = promreg.Register(reg, m.unavailable); err != nil {
 		return nil, err
 	}
-	if m.mode, err = register(reg, m.mode); err != nil {
+	if m.mode, err = promreg.Register(reg, m.mode); err != nil {
 		return nil, err
 	}
-	if m.pending, err = register(reg, m.pending); err != nil {
+	if m.pending, err = promreg.Register(reg, m.pending); err != nil {
 		return nil, err
 	}
-	if m.admitted, err = register(reg, m.admitted); err != nil {
+	if m.admitted, err = promreg.Register(reg, m.admitted); err != nil {
 		return nil, err
 	}
-	if m.throttles, err = register(reg, m.throttles); err != nil {
+	if m.throttles, err = promreg.Register(reg, m.throttles); err != nil {
 		return nil, err
 	}
-	if m.refusals, err = register(reg, m.refusals); err != nil {
+	if m.refusals, err = promreg.Register(reg, m.refusals); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -78,19 +78,4 @@ func (m *metrics) setMode(mode string) {
 		}
 		m.mode.WithLabelValues(k).Set(v)
 	}
-}
-
-// register registers c, or returns the collector already registered in
-// its place.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
