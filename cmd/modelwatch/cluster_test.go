@@ -456,9 +456,30 @@ func (rig *clusterRig) budgetAcrossReplicas(t *testing.T) {
 			if actual != float64(spent.Load())/1e9 || held != 0 {
 				return fmt.Errorf("%s: llama-cap actual %v held %v, want actual exactly %v (the calls' %d nano-dollars) and nothing held", r.name, actual, held, float64(spent.Load())/1e9, spent.Load())
 			}
+			// And its metric, which Prometheus scrapes from every replica.
+			if m := scrapeValue(t, r, `modelwatch_budget_spend{budget="llama-cap",replica="`+r.name+`"}`); m != fmt.Sprint(float64(spent.Load())/1e9) {
+				return fmt.Errorf("%s: modelwatch_budget_spend %s, want %v", r.name, m, float64(spent.Load())/1e9)
+			}
 		}
 		return nil
 	})
+}
+
+// scrapeValue is the value of one series on a replica's /metrics, as
+// Prometheus reads it ("" when absent).
+func scrapeValue(t *testing.T, r *replica, series string) string {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func (rig *clusterRig) eventually(t *testing.T, within time.Duration, check func() error) {

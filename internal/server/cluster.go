@@ -440,7 +440,7 @@ func openSharedLimits(cfg *config.Config, reg prometheus.Registerer, log *slog.L
 		return nil, errors.New("cluster.redis: not a Redis URL (the value is not shown: it may hold a password)")
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
-	opts.MaxRetries = 1
+	opts.MaxRetries, opts.DialerRetries = -1, 1 // no command retries (admission retries are safe but slow); one dial
 	mode := cfg.Cluster.RedisUnavailable
 	if mode == "" {
 		mode = "local"

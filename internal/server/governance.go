@@ -67,12 +67,19 @@ func (s *Server) openGovernance(cfg *config.Config) (*governance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quotas: %w", err)
 	}
-	g.budgets, err = budget.New(cfg.Budgets, budget.Options{
+	budgetOpts := budget.Options{
 		StatePath:  filepath.Join(cfg.DataDir, "budgets", "state.json"),
 		Notify:     g.notifyBudget,
 		Registerer: s.registry,
 		Logger:     g.log,
-	})
+	}
+	if cfg.Cluster.Redis != "" {
+		// Spend is counted in Redis: this tracker only mirrors the shared
+		// totals into the budget metrics (mirrorBudgets), and notifies
+		// nothing (runBudgetNotifications does, once for the cluster).
+		budgetOpts.StatePath, budgetOpts.Notify = "", nil
+	}
+	g.budgets, err = budget.New(cfg.Budgets, budgetOpts)
 	if err != nil {
 		return nil, fmt.Errorf("budgets: %w", err)
 	}
@@ -110,11 +117,18 @@ func (s *Server) openGovernance(cfg *config.Config) (*governance, error) {
 // replica evaluates, and shared budget notifications are still sent once
 // (sharedlimit marks each in Redis).
 func (g *governance) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stop = cancel
+	if g.limits != nil {
+		g.done.Add(1)
+		go func() {
+			defer g.done.Done()
+			g.mirrorBudgets(ctx)
+		}()
+	}
 	if g.cluster.shared() {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.stop = cancel
 	g.done.Add(1)
 	go func() {
 		defer g.done.Done()
@@ -126,6 +140,29 @@ func (g *governance) start() {
 			defer g.done.Done()
 			g.runBudgetNotifications(ctx)
 		}()
+	}
+}
+
+// mirrorEvery is how often the shared budget totals are copied into this
+// replica's budget metrics.
+const mirrorEvery = 2 * time.Second
+
+// mirrorBudgets copies the shared budgets' totals (Redis) into this
+// replica's budget tracker until ctx is done, so that
+// modelwatch_budget_spend and its kin report the cluster's spend on every
+// replica, as a single server's do.
+func (g *governance) mirrorBudgets(ctx context.Context) {
+	t := time.NewTicker(mirrorEvery)
+	defer t.Stop()
+	for {
+		for _, st := range g.limits.BudgetSnapshot(ctx) {
+			g.budgets.Seed(st.Name, st.PeriodStart, budget.ToUnits(st.Type, st.Actual), st.Unpriced, st.Calls)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
