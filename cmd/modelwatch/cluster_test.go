@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -743,6 +744,26 @@ func (rig *clusterRig) postgresOutage(t *testing.T) {
 		return nil
 	})
 	t.Logf("the push applied on all three replicas within %v", time.Since(start).Round(time.Millisecond))
+
+	// SIGHUP on a replica whose file has no governance re-reads its file
+	// and keeps the shared governance: it does not publish an empty one.
+	r1 := rig.replicas[1]
+	if err := r1.proc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	rig.eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(r1.proc.Log(), "the shared ones stay") {
+			return fmt.Errorf("r1 did not log the reload")
+		}
+		return nil
+	})
+	for _, rep := range rig.replicas {
+		var g clusterGovernance
+		apiGet(t, rep, "/api/governance", &g)
+		if len(g.Quotas) == 0 || g.Quotas[0].RequestsPerMinute != 30 {
+			t.Errorf("%s after SIGHUP on r1: quotas %+v, want titan-rpm at 30 still", rep.name, g.Quotas)
+		}
+	}
 }
 
 func (rig *clusterRig) dashboardSumsReplicas(t *testing.T) {

@@ -75,6 +75,9 @@ func clusterMain(ctx context.Context, args []string, stdout, stderr io.Writer, e
 }
 
 func clusterPush(ctx context.Context, store *clusterstate.Store, cfg *config.Config, stdout io.Writer) error {
+	if !cfg.HasGovernance() {
+		return errors.New("the file has no auth, quotas, budgets or alarms section: pushing it would leave the cluster without principals; nothing was published")
+	}
 	y, err := cfg.SharedGovernance()
 	if err != nil {
 		return err

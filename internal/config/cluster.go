@@ -145,6 +145,12 @@ func (c *Config) SharedGovernance() ([]byte, error) {
 	return yaml.Marshal(out)
 }
 
+// HasGovernance reports whether the files c was loaded from set any of the
+// shared sections (auth, quotas, budgets, alarms). A replica's file
+// without them holds only its own settings: publishing it would empty the
+// cluster's principals, so SIGHUP and cluster push do not.
+func (c *Config) HasGovernance() bool { return len(c.govNodes) > 0 }
+
 // noteGovernance keeps the governance sections of a decoded document (env
 // references expanded) for SharedGovernance.
 func (c *Config) noteGovernance(root *yaml.Node) {

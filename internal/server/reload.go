@@ -32,6 +32,21 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if s.cluster.shared() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		if !cfg.HasGovernance() {
+			// This replica's file holds only its own settings: apply the
+			// shared governance on top of it, publish nothing.
+			s.cluster.file.Store(cfg)
+			doc, err := s.cluster.store.Get(ctx, docGovernance)
+			if err != nil {
+				return fmt.Errorf("reading the shared configuration: %w", err)
+			}
+			merged, err := s.cluster.governance(doc)
+			if err != nil {
+				return err
+			}
+			s.log.Info("configuration file reloaded; it has no auth, quotas, budgets or alarms, so the shared ones stay", "version", doc.Version)
+			return s.reload(merged)
+		}
 		merged, version, err := s.cluster.publishGovernance(ctx, cfg)
 		if err != nil {
 			return err
