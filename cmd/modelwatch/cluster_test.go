@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -62,7 +64,7 @@ const (
 
 // governanceYAML is the governance the first replica's file holds; the
 // others' files hold none: they get it from PostgreSQL.
-func governanceYAML(rpm int) string {
+func governanceYAML(rpm int, hook string) string {
 	return fmt.Sprintf(`auth:
   principals:
     - name: app
@@ -80,12 +82,57 @@ budgets:
     timeUnit: DAILY
     hardLimit: true
     filter: {models: ["%s"]}
+    notifications:
+      - {type: ACTUAL, comparisonOperator: GREATER_THAN, threshold: 50, subscribers: {webhooks: ["%s"]}}
   - name: nova-spend
     type: COST
     limit: 1000
     timeUnit: DAILY
     filter: {models: ["%s"]}
-`, clusterAK, clusterSK, clusterAPIKey, quotaModel, rpm, budgetModel, reconModel)
+alarms:
+  - name: titan-throttled
+    metric: {name: InvocationThrottles, statistic: Sum, dimensions: {ModelId: %s}}
+    period: 10s
+    evaluationPeriods: 3    # 1 of the last 3: a leader handover (the kill drill) skips no breach
+    datapointsToAlarm: 1
+    threshold: 0
+    comparisonOperator: GreaterThanThreshold
+    treatMissingData: notBreaching
+    actions: {alarmWebhooks: ["%s"]}
+`, clusterAK, clusterSK, clusterAPIKey, quotaModel, rpm, budgetModel, hook, reconModel, quotaModel, hook)
+}
+
+// hooks receives the cluster's webhook notifications (SNS envelopes):
+// subject → how many arrived.
+type hooks struct {
+	mu       sync.Mutex
+	subjects map[string]int
+}
+
+func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var env struct{ Subject, Message string }
+	_ = json.NewDecoder(r.Body).Decode(&env)
+	h.mu.Lock()
+	h.subjects[env.Subject]++
+	h.mu.Unlock()
+}
+
+func (h *hooks) count(subjectPart string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for s, c := range h.subjects {
+		if strings.Contains(s, subjectPart) {
+			n += c
+		}
+	}
+	return n
+}
+
+func (h *hooks) all() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.subjects)
 }
 
 // replica is one `modelwatch serve` of the cluster.
@@ -107,6 +154,7 @@ type clusterRig struct {
 	prices   *cost.PriceList
 	replicas []*replica
 	promURL  string
+	hooks    *hooks
 }
 
 // TestClusterOfThreeReplicas is issue 18's cluster drill: three `serve`
@@ -124,6 +172,39 @@ func TestClusterOfThreeReplicas(t *testing.T) {
 	t.Run("Redis restarted mid-load: calls go on and the spend is reconciled", rig.redisRestart)
 	t.Run("PostgreSQL stopped for 30 s: replicas serve on and catch up", rig.postgresOutage)
 	t.Run("the dashboard, reading Prometheus, shows every replica's calls", rig.dashboardSumsReplicas)
+	t.Run("an alarm and a budget notification are sent once for the cluster", rig.notifiedOnce)
+}
+
+// notifiedOnce: the alarm on the quota phase's throttles (summed over the
+// replicas from Prometheus) and the budget's 50 % notification were each
+// sent once, by whichever replica led the duty, across the kill, the
+// Redis restart and the PostgreSQL outage.
+func (rig *clusterRig) notifiedOnce(t *testing.T) {
+	defer func() {
+		if t.Failed() {
+			for _, r := range rig.replicas {
+				for _, l := range strings.Split(r.proc.Log(), "\n") {
+					if strings.Contains(l, "alarm") || strings.Contains(l, "leader") || strings.Contains(l, "evaluates") {
+						t.Logf("%s: %s", r.name, l)
+					}
+				}
+			}
+		}
+	}()
+	rig.eventually(t, 30*time.Second, func() error {
+		if rig.hooks.count(`ALARM: "titan-throttled"`) == 0 {
+			return fmt.Errorf("no ALARM notification for titan-throttled yet: %v", rig.hooks.all())
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // a second sender would have sent by now
+	if n := rig.hooks.count(`ALARM: "titan-throttled"`); n != 1 {
+		t.Errorf("%d ALARM notifications for titan-throttled, want 1: %v", n, rig.hooks.all())
+	}
+	if n := rig.hooks.count("llama-cap"); n != 1 {
+		t.Errorf("%d notifications for the budget llama-cap, want 1: %v", n, rig.hooks.all())
+	}
+	t.Logf("webhooks received: %v", rig.hooks.all())
 }
 
 func startCluster(t *testing.T) *clusterRig {
@@ -134,7 +215,9 @@ func startCluster(t *testing.T) *clusterRig {
 		}
 		t.Skip("prometheus not found (Debian package prometheus)")
 	}
-	rig := &clusterRig{t: t, bin: buildBinary(t)}
+	rig := &clusterRig{t: t, bin: buildBinary(t), hooks: &hooks{subjects: map[string]int{}}}
+	hookSrv := httptest.NewServer(rig.hooks)
+	t.Cleanup(hookSrv.Close)
 	rig.pg = servicetest.StartPostgres(t)
 	dbURL := rig.pg.CreateDatabase(t, "modelwatch")
 	rig.redis = servicetest.StartRedis(t)
@@ -170,7 +253,7 @@ invocationLogging:
   retryMax: 500ms
 `, port, filepath.Join(dir, r.name), r.name, dbURL, rig.redis.URL, clusterSecrets, r.metricsPort, rig.promURL)
 		if i == 0 {
-			yaml += governanceYAML(quotaRPM)
+			yaml += governanceYAML(quotaRPM, hookSrv.URL)
 		}
 		r.cfgFile = filepath.Join(dir, r.name+".yaml")
 		if err := os.WriteFile(r.cfgFile, []byte(yaml), 0o600); err != nil {

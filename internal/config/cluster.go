@@ -294,6 +294,9 @@ func (c *Config) WithSharedGovernance(doc []byte) (*Config, error) {
 		}
 	}
 	n := *c
+	// Validate fills derived defaults in place: the copy's own slices, so
+	// that c, which other goroutines may read, is never written.
+	n.Models, n.Providers = slices.Clone(c.Models), slices.Clone(c.Providers)
 	n.Auth, n.Quotas, n.Budgets, n.Alarms = Auth{}, nil, nil, nil
 	n.lines, n.govNodes = nil, nil
 	n.fromEnv = append([]string(nil), c.fromEnv...)
