@@ -432,9 +432,21 @@ const (
 	redisIOTimeout   = 250 * time.Millisecond
 )
 
+// redisLog routes the Redis client's own messages (failed dials, pool
+// events) into the server's log at debug level: sharedlimit already says,
+// once, when Redis goes away and comes back.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+}
+
+var setRedisLog sync.Once
+
 // openSharedLimits connects the quotas and budgets to the counters every
 // replica shares on cluster.redis.
 func openSharedLimits(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*sharedlimit.Limits, error) {
+	setRedisLog.Do(func() { redis.SetLogger(redisLog{log.With("component", "redis")}) })
 	opts, err := redis.ParseURL(string(cfg.Cluster.Redis))
 	if err != nil {
 		return nil, errors.New("cluster.redis: not a Redis URL (the value is not shown: it may hold a password)")
