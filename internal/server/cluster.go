@@ -71,6 +71,9 @@ type cluster struct {
 
 	govVersion   atomic.Int64
 	logVersion   atomic.Int64
+	// govMu serializes applying the governance document (a change seen
+	// here, a Reload published from here).
+	govMu sync.Mutex
 	alarmVersion atomic.Int64
 
 	applyErrors prometheus.Counter
@@ -344,6 +347,10 @@ func (c *cluster) changed(ctx context.Context, s *Server, name string, version i
 		if version != 0 && version <= c.govVersion.Load() {
 			return
 		}
+		// govMu orders this with a Reload publishing from this replica,
+		// so that an older document never replaces a newer one.
+		c.govMu.Lock()
+		defer c.govMu.Unlock()
 		doc, ok := get()
 		if !ok || doc.Version <= c.govVersion.Load() {
 			return
@@ -362,14 +369,23 @@ func (c *cluster) changed(ctx context.Context, s *Server, name string, version i
 		if version != 0 && version <= c.logVersion.Load() {
 			return
 		}
-		doc, ok := get()
-		if !ok || doc.Version <= c.logVersion.Load() {
-			return
-		}
-		if err := c.applyLogging(s.logging, doc); err != nil {
-			c.applyErrors.Inc()
-			c.log.Error("shared invocation-logging configuration not applied", "error", err)
-			c.noteLogVersion(doc.Version)
+		// Apply the latest document; if this replica published a newer
+		// one while it was applied (a Put here, racing), apply the latest
+		// again, so that the last version wins everywhere.
+		for {
+			doc, ok := get()
+			if !ok || doc.Version < c.logVersion.Load() {
+				return
+			}
+			if err := c.applyLogging(s.logging, doc); err != nil {
+				c.applyErrors.Inc()
+				c.log.Error("shared invocation-logging configuration not applied", "error", err)
+				c.noteLogVersion(doc.Version)
+				return
+			}
+			if c.logVersion.Load() <= doc.Version {
+				return
+			}
 		}
 	case docAlarmState:
 		if c.store.IsLeader(dutyAlarms) || (version != 0 && version <= c.alarmVersion.Load()) {

@@ -32,6 +32,8 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if s.cluster.shared() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		s.cluster.govMu.Lock()
+		defer s.cluster.govMu.Unlock()
 		if !cfg.HasGovernance() {
 			// This replica's file holds only its own settings: apply the
 			// shared governance on top of it, publish nothing.
