@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -68,6 +69,20 @@ func TestDrainAnswersHealthz503UntilInFlightCallsFinish(t *testing.T) {
 		streamEnd = time.Now()
 	}()
 
+	readyz := func() (int, map[string]string) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		v := map[string]string{}
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	if code, v := readyz(); code != http.StatusOK || v["status"] != "ok" || v["replica"] == "" || v["sharedConfig"] != "" {
+		t.Errorf("GET /readyz while serving: %d %v, want 200 ok naming the replica, and no shared parts on a single node", code, v)
+	}
+
 	drainStart := time.Now()
 	runErr := make(chan error, 1)
 	go func() { runErr <- stop() }()
@@ -99,8 +114,12 @@ func TestDrainAnswersHealthz503UntilInFlightCallsFinish(t *testing.T) {
 		}
 	}()
 
-	// A new call during the drain is refused, in Bedrock's shape.
+	// A new call during the drain is refused, in Bedrock's shape, and a
+	// load balancer's readiness probe says draining.
 	time.Sleep(200 * time.Millisecond)
+	if code, v := readyz(); code != http.StatusServiceUnavailable || v["status"] != "draining" {
+		t.Errorf("GET /readyz while draining: %d %v, want 503 draining", code, v)
+	}
 	_, err = client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(haiku), Body: invokeBody})
 	apiErrorExact(t, err, "ServiceUnavailableException", 503,
 		"The server is shutting down and takes no new calls. Retry the request; it will be served by another instance.")
