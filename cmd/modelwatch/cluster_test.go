@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -549,6 +550,20 @@ func (rig *clusterRig) budgetAcrossReplicas(t *testing.T) {
 	})
 }
 
+// leader is the replica `modelwatch cluster status` names for duty ("" if
+// none).
+func (rig *clusterRig) leader(t *testing.T, duty string) string {
+	out, err := exec.Command(rig.bin, "cluster", "status", "--config", rig.replicas[0].cfgFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cluster status: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(duty) + `\s+(\S+)\s`).FindSubmatch(out)
+	if m == nil || string(m[1]) == "-" {
+		return ""
+	}
+	return string(m[1])
+}
+
 // scrapeValue is the value of one series on a replica's /metrics, as
 // Prometheus reads it ("" when absent).
 func scrapeValue(t *testing.T, r *replica, series string) string {
@@ -630,10 +645,32 @@ func (rig *clusterRig) killOneReplica(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() { s, f := rig.load(t, killModel, 16, stop); res <- result{s, f} }()
+	// The victim is the replica that evaluates the alarms: its duty must
+	// move to another replica.
+	leader := rig.leader(t, "alarms")
+	var victim *replica
+	for _, rep := range rig.replicas {
+		if rep.name == leader {
+			victim = rep
+		}
+	}
+	if victim == nil {
+		t.Fatalf("no replica leads the alarms (%q)", leader)
+	}
 	time.Sleep(1500 * time.Millisecond)
-	victim := rig.replicas[1]
 	if err := victim.proc.Kill(); err != nil {
 		t.Fatal(err)
+	}
+	killed := time.Now()
+	for {
+		if l := rig.leader(t, "alarms"); l != "" && l != victim.name {
+			t.Logf("the alarms moved from %s (killed) to %s within %v", victim.name, l, time.Since(killed).Round(10*time.Millisecond))
+			break
+		}
+		if time.Since(killed) > 10*time.Second {
+			t.Fatalf("no other replica took the alarms over within 10 s of %s's SIGKILL", victim.name)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
 	close(stop)

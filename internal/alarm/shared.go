@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -17,6 +18,13 @@ func (e *Evaluator) State() ([]byte, error) {
 	e.mu.Unlock()
 	return json.Marshal(f)
 }
+
+// CatchUp evaluates every alarm once at the last boundary that has
+// passed (its own period's), as the replica that takes over evaluating a
+// cluster's alarms does first: its predecessor may have died, or lost the
+// database, before it evaluated that boundary, and the next one may
+// already be too late to see a breach.
+func (e *Evaluator) CatchUp(ctx context.Context) { e.evaluate(ctx, e.now(), true) }
 
 // Adopt takes the states another evaluator published (State): on a
 // replica that does not evaluate the alarms itself, each alarm with the

@@ -42,8 +42,9 @@ func (s *Store) Lead(ctx context.Context, duty string, run func(ctx context.Cont
 	ctx, cancel := s.mergeDone(ctx)
 	defer cancel()
 	key := lockKey(s.opts.Namespace, duty)
+	var failing bool
 	for ctx.Err() == nil {
-		s.leadOnce(ctx, duty, key, run)
+		failing = s.leadOnce(ctx, duty, key, run, failing)
 		if !sleep(ctx, s.opts.LeaderRetry) {
 			return
 		}
@@ -51,28 +52,37 @@ func (s *Store) Lead(ctx context.Context, duty string, run func(ctx context.Cont
 }
 
 // leadOnce tries the lock once and, if it gets it, leads until it loses it
-// or ctx is done.
-func (s *Store) leadOnce(ctx context.Context, duty string, key int64, run func(context.Context)) {
+// or ctx is done. It reports whether the database could not be reached:
+// the first failure of an outage is logged as a warning, the retries
+// every second after it only at debug level.
+func (s *Store) leadOnce(ctx context.Context, duty string, key int64, run func(context.Context), failing bool) bool {
+	warn := s.log.Warn
+	if failing {
+		warn = s.log.Debug
+	}
 	conn, err := s.connect(ctx, appName(s.opts.Replica, duty))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.note(err)
-			s.log.Warn("clusterstate: lead: cannot connect", "duty", duty, "err", err)
+			warn("clusterstate: lead: cannot connect; retrying every LeaderRetry", "duty", duty, "err", err)
 		}
-		return
+		return true
 	}
 	defer closeConn(conn)
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
 		if ctx.Err() == nil {
 			s.note(err)
-			s.log.Warn("clusterstate: lead: cannot try the lock", "duty", duty, "err", err)
+			warn("clusterstate: lead: cannot try the lock", "duty", duty, "err", err)
 		}
-		return
+		return true
 	}
 	s.note(nil)
+	if failing {
+		s.log.Info("clusterstate: lead: the database answers again", "duty", duty)
+	}
 	if !got {
-		return
+		return false
 	}
 	if _, err := conn.Exec(ctx, `
 		INSERT INTO leaders (duty, replica, since) VALUES ($1, $2, now())
@@ -82,7 +92,7 @@ func (s *Store) leadOnce(ctx context.Context, duty string, key int64, run func(c
 		// failure here most likely means the connection is gone too.
 		s.log.Warn("clusterstate: lead: cannot record leader", "duty", duty, "err", err)
 		if conn.IsClosed() {
-			return
+			return false
 		}
 	}
 	s.log.Info("clusterstate: became leader", "duty", duty)
@@ -108,6 +118,7 @@ func (s *Store) leadOnce(ctx context.Context, duty string, key int64, run func(c
 	} else {
 		s.log.Warn("clusterstate: lost leadership", "duty", duty)
 	}
+	return false
 }
 
 // hold pings conn every leaderPing while run is going. It returns true when

@@ -78,7 +78,13 @@ func (s *Store) Watch(ctx context.Context, fn func(name string, version int64)) 
 				return
 			}
 			s.note(err)
-			s.log.Warn("clusterstate: watch: cannot listen", "err", err, "retry_in", backoff)
+			// The first failure of an outage is a warning; the retries
+			// after it (every 2 s at most) are logged at debug level.
+			if backoff == watchBackoffMin {
+				s.log.Warn("clusterstate: watch: cannot listen; retrying until the database answers", "err", err)
+			} else {
+				s.log.Debug("clusterstate: watch: cannot listen", "err", err, "retry_in", backoff)
+			}
 			if !sleep(ctx, backoff) {
 				return
 			}

@@ -166,8 +166,13 @@ func (g *governance) mirrorBudgets(ctx context.Context) {
 	}
 }
 
-// runAlarms evaluates the alarms until ctx is done.
-func (g *governance) runAlarms(ctx context.Context) { g.alarms.Run(ctx) }
+// runAlarms evaluates the alarms for the cluster until ctx is done (this
+// replica leads the duty): first the boundary its predecessor may have
+// missed, then every boundary.
+func (g *governance) runAlarms(ctx context.Context) {
+	g.alarms.CatchUp(ctx)
+	g.alarms.Run(ctx)
+}
 
 // runBudgetNotifications sends, every second, the notifications of the
 // shared budgets whose thresholds were crossed, each once per period for
