@@ -69,11 +69,11 @@ type cluster struct {
 	// governance document is applied on top of.
 	file atomic.Pointer[config.Config]
 
-	govVersion   atomic.Int64
-	logVersion   atomic.Int64
+	govVersion atomic.Int64
+	logVersion atomic.Int64
 	// govMu serializes applying the governance document (a change seen
 	// here, a Reload published from here).
-	govMu sync.Mutex
+	govMu        sync.Mutex
 	alarmVersion atomic.Int64
 
 	applyErrors prometheus.Counter
