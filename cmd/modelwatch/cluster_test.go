@@ -166,6 +166,7 @@ func TestClusterOfThreeReplicas(t *testing.T) {
 	rig := startCluster(t)
 
 	t.Run("the shared configuration reaches replicas whose files have none", rig.sharedGovernance)
+	t.Run("a second replica on another replica's data directory is refused", rig.sharedDirRefused)
 	t.Run("a logging configuration put on one replica applies on all", rig.loggingPutAppliesEverywhere)
 	t.Run("a quota holds across replicas under concurrent load", rig.quotaAcrossReplicas)
 	t.Run("a budget's hard limit holds across replicas under concurrent load", rig.budgetAcrossReplicas)
@@ -413,6 +414,57 @@ func (rig *clusterRig) sharedGovernance(t *testing.T) {
 			t.Errorf("the shared configuration holds %q in the clear", secret)
 		}
 	}
+}
+
+// sharedDirRefused: a replica started on a data directory another live
+// replica uses is refused, even where flock cannot tell (a volume mounted
+// on two hosts): here a copy of r2's directory identity in a fresh
+// directory.
+func (rig *clusterRig) sharedDirRefused(t *testing.T) {
+	r2 := rig.replicas[2]
+	var dataDir string
+	for _, line := range strings.Split(string(must(os.ReadFile(r2.cfgFile))), "\n") {
+		if d, ok := strings.CutPrefix(line, "dataDir: "); ok {
+			dataDir = d
+		}
+	}
+	id, err := os.ReadFile(filepath.Join(dataDir, "replica-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "replica-id"), id, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// r2's own file, but another replica name and that directory.
+	cfgFile := filepath.Join(t.TempDir(), "r9.yaml")
+	cfg := strings.Replace(string(must(os.ReadFile(r2.cfgFile))), "replica: r2", "replica: r9", 1)
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rig.bin, "serve")
+	cmd.Env = append(os.Environ(), rig.minio.Env()...)
+	cmd.Env = append(cmd.Env, "MODELWATCH_CONFIG="+cfgFile, "MODELWATCH_DATA_DIR="+other, "MODELWATCH_LISTEN=127.0.0.1:0")
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("a replica on r2's data directory did not exit within 30 s")
+	}
+	if err == nil || !strings.Contains(string(out), `is in use by replica "r2"`) {
+		t.Fatalf("a replica on r2's data directory: %v\n%s", err, out)
+	}
+	t.Logf("refused: %s", strings.TrimSpace(string(out[strings.LastIndex(string(out[:len(out)-1]), "\n")+1:])))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func clusterConverse(model, text string) *bedrockruntime.ConverseInput {

@@ -120,7 +120,7 @@ func openCluster(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger
 	host, _ := os.Hostname()
 	if err := store.Register(ctx, c.replica, dirID, host, registrationStale); err != nil {
 		store.Close()
-		return nil, nil, fmt.Errorf("cluster: %w (each replica needs its own data directory: its spool is delivered by it alone; see README \"Scale out\")", err)
+		return nil, nil, fmt.Errorf("cluster: %w: a replica's spool is delivered by that replica alone (README \"Scale out\")", err)
 	}
 	merged, err := c.loadGovernance(ctx, cfg)
 	if err != nil {
