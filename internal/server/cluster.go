@@ -212,6 +212,9 @@ func (c *cluster) publishGovernance(ctx context.Context, cfg *config.Config) (*c
 		return nil, 0, err
 	}
 	doc, err := c.store.Put(ctx, docGovernance, body, -1)
+	if err == nil {
+		c.prune(ctx, docGovernance, keepVersions)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("the configuration was not shared (the shared configuration store is unavailable), and is not applied: %w", err)
 	}
@@ -250,6 +253,7 @@ func (c *cluster) attachLogging(l *invocationlog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("shared configuration store: %w", err)
 		}
+		c.prune(ctx, docLogging, keepVersions)
 		c.noteLogVersion(doc.Version)
 		return nil
 	})
@@ -414,7 +418,24 @@ func (c *cluster) publishAlarmState(state []byte) {
 		c.log.Warn("alarm states not shared with the other replicas", "error", err)
 		return
 	}
+	c.prune(ctx, docAlarmState, keepAlarmStates)
 	c.alarmVersion.Store(doc.Version)
+}
+
+// How many versions of each shared document PostgreSQL keeps: the
+// configurations' last hundred (their history), the alarm states' last
+// few (each holds every alarm's last 100 transitions already).
+const (
+	keepVersions    = 100
+	keepAlarmStates = 5
+)
+
+// prune drops a document's versions beyond keep; a failure only leaves
+// more history, and is logged.
+func (c *cluster) prune(ctx context.Context, name string, keep int) {
+	if err := c.store.Prune(ctx, name, keep); err != nil {
+		c.log.Debug("old versions of a shared document not pruned", "document", name, "error", err)
+	}
 }
 
 // close stops the cluster work and disconnects.
