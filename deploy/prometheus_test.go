@@ -3,16 +3,14 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/modelwatch/modelwatch/internal/invocation"
 	"github.com/modelwatch/modelwatch/internal/metrics"
 	"github.com/modelwatch/modelwatch/internal/promremote"
+	"github.com/modelwatch/modelwatch/internal/servicetest"
 )
 
 // tool finds one of Debian's prometheus package's binaries; the test is
@@ -290,7 +289,6 @@ func TestRulesUseOurMetrics(t *testing.T) {
 // that the recording rules produce one cluster-wide series per model and
 // operation, without replica or instance labels.
 func TestRulesOnPrometheus(t *testing.T) {
-	bin := tool(t, "prometheus")
 	var targets []string
 	for i, calls := range []int{3, 4} {
 		reg := prometheus.NewRegistry()
@@ -305,16 +303,16 @@ func TestRulesOnPrometheus(t *testing.T) {
 		t.Cleanup(srv.Close)
 		targets = append(targets, fmt.Sprintf("%q", srv.Listener.Addr().String()))
 	}
-	dir := t.TempDir()
-	write(t, filepath.Join(dir, "rules.yml"), read(t, "prometheus/rules.yml"))
-	cfg := filepath.Join(dir, "prometheus.yml")
-	write(t, cfg, `global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}
-rule_files: [rules.yml]
+	rules, err := filepath.Abs("prometheus/rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := servicetest.StartPrometheus(t, `global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}
+rule_files: [`+strconv.Quote(rules)+`]
 scrape_configs:
   - job_name: modelwatch
     static_configs: [{targets: [`+strings.Join(targets, ", ")+`]}]
 `)
-	base := runPrometheus(t, bin, dir, cfg)
 	c, err := promremote.New(base, promremote.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -350,62 +348,6 @@ scrape_configs:
 	// The raw series keep the replicas apart.
 	wait(`count(count by (replica) (bedrock_invocations_total))`, func(n int, v float64, _ map[string]string) bool { return v == 2 })
 	wait(`sum(bedrock_invocations_total)`, func(n int, v float64, _ map[string]string) bool { return v == 7 })
-}
-
-// runPrometheus starts Prometheus on a free loopback port, waits until it
-// is ready and stops it (by its PID) when the test ends.
-func runPrometheus(t *testing.T, bin, dir, cfg string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logPath := filepath.Join(dir, "prometheus.log")
-	out, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", read(t, logPath))
-		}
-		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return "http://" + addr
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited:\n%s", read(t, logPath))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 30s:\n%s", read(t, logPath))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func execLookPath(name string) (string, error) { return exec.LookPath(name) }

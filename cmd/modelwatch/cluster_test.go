@@ -31,6 +31,7 @@ import (
 	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/modelwatch/modelwatch/internal/clientsuite"
 	"github.com/modelwatch/modelwatch/internal/cmdtest"
 	"github.com/modelwatch/modelwatch/internal/cost"
 	"github.com/modelwatch/modelwatch/internal/invocation"
@@ -210,13 +211,7 @@ func (rig *clusterRig) notifiedOnce(t *testing.T) {
 }
 
 func startCluster(t *testing.T) *clusterRig {
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus not found and CI is set: install Debian's prometheus package")
-		}
-		t.Skip("prometheus not found (Debian package prometheus)")
-	}
+	var err error
 	rig := &clusterRig{t: t, bin: buildBinary(t), hooks: &hooks{subjects: map[string]int{}}}
 	hookSrv := httptest.NewServer(rig.hooks)
 	t.Cleanup(hookSrv.Close)
@@ -229,11 +224,16 @@ func startCluster(t *testing.T) *clusterRig {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	promPort := servicetest.FreePort(t)
-	rig.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
+	// Prometheus scrapes the replicas' metrics listeners every second,
+	// from before they start.
+	metricsPorts := []int{servicetest.FreePort(t), servicetest.FreePort(t), servicetest.FreePort(t)}
 	var targets []string
+	for _, p := range metricsPorts {
+		targets = append(targets, fmt.Sprintf("%q", fmt.Sprintf("127.0.0.1:%d", p)))
+	}
+	rig.promURL = servicetest.StartPrometheus(t, "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: modelwatch\n    static_configs: [{targets: ["+strings.Join(targets, ", ")+"]}]\n")
 	for i := range 3 {
-		r := &replica{name: fmt.Sprintf("r%d", i), metricsPort: servicetest.FreePort(t)}
+		r := &replica{name: fmt.Sprintf("r%d", i), metricsPort: metricsPorts[i]}
 		port := servicetest.FreePort(t)
 		r.url = fmt.Sprintf("http://127.0.0.1:%d", port)
 		yaml := fmt.Sprintf(`listen: 127.0.0.1:%d
@@ -266,9 +266,7 @@ invocationLogging:
 		r.runtime = bedrockruntime.New(bedrockruntime.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.url), Credentials: creds, RetryMaxAttempts: 1})
 		r.control = bedrock.New(bedrock.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.url), Credentials: creds, RetryMaxAttempts: 1})
 		rig.replicas = append(rig.replicas, r)
-		targets = append(targets, fmt.Sprintf("127.0.0.1:%d", r.metricsPort))
 	}
-	startPrometheus(t, promBin, promPort, targets)
 	// The first replica seeds the shared configuration from its file; the
 	// others start together and read it.
 	rig.start(rig.replicas[0])
@@ -310,41 +308,6 @@ func readyz(r *replica) (int, map[string]string) {
 	v := map[string]string{}
 	_ = json.NewDecoder(resp.Body).Decode(&v)
 	return resp.StatusCode, v
-}
-
-// startPrometheus runs Debian's Prometheus scraping the replicas' metrics
-// listeners every second.
-func startPrometheus(t *testing.T, bin string, port int, targets []string) {
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: modelwatch\n    static_configs: [{targets: [%s]}]\n",
-		`"`+strings.Join(targets, `", "`)+`"`)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/-/ready", port))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 30 s:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // apiGet GETs a replica's API path with the principal's API key.
@@ -403,6 +366,30 @@ func (rig *clusterRig) sharedGovernance(t *testing.T) {
 		if _, err := r.runtime.Converse(context.Background(), clusterConverse(warmModel, "warm up")); err != nil {
 			t.Errorf("%s: a SigV4-signed call: %v", r.name, err)
 		}
+	}
+	// And as applications call them: the AWS SDK for JavaScript v3 signing
+	// with the sealed key, and the openai SDK with the API key stored as
+	// its SHA-256, each with default settings, on the replicas whose files
+	// hold no principals.
+	node, clients := clientsuite.Node(t)
+	for _, r := range rig.replicas[1:] {
+		cmd := exec.Command(node, filepath.Join(clients, "traffic", "cluster-replica.mjs"))
+		cmd.Dir = clients
+		cmd.Env = append(os.Environ(), "MW_ENDPOINT="+r.url, "MW_ACCESS_KEY_ID="+clusterAK, "MW_SECRET_ACCESS_KEY="+clusterSK,
+			"MW_API_KEY="+clusterAPIKey, "MW_MODEL="+warmModel)
+		out, err := cmd.Output()
+		var got struct{ ConverseRequestID, ConverseStop, ChatFinish string }
+		if err != nil || json.Unmarshal(out, &got) != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("%s: the JavaScript clients: %v\n%s%s", r.name, err, out, stderr)
+		}
+		if got.ConverseRequestID == "" || got.ConverseStop != "end_turn" || got.ChatFinish != "stop" {
+			t.Errorf("%s: the JavaScript clients got %+v", r.name, got)
+		}
+		t.Logf("%s: the AWS SDK for JavaScript (SigV4) and the openai SDK (API key) served: %+v", r.name, got)
 	}
 	// What PostgreSQL holds: no key in the clear.
 	out, err := exec.Command("psql", rig.pg.URL[:strings.LastIndex(rig.pg.URL, "/")]+"/modelwatch", "-Atc", "select body::text from documents where name='governance'").CombinedOutput()
@@ -648,9 +635,24 @@ func (rig *clusterRig) eventually(t *testing.T, within time.Duration, check func
 	}
 }
 
+// loadResult is what a load was served: request ID → cost in
+// nano-dollars, and how many calls failed.
+type loadResult struct {
+	served map[string]int64
+	failed int64
+}
+
+// startLoad starts workers calling model round robin over the replicas;
+// the function it returns stops them and says what they were served.
+func (rig *clusterRig) startLoad(t *testing.T, model string, workers int) (stop func() loadResult) {
+	done := make(chan struct{})
+	res := make(chan loadResult, 1)
+	go func() { s, f := rig.load(t, model, workers, done); res <- loadResult{s, f} }()
+	return func() loadResult { close(done); return <-res }
+}
+
 // load runs workers calling model round robin over the replicas until
-// stop is closed, and returns what they were served: request ID → cost in
-// nano-dollars.
+// stop is closed, and returns what they were served.
 func (rig *clusterRig) load(t *testing.T, model string, workers int, stop <-chan struct{}) (served map[string]int64, failed int64) {
 	var mu sync.Mutex
 	served = map[string]int64{}
@@ -690,13 +692,7 @@ func (rig *clusterRig) load(t *testing.T, model string, workers int, stop <-chan
 }
 
 func (rig *clusterRig) killOneReplica(t *testing.T) {
-	stop := make(chan struct{})
-	type result struct {
-		served map[string]int64
-		failed int64
-	}
-	res := make(chan result, 1)
-	go func() { s, f := rig.load(t, killModel, 16, stop); res <- result{s, f} }()
+	stopLoad := rig.startLoad(t, killModel, 16)
 	// The victim is the replica that evaluates the alarms: its duty must
 	// move to another replica.
 	leader := rig.leader(t, "alarms")
@@ -725,8 +721,7 @@ func (rig *clusterRig) killOneReplica(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	r := <-res
+	r := stopLoad()
 	if len(r.served) < 100 {
 		t.Fatalf("only %d calls served before the kill; the drill needs a real load", len(r.served))
 	}
@@ -785,13 +780,7 @@ func listKeys(t *testing.T, rig *clusterRig, prefix string) []string {
 }
 
 func (rig *clusterRig) redisRestart(t *testing.T) {
-	stop := make(chan struct{})
-	type result struct {
-		served map[string]int64
-		failed int64
-	}
-	res := make(chan result, 1)
-	go func() { s, f := rig.load(t, reconModel, 12, stop); res <- result{s, f} }()
+	stopLoad := rig.startLoad(t, reconModel, 12)
 	time.Sleep(time.Second)
 	rig.redis.Stop()
 	sawLocal := false
@@ -808,8 +797,7 @@ func (rig *clusterRig) redisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	close(stop)
-	r := <-res
+	r := stopLoad()
 	if r.failed > 0 {
 		t.Errorf("%d calls failed while Redis was down: the default is to fail open to local counters", r.failed)
 	}
@@ -837,13 +825,7 @@ func (rig *clusterRig) redisRestart(t *testing.T) {
 }
 
 func (rig *clusterRig) postgresOutage(t *testing.T) {
-	stop := make(chan struct{})
-	type result struct {
-		served map[string]int64
-		failed int64
-	}
-	res := make(chan result, 1)
-	go func() { s, f := rig.load(t, outageModel, 4, stop); res <- result{s, f} }()
+	stopLoad := rig.startLoad(t, outageModel, 4)
 	rig.pg.Stop()
 	down := time.Now()
 	// Meanwhile: every replica stays ready and serves with the last
@@ -870,8 +852,7 @@ func (rig *clusterRig) postgresOutage(t *testing.T) {
 	if err := rig.pg.Start(); err != nil {
 		t.Fatal(err)
 	}
-	close(stop)
-	r := <-res
+	r := stopLoad()
 	t.Logf("PostgreSQL down for %v: %d calls served, %d failed; replicas that reported it: %v", time.Since(down).Round(time.Second), len(r.served), r.failed, sawUnavailable)
 	if r.failed > 0 {
 		t.Errorf("%d calls failed while PostgreSQL was down", r.failed)

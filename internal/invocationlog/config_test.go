@@ -167,3 +167,32 @@ func TestOpenConfigStore_CorruptFileSaysWhatToDo(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
+
+// TestValidateKeysCountsTheReplicaInBatchNames: in a cluster a batch
+// object's name carries its replica's name, so the longest key is the
+// batch key and a Put's key prefix has that much less room; the error
+// names the batch key's template.
+func TestValidateKeysCountsTheReplicaInBatchNames(t *testing.T) {
+	const account, region = "123456789012", "us-east-1"
+	replica := strings.Repeat("r", 63) // the longest DNS label
+	logs := LogsPrefix("", account, region)
+	last := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	batch := len(BatchKey(logs, last, replica+"-"+strings.Repeat("f", 2*batchIDBytes)))
+	if batch <= LongestKey("", account, region) {
+		t.Fatalf("a replica's batch key (%d bytes) is not the longest (%d)", batch, LongestKey("", account, region))
+	}
+	room := MaxKeyBytes - batch - 1
+	fits := &LoggingConfig{S3Config: &S3Config{BucketName: "logs", KeyPrefix: strings.Repeat("p", room)}}
+	if err := fits.validateKeys(account, region, replica); err != nil {
+		t.Fatalf("a prefix of %d bytes refused: %v", room, err)
+	}
+	over := &LoggingConfig{S3Config: &S3Config{BucketName: "logs", KeyPrefix: strings.Repeat("p", room+1)}}
+	err := over.validateKeys(account, region, replica)
+	if err == nil || !strings.Contains(err.Error(), "less than or equal to "+strconv.Itoa(room)+":") || !strings.Contains(err.Error(), "<time>_<replica>-<batchId>.json.gz") {
+		t.Fatalf("a prefix of %d bytes: %v", room+1, err)
+	}
+	// A single node's limit is unchanged by the replica rule.
+	if err := over.ValidateKeys(account, region); err != nil {
+		t.Errorf("a single node refused a prefix of %d bytes: %v", room+1, err)
+	}
+}

@@ -5,15 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,85 +18,8 @@ import (
 	"github.com/modelwatch/modelwatch/internal/history"
 	"github.com/modelwatch/modelwatch/internal/metrics"
 	"github.com/modelwatch/modelwatch/internal/promremote"
+	"github.com/modelwatch/modelwatch/internal/servicetest"
 )
-
-// prometheusBinary is Debian's Prometheus; the test is skipped without it,
-// except in CI (which installs it).
-func prometheusBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus is not installed: apt-get install prometheus (.ci/run does)")
-		}
-		t.Skip("prometheus not installed (apt-get install prometheus)")
-	}
-	return bin
-}
-
-// startPrometheus runs Prometheus with config on a free loopback port and
-// a temporary storage directory, waits until it is ready, and stops it
-// (by its PID) when the test ends. It returns its base URL.
-func startPrometheus(t *testing.T, config string) string {
-	t.Helper()
-	bin := prometheusBinary(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logPath := filepath.Join(dir, "prometheus.log")
-	out, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	base := "http://" + addr
-	c := newClient(t, base, promremote.Options{Timeout: 2 * time.Second})
-	deadline := time.Now().Add(30 * time.Second)
-	for c.Ping(context.Background()) != nil {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("prometheus exited:\n%s", log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("prometheus not ready after 30s:\n%s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			log, _ := os.ReadFile(logPath)
-			t.Logf("prometheus log:\n%s", log)
-		}
-	})
-	return base
-}
 
 // replica is a scrape target exposing a counter at value, labelled with
 // its replica name as modelwatch's /metrics labels it.
@@ -122,10 +40,9 @@ func replica(t *testing.T, name string, value float64) *httptest.Server {
 // /api/v1/query (the dashboard's) both say 7, and the replicas' series stay
 // apart under their replica label.
 func TestPrometheusSumsTheReplicas(t *testing.T) {
-	prometheusBinary(t)
 	r1, r2 := replica(t, "modelwatch-0", 3), replica(t, "modelwatch-1", 4)
 	host := func(s *httptest.Server) string { return s.Listener.Addr().String() }
-	base := startPrometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}
+	base := servicetest.StartPrometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}
 scrape_configs:
   - job_name: modelwatch
     static_configs: [{targets: [%q, %q]}]

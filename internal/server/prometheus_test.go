@@ -4,18 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+
+	"github.com/modelwatch/modelwatch/internal/servicetest"
 )
 
 // TestPrometheusScrapesWithItsOwnKey runs Debian's Prometheus against the
@@ -23,13 +22,6 @@ import (
 // scrape principal's key in a credentials file. A job with a principal
 // lacking modelwatch:GetMetrics must be down.
 func TestPrometheusScrapesWithItsOwnKey(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus is not installed: apt-get install prometheus (.ci/run does)")
-		}
-		t.Skip("prometheus not installed (apt-get install prometheus)")
-	}
 	srv, _, _ := startTeam(t)
 	ctx := context.Background()
 	for range 2 {
@@ -49,7 +41,7 @@ func TestPrometheusScrapesWithItsOwnKey(t *testing.T) {
 	}
 	scraperKey := write("modelwatch.key", scraperAPIKey+"\n")
 	aliceKey := write("alice.key", aliceAPIKey+"\n")
-	cfg := write("prometheus.yml", fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 900ms}
+	promURL := servicetest.StartPrometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 900ms}
 scrape_configs:
   - job_name: modelwatch
     authorization: {type: Bearer, credentials_file: %s}
@@ -58,23 +50,9 @@ scrape_configs:
     authorization: {type: Bearer, credentials_file: %s}
     static_configs: [{targets: [%q]}]
 `, scraperKey, srv.Addr(), aliceKey, srv.Addr()))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	promAddr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+promAddr, "--log.level=warn")
-	out, _ := os.Create(filepath.Join(dir, "prometheus.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	query := func(q string) (string, bool) {
-		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
+		resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
 			return "", false
 		}
@@ -106,8 +84,7 @@ scrape_configs:
 				break
 			}
 			if time.Now().After(deadline) {
-				log, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-				t.Fatalf("Prometheus: %s = %q (found %v), want %q\n%s", q, v, ok, w, strings.TrimSpace(string(log)))
+				t.Fatalf("Prometheus: %s = %q (found %v), want %q", q, v, ok, w)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}

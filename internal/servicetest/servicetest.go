@@ -1,9 +1,10 @@
-// Package servicetest runs private PostgreSQL and Redis servers for tests
-// that must stop and restart them (an outage drill) without disturbing
-// the machine's shared ones, which other packages' tests use at the same
-// time. The servers are Debian's binaries (postgresql, redis-server); a
-// test on a machine without them skips, saying so, and fails when CI is
-// set.
+// Package servicetest runs private PostgreSQL, Redis and Prometheus
+// servers for tests: PostgreSQL and Redis for tests that must stop and
+// restart them (an outage drill) without disturbing the machine's shared
+// ones, which other packages' tests use at the same time; Prometheus for
+// tests that scrape modelwatch as a user's Prometheus would. The servers
+// are Debian's binaries (postgresql, redis-server, prometheus); a test on
+// a machine without them skips, saying so, and fails when CI is set.
 package servicetest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -51,8 +53,27 @@ type proc struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	out  bytes.Buffer
+	out  logBuffer
 	done chan struct{}
+}
+
+// logBuffer is a process's output, written by exec's copying goroutine
+// while a test may read it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func (p *proc) start() error {
@@ -86,6 +107,16 @@ func (p *proc) stop(sig syscall.Signal) {
 		_ = cmd.Process.Kill()
 		<-done
 	}
+}
+
+// output is what the process wrote so far.
+func (p *proc) output() string { return p.out.String() }
+
+// exited is closed once the running process has exited.
+func (p *proc) exited() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
 }
 
 // waitTCP waits until addr accepts connections.
@@ -235,3 +266,53 @@ func (r *Redis) Start() error {
 // Stop kills the server (SIGKILL, a crash); Start brings it back with
 // every write it acknowledged.
 func (r *Redis) Stop() { r.p.stop(syscall.SIGKILL) }
+
+// StartPrometheus runs Debian's Prometheus with the configuration config
+// (prometheus.yml's text) on a free loopback port and a temporary storage
+// directory, waits until it is ready, and stops it (SIGTERM, then SIGKILL)
+// when the test ends, showing its log if the test failed. It returns its
+// base URL.
+func StartPrometheus(t testing.TB, config string) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		skipOrFail(t, "prometheus not found (Debian package prometheus; .ci/run installs it)")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	p := &proc{name: "prometheus", args: []string{bin, "--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr, "--log.level=warn"}}
+	if err := p.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", p.output())
+		}
+		p.stop(syscall.SIGTERM)
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		select {
+		case <-p.exited():
+			t.Fatalf("prometheus exited:\n%s", p.output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready within 30 s:\n%s", p.output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
